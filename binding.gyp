@@ -1,0 +1,35 @@
+{
+  "targets": [
+    {
+      "target_name": "sockdiag",
+      "sources": [
+        "native/addon.cc",
+        "native/batch_js.cc",
+        "native/columns.cc",
+        "native/dump_js.cc",
+        "native/netlink.cc",
+        "native/parser.cc",
+        "native/request.cc",
+        "native/session.cc"
+      ],
+      # Exception policy from node-addon-api's own target: C++ exceptions on,
+      # so a failed Node-API call (say, an allocation) surfaces as a JavaScript
+      # exception instead of a silently ignored status. The pure parser and the
+      # socket code never throw; only the Node-API glue does.
+      "dependencies": [
+        "<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"
+      ],
+      "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-Wno-missing-field-initializers"],
+      "defines": ["NAPI_VERSION=8"],
+      "configurations": {
+        "Release": {
+          "cflags_cc": ["-O2"]
+        },
+        "Debug": {
+          "defines": ["DEBUG"],
+          "cflags_cc": ["-O0", "-g"]
+        }
+      }
+    }
+  ]
+}

@@ -1,0 +1,25 @@
+// Batch storage as a JavaScript ArrayBuffer, and the typed-array views over
+// it. Main thread only.
+#ifndef SOCKDIAG_NATIVE_BATCH_JS_H_
+#define SOCKDIAG_NATIVE_BATCH_JS_H_
+
+#include <napi.h>
+
+#include "columns.h"
+
+namespace sockdiag {
+
+// Allocates a zero-filled ArrayBuffer for `capacity` rows and binds `batch`
+// to it. The worker thread writes through `batch` while JavaScript cannot
+// see the buffer yet; the caller keeps a reference until then.
+Napi::ArrayBuffer AllocateBatch(Napi::Env env, uint32_t capacity,
+                                uint8_t groups, Batch* batch);
+
+// { count, columns: { family: Uint8Array, ... } } over `storage`, each view
+// `batch.count` rows long.
+Napi::Object BatchToJs(Napi::Env env, Napi::ArrayBuffer storage,
+                       const Batch& batch);
+
+}  // namespace sockdiag
+
+#endif  // SOCKDIAG_NATIVE_BATCH_JS_H_

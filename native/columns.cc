@@ -1,0 +1,41 @@
+#include "columns.h"
+
+namespace sockdiag {
+namespace {
+
+constexpr size_t AlignTo8(size_t offset) { return (offset + 7) & ~size_t{7}; }
+
+bool HasGroup(uint8_t groups, ColumnGroup group) {
+  return group == kGroupBase || (groups & group) != 0;
+}
+
+}  // namespace
+
+size_t BatchBytes(uint32_t capacity, uint8_t groups) {
+  size_t total = 0;
+#define SOCKDIAG_MEASURE_COLUMN(name, type, width, group) \
+  if (HasGroup(groups, group)) {                          \
+    total = AlignTo8(total) + sizeof(type) * (width) * capacity; \
+  }
+  SOCKDIAG_COLUMNS(SOCKDIAG_MEASURE_COLUMN)
+#undef SOCKDIAG_MEASURE_COLUMN
+  return AlignTo8(total);
+}
+
+void BindBatch(uint8_t* storage, uint32_t capacity, uint8_t groups,
+               Batch* batch) {
+  *batch = Batch{};
+  batch->capacity = capacity;
+  batch->groups = groups;
+  size_t offset = 0;
+#define SOCKDIAG_BIND_COLUMN(name, type, width, group)                  \
+  if (HasGroup(groups, group)) {                                        \
+    offset = AlignTo8(offset);                                          \
+    batch->name = reinterpret_cast<type*>(storage + offset);            \
+    offset += sizeof(type) * (width) * capacity;                        \
+  }
+  SOCKDIAG_COLUMNS(SOCKDIAG_BIND_COLUMN)
+#undef SOCKDIAG_BIND_COLUMN
+}
+
+}  // namespace sockdiag

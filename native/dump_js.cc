@@ -1,0 +1,223 @@
+#include "dump_js.h"
+
+#include <memory>
+#include <string>
+#include <utility>
+
+#include "batch_js.h"
+#include "parser.h"
+#include "session.h"
+
+namespace sockdiag {
+namespace {
+
+constexpr uint32_t kMaxBatchRows = 1u << 20;
+
+uint32_t ReadUint(const Napi::Object& params, const char* key,
+                  uint32_t fallback) {
+  Napi::Value value = params.Get(key);
+  if (value.IsUndefined()) return fallback;
+  if (!value.IsNumber()) {
+    throw Napi::TypeError::New(params.Env(),
+                               std::string("Expected a number for ") + key);
+  }
+  return value.As<Napi::Number>().Uint32Value();
+}
+
+// Copies the (already validated) JavaScript options into a plain struct that
+// the worker thread alone touches afterwards.
+DumpParams ReadParams(const Napi::Value& value) {
+  if (!value.IsObject()) {
+    throw Napi::TypeError::New(value.Env(), "Expected an options object");
+  }
+  Napi::Object params = value.As<Napi::Object>();
+  DumpParams out;
+  out.request.family = static_cast<uint8_t>(ReadUint(params, "family", 2));
+  out.request.protocol =
+      static_cast<uint16_t>(ReadUint(params, "protocol", 6));
+  out.request.states = ReadUint(params, "states", 0xfff);
+  out.request.extensions =
+      static_cast<uint8_t>(ReadUint(params, "extensions", 0));
+  out.request.legacy = params.Get("legacy").ToBoolean().Value();
+  Napi::Value bytecode = params.Get("bytecode");
+  if (bytecode.IsTypedArray()) {
+    auto bytes = bytecode.As<Napi::Uint8Array>();
+    out.request.bytecode.assign(bytes.Data(), bytes.Data() + bytes.ByteLength());
+  }
+  Napi::Value netns = params.Get("netns");
+  if (netns.IsString()) out.netns_path = netns.As<Napi::String>().Utf8Value();
+  out.timeout_ms = ReadUint(params, "timeoutMs", 30000);
+  out.batch_rows = ReadUint(params, "batchRows", 16384);
+  if (out.batch_rows == 0 || out.batch_rows > kMaxBatchRows) {
+    throw Napi::RangeError::New(value.Env(), "batchRows out of range");
+  }
+  out.groups = static_cast<uint8_t>(ReadUint(params, "groups", 0) & 7);
+  return out;
+}
+
+const char* KindName(DumpOutcome::Kind kind) {
+  switch (kind) {
+    case DumpOutcome::Kind::kSystem:
+      return "system";
+    case DumpOutcome::Kind::kKernel:
+      return "kernel";
+    case DumpOutcome::Kind::kMalformed:
+      return "malformed";
+    case DumpOutcome::Kind::kOk:
+      break;
+  }
+  return "ok";
+}
+
+// The raw facts; TypeScript names the errno and writes the advice.
+Napi::Error MakeDumpError(Napi::Env env, const DumpOutcome& outcome) {
+  Napi::Error error = Napi::Error::New(
+      env, std::string("sock_diag dump failed: ") +
+               (outcome.detail[0] ? outcome.detail : outcome.syscall));
+  error.Set("errno", Napi::Number::New(env, outcome.errnum));
+  error.Set("syscall", Napi::String::New(env, outcome.syscall));
+  error.Set("kind", Napi::String::New(env, KindName(outcome.kind)));
+  error.Set("detail", Napi::String::New(env, outcome.detail));
+  return error;
+}
+
+class DumpHandle;
+
+class FillWorker : public Napi::AsyncWorker {
+ public:
+  FillWorker(Napi::Env env, DumpHandle* owner, Napi::Object owner_object);
+  Napi::Promise Promise() { return deferred_.Promise(); }
+
+  void Execute() override;
+  void OnOK() override;
+
+ private:
+  DumpHandle* owner_;
+  Napi::ObjectReference owner_ref_;  // keeps the handle alive meanwhile
+  Napi::Reference<Napi::ArrayBuffer> storage_;
+  Napi::Promise::Deferred deferred_;
+  Batch batch_;
+  DumpOutcome outcome_;
+};
+
+class DumpHandle : public Napi::ObjectWrap<DumpHandle> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "Dump",
+                       {InstanceMethod<&DumpHandle::Next>("next"),
+                        InstanceMethod<&DumpHandle::Close>("close"),
+                        InstanceMethod<&DumpHandle::Stats>("stats")});
+  }
+
+  explicit DumpHandle(const Napi::CallbackInfo& info)
+      : Napi::ObjectWrap<DumpHandle>(info),
+        session_(std::make_unique<DumpSession>(ReadParams(info[0]))) {}
+
+  DumpSession* session() { return session_.get(); }
+  void set_busy(bool busy) { busy_ = busy; }
+  bool close_requested() const { return close_requested_; }
+
+ private:
+  Napi::Value Next(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (busy_) {
+      // One worker at a time owns the session; a second next() would race.
+      throw Napi::Error::New(env, "next() called while a batch is pending");
+    }
+    if (close_requested_ || session_->finished()) {
+      auto deferred = Napi::Promise::Deferred::New(env);
+      deferred.Resolve(env.Null());
+      return deferred.Promise();
+    }
+    busy_ = true;
+    auto* worker = new FillWorker(env, this, info.This().As<Napi::Object>());
+    Napi::Promise promise = worker->Promise();
+    worker->Queue();
+    return promise;
+  }
+
+  Napi::Value Close(const Napi::CallbackInfo& info) {
+    close_requested_ = true;
+    // While a worker runs it owns the socket; it closes it when it ends.
+    if (!busy_) session_->Close();
+    return info.Env().Undefined();
+  }
+
+  Napi::Value Stats(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    const DumpStats& stats = session_->stats();
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("datagrams", static_cast<double>(stats.datagrams));
+    out.Set("bytes", static_cast<double>(stats.bytes));
+    out.Set("rows", static_cast<double>(stats.rows));
+    out.Set("skippedMessages", static_cast<double>(stats.skipped_messages));
+    return out;
+  }
+
+  std::unique_ptr<DumpSession> session_;
+  bool busy_ = false;
+  bool close_requested_ = false;
+};
+
+FillWorker::FillWorker(Napi::Env env, DumpHandle* owner,
+                       Napi::Object owner_object)
+    : Napi::AsyncWorker(env, "sockdiag.dump"),
+      owner_(owner),
+      owner_ref_(Napi::Persistent(owner_object)),
+      deferred_(Napi::Promise::Deferred::New(env)) {
+  const DumpParams& params = owner->session()->params();
+  storage_ = Napi::Persistent(
+      AllocateBatch(env, params.batch_rows, params.groups, &batch_));
+}
+
+void FillWorker::Execute() { outcome_ = owner_->session()->Fill(&batch_); }
+
+void FillWorker::OnOK() {
+  Napi::Env env = Env();
+  Napi::HandleScope scope(env);
+  owner_->set_busy(false);
+  if (owner_->close_requested()) owner_->session()->Close();
+  if (outcome_.kind != DumpOutcome::Kind::kOk) {
+    deferred_.Reject(MakeDumpError(env, outcome_).Value());
+  } else if (batch_.count == 0 && outcome_.finished) {
+    deferred_.Resolve(env.Null());
+  } else {
+    deferred_.Resolve(BatchToJs(env, storage_.Value(), batch_));
+  }
+}
+
+}  // namespace
+
+Napi::Function DefineDump(Napi::Env env) { return DumpHandle::Define(env); }
+
+Napi::Value ParseBytes(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsTypedArray()) {
+    throw Napi::TypeError::New(env, "Expected a Uint8Array of dump bytes");
+  }
+  auto bytes = info[0].As<Napi::Uint8Array>();
+  DumpParams params = ReadParams(info[1]);
+  Napi::Object options = info[1].As<Napi::Object>();
+  ParseOptions parse_options;
+  parse_options.expected_seq = ReadUint(options, "seq", 0);
+  parse_options.row_type = ReplyType(params.request);
+  parse_options.protocol = params.request.protocol;
+
+  Batch batch;
+  Napi::ArrayBuffer storage =
+      AllocateBatch(env, params.batch_rows, params.groups, &batch);
+  ParseResult result =
+      ParseMessages(bytes.Data(), bytes.ByteLength(), parse_options, &batch);
+
+  static const char* const kStatusNames[] = {"continue", "batch-full", "done",
+                                             "kernel-error", "malformed"};
+  Napi::Object out = BatchToJs(env, storage, batch);
+  out.Set("status", kStatusNames[static_cast<int>(result.status)]);
+  out.Set("offset", static_cast<double>(result.offset));
+  out.Set("errno", result.errnum);
+  out.Set("detail", result.detail);
+  out.Set("skippedMessages", static_cast<double>(result.skipped));
+  return out;
+}
+
+}  // namespace sockdiag

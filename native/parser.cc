@@ -1,0 +1,306 @@
+#include "parser.h"
+
+#include <cerrno>
+#include <cstring>
+
+#include "uapi/sock_diag_abi.h"
+
+namespace sockdiag {
+namespace {
+
+using abi::Align4;
+
+// Fixed-width reads through memcpy: netlink only guarantees 4-byte alignment,
+// and 64-bit payloads (tcp_info u64s, CGROUP_ID) arrive 4-byte aligned on x86.
+template <typename T>
+T Load(const uint8_t* at) {
+  T value;
+  std::memcpy(&value, at, sizeof(T));
+  return value;
+}
+
+uint16_t FromBigEndian16(uint16_t value) {
+  return static_cast<uint16_t>((value >> 8) | (value << 8));
+}
+
+void StoreTcpInfo(const uint8_t* payload, size_t length, uint32_t row,
+                  Batch* batch) {
+  // Copy min(payload, our struct) into a zeroed struct: shorter payloads
+  // come from older kernels (104 bytes on <= 3.14), longer from kernels newer
+  // than this file. Fields past `length` stay zero; tcpInfoLength tells JS
+  // which ones are real.
+  abi::TcpInfo info{};
+  size_t copied = length < sizeof(info) ? length : sizeof(info);
+  std::memcpy(&info, payload, copied);
+  batch->tcpInfoLength[row] =
+      static_cast<uint16_t>(length > 0xffff ? 0xffff : length);
+  batch->rtt[row] = info.tcpi_rtt;
+  batch->rttVar[row] = info.tcpi_rttvar;
+  batch->minRtt[row] = info.tcpi_min_rtt;
+  batch->rto[row] = info.tcpi_rto;
+  batch->sndCwnd[row] = info.tcpi_snd_cwnd;
+  batch->infoRetransmits[row] = info.tcpi_retransmits;
+  batch->totalRetrans[row] = info.tcpi_total_retrans;
+  batch->lost[row] = info.tcpi_lost;
+  batch->unacked[row] = info.tcpi_unacked;
+  batch->lastDataSent[row] = info.tcpi_last_data_sent;
+  batch->lastDataRecv[row] = info.tcpi_last_data_recv;
+  batch->lastAckRecv[row] = info.tcpi_last_ack_recv;
+  batch->notsentBytes[row] = info.tcpi_notsent_bytes;
+  batch->bytesAcked[row] = static_cast<double>(info.tcpi_bytes_acked);
+  batch->bytesReceived[row] = static_cast<double>(info.tcpi_bytes_received);
+  batch->deliveryRate[row] = static_cast<double>(info.tcpi_delivery_rate);
+  batch->pacingRate[row] = static_cast<double>(info.tcpi_pacing_rate);
+}
+
+void StoreU32Array(const uint8_t* payload, size_t length, size_t width,
+                   uint32_t row, uint32_t* column, uint8_t* count_column) {
+  size_t count = length / sizeof(uint32_t);
+  if (count > width) count = width;  // newer kernels may append values
+  std::memcpy(column + static_cast<size_t>(row) * width, payload,
+              count * sizeof(uint32_t));
+  count_column[row] = static_cast<uint8_t>(count);
+}
+
+struct RowOutcome {
+  bool ok;
+  const char* detail;
+};
+
+RowOutcome ParseAttributes(const uint8_t* at, size_t remaining, uint32_t row,
+                           Batch* batch) {
+  while (remaining > 0) {
+    if (remaining < sizeof(abi::RtAttr)) {
+      return {false, "attribute header truncated"};
+    }
+    auto attribute = Load<abi::RtAttr>(at);
+    if (attribute.rta_len < sizeof(abi::RtAttr)) {
+      return {false, "attribute length shorter than its header"};
+    }
+    if (attribute.rta_len > remaining) {
+      return {false, "attribute length runs past the message"};
+    }
+    const uint8_t* payload = at + sizeof(abi::RtAttr);
+    size_t payload_length = attribute.rta_len - sizeof(abi::RtAttr);
+    switch (attribute.rta_type & abi::kNlaTypeMask) {
+      case abi::kInetDiagInfo:
+        // MPTCP and SCTP send their own info structs here; only TCP's is
+        // tcp_info. The protocol column tells JS which one it was.
+        if (batch->tcpInfoLength != nullptr && batch->protocol[row] == 6) {
+          StoreTcpInfo(payload, payload_length, row, batch);
+        }
+        break;
+      case abi::kInetDiagSkmeminfo:
+        if (batch->skmem != nullptr) {
+          StoreU32Array(payload, payload_length, abi::kSkMeminfoVars, row,
+                        batch->skmem, batch->skmemLength);
+        }
+        break;
+      case abi::kInetDiagMeminfo:
+        if (batch->meminfo != nullptr) {
+          StoreU32Array(payload, payload_length, 4, row, batch->meminfo,
+                        batch->meminfoLength);
+        }
+        break;
+      case abi::kInetDiagShutdown:
+        if (payload_length >= 1) batch->shutdown[row] = payload[0];
+        break;
+      default:
+        break;  // unknown or unused attributes: new ones appear over time
+    }
+    size_t advance = Align4(attribute.rta_len);
+    // The last attribute's padding may be missing from the message.
+    remaining = advance >= remaining ? 0 : remaining - advance;
+    at += advance;
+  }
+  return {true, ""};
+}
+
+RowOutcome ParseRow(const uint8_t* payload, size_t length,
+                    const ParseOptions& options, Batch* batch) {
+  if (length < sizeof(abi::InetDiagMsg)) {
+    return {false, "inet_diag_msg shorter than 72 bytes"};
+  }
+  auto message = Load<abi::InetDiagMsg>(payload);
+  uint32_t row = batch->count;
+  batch->family[row] = message.idiag_family;
+  batch->protocol[row] = options.protocol;
+  // NEW_SYN_RECV request sockets are already reported as SYN_RECV (3).
+  batch->state[row] = message.idiag_state;
+  batch->timer[row] = message.idiag_timer;
+  batch->retransmits[row] = message.idiag_retrans;
+  batch->shutdown[row] = 0;
+  batch->expires[row] = message.idiag_expires;
+  batch->receiveQueue[row] = message.idiag_rqueue;
+  batch->sendQueue[row] = message.idiag_wqueue;
+  batch->uid[row] = message.idiag_uid;
+  batch->inode[row] = message.idiag_inode;
+  batch->interfaceIndex[row] = message.id.idiag_if;
+  batch->cookie[row] = static_cast<uint64_t>(message.id.idiag_cookie[0]) |
+                       (static_cast<uint64_t>(message.id.idiag_cookie[1]) << 32);
+  std::memcpy(batch->localAddress + static_cast<size_t>(row) * 16,
+              message.id.idiag_src, 16);
+  std::memcpy(batch->remoteAddress + static_cast<size_t>(row) * 16,
+              message.id.idiag_dst, 16);
+  batch->localPort[row] = FromBigEndian16(message.id.idiag_sport);
+  batch->remotePort[row] = FromBigEndian16(message.id.idiag_dport);
+  // Optional groups are reset per row: batch storage may be reused.
+  if (batch->tcpInfoLength != nullptr) {
+    StoreTcpInfo(payload, 0, row, batch);
+  }
+  if (batch->skmemLength != nullptr) {
+    batch->skmemLength[row] = 0;
+    std::memset(batch->skmem + static_cast<size_t>(row) * abi::kSkMeminfoVars,
+                0, abi::kSkMeminfoVars * sizeof(uint32_t));
+  }
+  if (batch->meminfoLength != nullptr) {
+    batch->meminfoLength[row] = 0;
+    std::memset(batch->meminfo + static_cast<size_t>(row) * 4, 0,
+                4 * sizeof(uint32_t));
+  }
+  size_t header = Align4(sizeof(abi::InetDiagMsg));
+  RowOutcome outcome =
+      ParseAttributes(payload + header, length - header, row, batch);
+  if (outcome.ok) batch->count++;
+  return outcome;
+}
+
+ParseResult Fail(ParseStatus status, size_t offset, const char* detail,
+                 int errnum, uint32_t skipped) {
+  ParseResult result;
+  result.status = status;
+  result.offset = offset;
+  result.detail = detail;
+  result.errnum = errnum;
+  result.skipped = skipped;
+  return result;
+}
+
+// NLMSG_DONE carries an int (nlk->dump_done_errno): 0 on success, -errno when
+// the dump failed, e.g. -ENOENT for a protocol the kernel was built without.
+// A DONE without payload (very old kernels) means success.
+ParseResult ParseDone(const uint8_t* payload, size_t length, size_t offset,
+                      uint32_t skipped) {
+  if (length >= sizeof(int32_t)) {
+    int32_t code = Load<int32_t>(payload);
+    if (code < 0) {
+      return Fail(ParseStatus::kKernelError, offset,
+                  "the kernel ended the dump with an error", -code, skipped);
+    }
+  }
+  ParseResult result;
+  result.status = ParseStatus::kDone;
+  result.offset = offset;
+  result.skipped = skipped;
+  return result;
+}
+
+// NLMSG_ERROR: struct nlmsgerr { int error; struct nlmsghdr msg; ... }.
+ParseResult ParseError(const uint8_t* payload, size_t length, size_t offset,
+                       uint32_t skipped) {
+  if (length < sizeof(int32_t)) {
+    return Fail(ParseStatus::kMalformed, offset,
+                "NLMSG_ERROR shorter than its error code", EBADMSG, skipped);
+  }
+  int32_t code = Load<int32_t>(payload);
+  if (code == 0) {
+    // An ACK, which a dump request does not ask for: treat as the end.
+    return ParseDone(payload, 0, offset, skipped);
+  }
+  return Fail(ParseStatus::kKernelError, offset,
+              "the kernel rejected the dump request",
+              code < 0 ? -code : code, skipped);
+}
+
+}  // namespace
+
+ParseResult ParseMessages(const uint8_t* data, size_t length,
+                          const ParseOptions& options, Batch* batch) {
+  size_t offset = 0;
+  uint32_t skipped = 0;
+  while (offset < length) {
+    size_t remaining = length - offset;
+    if (remaining < sizeof(abi::NlMsgHdr)) {
+      return Fail(ParseStatus::kMalformed, offset,
+                  "netlink header truncated", EBADMSG, skipped);
+    }
+    auto header = Load<abi::NlMsgHdr>(data + offset);
+    if (header.nlmsg_len < sizeof(abi::NlMsgHdr)) {
+      return Fail(ParseStatus::kMalformed, offset,
+                  "nlmsg_len shorter than the netlink header", EBADMSG,
+                  skipped);
+    }
+    if (header.nlmsg_len > remaining) {
+      return Fail(ParseStatus::kMalformed, offset,
+                  "nlmsg_len runs past the end of the datagram", EBADMSG,
+                  skipped);
+    }
+    const uint8_t* payload = data + offset + sizeof(abi::NlMsgHdr);
+    size_t payload_length = header.nlmsg_len - sizeof(abi::NlMsgHdr);
+    size_t next = offset + Align4(header.nlmsg_len);
+    if (next > length) next = length;
+
+    if (header.nlmsg_seq != options.expected_seq) {
+      // A reply to another request on this socket (an abandoned dump).
+      skipped++;
+    } else if (header.nlmsg_type == abi::kNlmsgDone) {
+      return ParseDone(payload, payload_length, next, skipped);
+    } else if (header.nlmsg_type == abi::kNlmsgError) {
+      return ParseError(payload, payload_length, offset, skipped);
+    } else if (header.nlmsg_type == options.row_type) {
+      if (batch->Full()) {
+        ParseResult result;
+        result.status = ParseStatus::kBatchFull;
+        result.offset = offset;
+        result.skipped = skipped;
+        return result;
+      }
+      RowOutcome row = ParseRow(payload, payload_length, options, batch);
+      if (!row.ok) {
+        return Fail(ParseStatus::kMalformed, offset, row.detail, EBADMSG,
+                    skipped);
+      }
+    } else if (header.nlmsg_type < 0x10) {
+      // Other control messages (NLMSG_NOOP, NLMSG_OVERRUN...) carry no rows.
+      skipped++;
+    } else {
+      return Fail(ParseStatus::kMalformed, offset,
+                  "unexpected netlink message type in a sock_diag dump",
+                  EBADMSG, skipped);
+    }
+    offset = next;
+  }
+  ParseResult result;
+  result.status = ParseStatus::kContinue;
+  result.offset = offset;
+  result.skipped = skipped;
+  return result;
+}
+
+#define SOCKDIAG_FIELD_END(column, field) \
+  {column, static_cast<uint16_t>(offsetof(abi::TcpInfo, field) + \
+                                 sizeof(abi::TcpInfo::field))}
+
+const TcpInfoFieldEnd kTcpInfoFieldEnds[] = {
+    SOCKDIAG_FIELD_END("rtt", tcpi_rtt),
+    SOCKDIAG_FIELD_END("rttVar", tcpi_rttvar),
+    SOCKDIAG_FIELD_END("minRtt", tcpi_min_rtt),
+    SOCKDIAG_FIELD_END("rto", tcpi_rto),
+    SOCKDIAG_FIELD_END("sndCwnd", tcpi_snd_cwnd),
+    SOCKDIAG_FIELD_END("infoRetransmits", tcpi_retransmits),
+    SOCKDIAG_FIELD_END("totalRetrans", tcpi_total_retrans),
+    SOCKDIAG_FIELD_END("lost", tcpi_lost),
+    SOCKDIAG_FIELD_END("unacked", tcpi_unacked),
+    SOCKDIAG_FIELD_END("lastDataSent", tcpi_last_data_sent),
+    SOCKDIAG_FIELD_END("lastDataRecv", tcpi_last_data_recv),
+    SOCKDIAG_FIELD_END("lastAckRecv", tcpi_last_ack_recv),
+    SOCKDIAG_FIELD_END("notsentBytes", tcpi_notsent_bytes),
+    SOCKDIAG_FIELD_END("bytesAcked", tcpi_bytes_acked),
+    SOCKDIAG_FIELD_END("bytesReceived", tcpi_bytes_received),
+    SOCKDIAG_FIELD_END("deliveryRate", tcpi_delivery_rate),
+    SOCKDIAG_FIELD_END("pacingRate", tcpi_pacing_rate),
+};
+const size_t kTcpInfoFieldEndCount =
+    sizeof(kTcpInfoFieldEnds) / sizeof(kTcpInfoFieldEnds[0]);
+
+}  // namespace sockdiag

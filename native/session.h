@@ -1,0 +1,72 @@
+// One dump from request to NLMSG_DONE: socket I/O plus the pure parser,
+// filling caller-provided batches. Runs on a worker thread; no Node-API.
+#ifndef SOCKDIAG_NATIVE_SESSION_H_
+#define SOCKDIAG_NATIVE_SESSION_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "columns.h"
+#include "netlink.h"
+#include "request.h"
+
+namespace sockdiag {
+
+struct DumpParams {
+  DumpRequest request;
+  std::string netns_path;     // empty: the process's own namespace
+  uint32_t timeout_ms = 30000;
+  uint32_t batch_rows = 16384;
+  uint8_t groups = kGroupBase;  // column groups the batches carry
+};
+
+struct DumpOutcome {
+  enum class Kind { kOk, kSystem, kKernel, kMalformed };
+  Kind kind = Kind::kOk;
+  int errnum = 0;
+  const char* syscall = "";
+  const char* detail = "";
+  bool finished = false;  // NLMSG_DONE seen (or an error ended the dump)
+};
+
+struct DumpStats {
+  uint64_t datagrams = 0;
+  uint64_t bytes = 0;
+  uint64_t rows = 0;
+  uint64_t skipped_messages = 0;
+};
+
+class DumpSession {
+ public:
+  explicit DumpSession(DumpParams params);
+
+  // Receives and parses until `batch` is full or the dump ends. A row that
+  // does not fit stays in the buffer for the next call.
+  DumpOutcome Fill(Batch* batch);
+  void Close();
+
+  const DumpParams& params() const { return params_; }
+  const DumpStats& stats() const { return stats_; }
+  bool finished() const { return finished_; }
+
+ private:
+  DumpOutcome Start();
+
+  DumpParams params_;
+  DiagSocket socket_;
+  // The kernel caps dump datagrams at SKB_WITH_OVERHEAD(32 KiB) = 32448 bytes
+  // (af_netlink.c); 64 KiB leaves room, and MSG_TRUNC is still checked.
+  std::vector<uint8_t> buffer_;
+  size_t pending_offset_ = 0;
+  size_t pending_length_ = 0;
+  uint32_t seq_;
+  bool started_ = false;
+  bool finished_ = false;
+  DumpStats stats_;
+};
+
+}  // namespace sockdiag
+
+#endif  // SOCKDIAG_NATIVE_SESSION_H_

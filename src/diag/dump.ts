@@ -1,0 +1,242 @@
+// The TypeScript face of the native dump: validated options in, batches of
+// columns out, off the event loop. `for await (const batch of dumpSockets())`.
+import { compilePortFilter, type PortFilter } from './bytecode';
+import {
+  COLUMN_GROUPS,
+  DEFAULT_STATE_MASK,
+  EXTENSION_BITS,
+  FAMILIES,
+  type FamilyName,
+  PROTOCOLS,
+  type ProtocolName,
+  STATE,
+  type RequestStateName,
+} from './constants';
+import { closedError, type DumpContext, fromNativeError } from './errors';
+import { addon, type NativeDumpParams, type NativeDumpStats } from './native';
+import { SocketBatch } from './socket-batch';
+
+export interface Extensions {
+  /** tcp_info: RTT, cwnd, retransmits, idle times (TCP only; costs a socket lock each). */
+  info?: boolean;
+  /** skmeminfo: socket memory and drops (per-listener drops on LISTEN sockets). */
+  skmeminfo?: boolean;
+  /** inet_diag_meminfo. */
+  meminfo?: boolean;
+}
+
+export interface DumpOptions {
+  family?: FamilyName;
+  protocol?: ProtocolName;
+  /** A mask of 1 << state, or state names. Default 0xfff (never ~0). */
+  states?: number | RequestStateName[];
+  extensions?: Extensions;
+  /** Kernel-side filter on local and remote ports. */
+  filter?: PortFilter;
+  /** Path to a network namespace (e.g. /var/run/netns/NAME); default: our own. */
+  netns?: string;
+  /** Rows per batch (default 16384). */
+  batchSize?: number;
+  /** Give up when the kernel is silent this long (default 30000). */
+  timeoutMs?: number;
+  /**
+   * TCP only: use the legacy TCPDIAG_GETSOCK request, which returns both
+   * families from one walk of the socket hash (`family` is then ignored).
+   */
+  legacy?: boolean;
+}
+
+export interface DumpSocketsOptions extends Omit<DumpOptions, 'family' | 'protocol'> {
+  families?: FamilyName[];
+  protocols?: ProtocolName[];
+}
+
+const OPTION_KEYS = new Set([
+  'family',
+  'protocol',
+  'states',
+  'extensions',
+  'filter',
+  'netns',
+  'batchSize',
+  'timeoutMs',
+  'legacy',
+]);
+
+function describe(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (Array.isArray(value)) return 'an array';
+  return value === null ? 'null' : typeof value === 'object' ? 'an object' : String(value);
+}
+
+function oneOf<T extends string>(value: unknown, table: Record<T, unknown>, name: string): T {
+  if (typeof value !== 'string' || !Object.hasOwn(table, value)) {
+    throw new TypeError(
+      `Expected one of ${Object.keys(table).join(', ')} for ${name} but received ${describe(value)}`,
+    );
+  }
+  return value as T;
+}
+
+function integerIn(value: unknown, name: string, min: number, max: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value)) {
+    throw new TypeError(`Expected an integer for ${name} but received ${describe(value)}`);
+  }
+  if (value < min || value > max) {
+    throw new RangeError(`Expected ${name} between ${min} and ${max} but received ${value}`);
+  }
+  return value;
+}
+
+export function stateMask(states: DumpOptions['states']): number {
+  if (states === undefined) return DEFAULT_STATE_MASK;
+  if (typeof states === 'number') {
+    const mask = integerIn(states, 'states', 1, 0xffffffff);
+    return mask >>> 0;
+  }
+  if (!Array.isArray(states) || states.length === 0) {
+    throw new TypeError(`Expected a state mask or a non-empty array of state names for states`);
+  }
+  let mask = 0;
+  for (const [index, name] of states.entries()) {
+    mask |= 1 << STATE[oneOf(name, STATE, `states[${index}]`)];
+  }
+  return mask >>> 0;
+}
+
+export interface ResolvedDump {
+  params: NativeDumpParams;
+  context: DumpContext;
+}
+
+/** Validates options (TypeError/RangeError naming the option) into addon params. */
+export function resolveDumpOptions(options: DumpOptions = {}): ResolvedDump {
+  if (options === null || typeof options !== 'object') {
+    throw new TypeError(`Expected an options object but received ${describe(options)}`);
+  }
+  for (const key of Object.keys(options)) {
+    if (!OPTION_KEYS.has(key)) throw new TypeError(`Unknown dump option ${key}`);
+  }
+  const family = oneOf(options.family ?? 'inet', FAMILIES, 'family');
+  const protocol = oneOf(options.protocol ?? 'tcp', PROTOCOLS, 'protocol');
+  const extensions = options.extensions ?? {};
+  if (extensions === null || typeof extensions !== 'object') {
+    throw new TypeError(`Expected an object for extensions but received ${describe(extensions)}`);
+  }
+  let extensionBits = 0;
+  let groups = 0;
+  for (const key of Object.keys(extensions) as (keyof Extensions)[]) {
+    if (!Object.hasOwn(EXTENSION_BITS, key)) {
+      throw new TypeError(`Unknown extension ${key}: expected info, skmeminfo or meminfo`);
+    }
+    const on = extensions[key];
+    if (typeof on !== 'boolean') {
+      throw new TypeError(`Expected a boolean for extensions.${key} but received ${describe(on)}`);
+    }
+    if (on) {
+      extensionBits |= EXTENSION_BITS[key];
+      groups |= COLUMN_GROUPS[key];
+    }
+  }
+  const legacy = options.legacy ?? false;
+  if (typeof legacy !== 'boolean') {
+    throw new TypeError(`Expected a boolean for legacy but received ${describe(legacy)}`);
+  }
+  if (legacy && protocol !== 'tcp') {
+    throw new RangeError(`legacy requests exist for tcp only, not ${protocol}`);
+  }
+  if (options.netns !== undefined && (typeof options.netns !== 'string' || options.netns === '')) {
+    throw new TypeError(`Expected a path for netns but received ${describe(options.netns)}`);
+  }
+  const params: NativeDumpParams = {
+    // AF_UNSPEC makes the legacy request return both families in one walk.
+    family: legacy ? 0 : FAMILIES[family],
+    protocol: PROTOCOLS[protocol],
+    states: stateMask(options.states),
+    extensions: extensionBits,
+    legacy,
+    timeoutMs: integerIn(options.timeoutMs ?? 30000, 'timeoutMs', 1, 3_600_000),
+    batchRows: integerIn(options.batchSize ?? 16384, 'batchSize', 1, 1 << 20),
+    groups,
+  };
+  const bytecode = compilePortFilter(options.filter);
+  if (bytecode) params.bytecode = bytecode;
+  if (options.netns) params.netns = options.netns;
+  return {
+    params,
+    context: { family: legacy ? 'inet+inet6' : family, protocol, netns: options.netns },
+  };
+}
+
+/**
+ * One dump: an async iterator of batches. The next batch is requested as
+ * soon as one is handed out, so the kernel walk (worker thread) overlaps
+ * with whatever the caller does with the batch (main thread).
+ */
+export class Dump implements AsyncIterable<SocketBatch> {
+  readonly context: DumpContext;
+  private readonly native;
+  private closed = false;
+
+  constructor(options: DumpOptions = {}) {
+    const { params, context } = resolveDumpOptions(options);
+    this.context = context;
+    this.native = new addon.Dump(params);
+  }
+
+  stats(): NativeDumpStats {
+    return this.native.stats();
+  }
+
+  close(): void {
+    this.closed = true;
+    this.native.close();
+  }
+
+  private async fetch(): Promise<SocketBatch | null> {
+    if (this.closed) throw closedError(this.context);
+    try {
+      const raw = await this.native.next();
+      return raw === null ? null : new SocketBatch(raw.count, raw.columns);
+    } catch (error) {
+      throw fromNativeError(error, this.context);
+    }
+  }
+
+  async *[Symbol.asyncIterator](): AsyncGenerator<SocketBatch> {
+    try {
+      let pending = this.fetch();
+      for (;;) {
+        const batch = await pending;
+        if (batch === null) return;
+        pending = this.fetch();
+        // A rejection while the caller works on `batch` is re-thrown by the
+        // next `await`; keep Node from calling it unhandled meanwhile.
+        pending.catch(() => {});
+        yield batch;
+      }
+    } finally {
+      if (!this.closed) this.close();
+    }
+  }
+}
+
+/** Dumps each (family, protocol) in turn: `for await (const batch of dumpSockets(opts))`. */
+export async function* dumpSockets(options: DumpSocketsOptions = {}): AsyncGenerator<SocketBatch> {
+  const { families = ['inet', 'inet6'], protocols = ['tcp', 'udp'], ...rest } = options;
+  if (!Array.isArray(families) || families.length === 0) {
+    throw new TypeError('Expected a non-empty array for families');
+  }
+  if (!Array.isArray(protocols) || protocols.length === 0) {
+    throw new TypeError('Expected a non-empty array for protocols');
+  }
+  for (const protocol of protocols) {
+    if (rest.legacy && protocol === 'tcp') {
+      yield* new Dump({ ...rest, protocol });
+      continue;
+    }
+    for (const family of families) {
+      yield* new Dump({ ...rest, family, protocol, legacy: false });
+    }
+  }
+}

@@ -1,0 +1,159 @@
+// Loads the C++ addon and describes what it hands back. Nothing here runs
+// per socket.
+import fs from 'node:fs';
+import path from 'node:path';
+
+/** Column name -> typed array. Views of one ArrayBuffer per batch. */
+export interface BaseColumns {
+  family: Uint8Array;
+  protocol: Uint16Array;
+  state: Uint8Array;
+  timer: Uint8Array;
+  retransmits: Uint8Array;
+  shutdown: Uint8Array;
+  /** Milliseconds until the timer fires. */
+  expires: Uint32Array;
+  /** LISTEN: accept queue length; others: unread bytes (TCP) or skb memory (UDP). */
+  receiveQueue: Uint32Array;
+  /** LISTEN: accept queue limit (backlog); others: unacked+unsent bytes. */
+  sendQueue: Uint32Array;
+  uid: Uint32Array;
+  inode: Uint32Array;
+  interfaceIndex: Uint32Array;
+  cookie: BigUint64Array;
+  /** 16 bytes per socket, network order; IPv4 in the first 4. */
+  localAddress: Uint8Array;
+  remoteAddress: Uint8Array;
+  localPort: Uint16Array;
+  remotePort: Uint16Array;
+}
+
+/** tcp_info fields (extension `info`); a field is real only if tcpInfoLength covers it. */
+export interface InfoColumns {
+  tcpInfoLength: Uint16Array;
+  /** Microseconds. */
+  rtt: Uint32Array;
+  rttVar: Uint32Array;
+  minRtt: Uint32Array;
+  rto: Uint32Array;
+  sndCwnd: Uint32Array;
+  infoRetransmits: Uint8Array;
+  totalRetrans: Uint32Array;
+  lost: Uint32Array;
+  unacked: Uint32Array;
+  /** Milliseconds since. */
+  lastDataSent: Uint32Array;
+  lastDataRecv: Uint32Array;
+  lastAckRecv: Uint32Array;
+  notsentBytes: Uint32Array;
+  bytesAcked: Float64Array;
+  bytesReceived: Float64Array;
+  /** Bytes per second. */
+  deliveryRate: Float64Array;
+  pacingRate: Float64Array;
+}
+
+export interface SkmemColumns {
+  /** How many of the nine values the kernel sent (0 = none). */
+  skmemLength: Uint8Array;
+  /** Nine values per socket, in SK_MEMINFO_* order (see SKMEM). */
+  skmem: Uint32Array;
+}
+
+export interface MeminfoColumns {
+  meminfoLength: Uint8Array;
+  /** Four values per socket: rmem, wmem, fmem, tmem. */
+  meminfo: Uint32Array;
+}
+
+export type Columns = BaseColumns &
+  Partial<InfoColumns> &
+  Partial<SkmemColumns> &
+  Partial<MeminfoColumns>;
+
+export interface RawBatch {
+  count: number;
+  columns: Columns;
+}
+
+export interface NativeDumpParams {
+  family: number;
+  protocol: number;
+  states: number;
+  extensions: number;
+  legacy: boolean;
+  bytecode?: Uint8Array;
+  netns?: string;
+  timeoutMs: number;
+  batchRows: number;
+  groups: number;
+}
+
+export interface NativeDumpStats {
+  datagrams: number;
+  bytes: number;
+  rows: number;
+  skippedMessages: number;
+}
+
+export interface NativeDump {
+  next(): Promise<RawBatch | null>;
+  close(): void;
+  stats(): NativeDumpStats;
+}
+
+export interface NativeParseResult extends RawBatch {
+  status: 'continue' | 'batch-full' | 'done' | 'kernel-error' | 'malformed';
+  offset: number;
+  errno: number;
+  detail: string;
+  skippedMessages: number;
+}
+
+/** The raw error the addon rejects with; errors.ts turns it into a SockDiagError. */
+export interface NativeError extends Error {
+  errno: number;
+  syscall: string;
+  kind: 'system' | 'kernel' | 'malformed';
+  detail: string;
+}
+
+interface Addon {
+  Dump: new (params: NativeDumpParams) => NativeDump;
+  parse(bytes: Uint8Array, params: NativeDumpParams & { seq: number }): NativeParseResult;
+  tcpInfoFieldEnds: Record<keyof Omit<InfoColumns, 'tcpInfoLength'>, number>;
+}
+
+/** The package root: the nearest folder up from here holding binding.gyp (src/ or dist/src/). */
+function packageRoot(): string {
+  let dir = __dirname;
+  while (!fs.existsSync(path.join(dir, 'binding.gyp'))) {
+    const parent = path.dirname(dir);
+    if (parent === dir) return path.join(__dirname, '..', '..');
+    dir = parent;
+  }
+  return dir;
+}
+
+function loadAddon(): Addon {
+  const root = packageRoot();
+  const candidates = [
+    path.join(root, 'build', 'Release', 'sockdiag.node'),
+    path.join(root, 'build', 'Debug', 'sockdiag.node'),
+  ];
+  if (process.env.SOCKDIAG_ADDON) candidates.unshift(process.env.SOCKDIAG_ADDON);
+  let lastError: unknown;
+  for (const candidate of candidates) {
+    try {
+      return require(candidate) as Addon;
+    } catch (error) {
+      lastError = error;
+      if ((error as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND') throw error;
+    }
+  }
+  throw new Error(
+    `The sockdiag native addon is not built (looked in ${candidates.join(', ')}): run \`npm ci\` or \`npm run build\`. Cause: ${String(lastError)}`,
+  );
+}
+
+export const addon: Addon = loadAddon();
