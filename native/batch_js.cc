@@ -27,10 +27,11 @@ Napi::ArrayBuffer AllocateBatch(Napi::Env env, uint32_t capacity,
 Napi::Object BatchToJs(Napi::Env env, Napi::ArrayBuffer storage,
                        const Batch& batch) {
   Napi::Object columns = Napi::Object::New(env);
-#define SOCKDIAG_VIEW_COLUMN(name, type, width, group)                     \
-  if (batch.name != nullptr) {                                            \
-    columns.Set(#name, View<type>(env, storage, batch.name,               \
-                                  static_cast<size_t>(batch.count) * (width))); \
+#define SOCKDIAG_VIEW_COLUMN(name, type, width, group)                   \
+  if (batch.name != nullptr) {                                           \
+    columns.Set(#name,                                                   \
+                View<type>(env, storage, batch.name,                     \
+                           static_cast<size_t>(batch.count) * (width))); \
   }
   SOCKDIAG_COLUMNS(SOCKDIAG_VIEW_COLUMN)
 #undef SOCKDIAG_VIEW_COLUMN

@@ -13,9 +13,9 @@ bool HasGroup(uint8_t groups, ColumnGroup group) {
 
 size_t BatchBytes(uint32_t capacity, uint8_t groups) {
   size_t total = 0;
-#define SOCKDIAG_MEASURE_COLUMN(name, type, width, group) \
-  if (HasGroup(groups, group)) {                          \
-    total = AlignTo8(total) + sizeof(type) * (width) * capacity; \
+#define SOCKDIAG_MEASURE_COLUMN(name, type, width, group)      \
+  if (HasGroup(groups, group)) {                               \
+    total = AlignTo8(total) + sizeof(type) * (width)*capacity; \
   }
   SOCKDIAG_COLUMNS(SOCKDIAG_MEASURE_COLUMN)
 #undef SOCKDIAG_MEASURE_COLUMN
@@ -28,11 +28,11 @@ void BindBatch(uint8_t* storage, uint32_t capacity, uint8_t groups,
   batch->capacity = capacity;
   batch->groups = groups;
   size_t offset = 0;
-#define SOCKDIAG_BIND_COLUMN(name, type, width, group)                  \
-  if (HasGroup(groups, group)) {                                        \
-    offset = AlignTo8(offset);                                          \
-    batch->name = reinterpret_cast<type*>(storage + offset);            \
-    offset += sizeof(type) * (width) * capacity;                        \
+#define SOCKDIAG_BIND_COLUMN(name, type, width, group)       \
+  if (HasGroup(groups, group)) {                             \
+    offset = AlignTo8(offset);                               \
+    batch->name = reinterpret_cast<type*>(storage + offset); \
+    offset += sizeof(type) * (width)*capacity;               \
   }
   SOCKDIAG_COLUMNS(SOCKDIAG_BIND_COLUMN)
 #undef SOCKDIAG_BIND_COLUMN

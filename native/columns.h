@@ -13,52 +13,52 @@ namespace sockdiag {
 // Optional column groups, filled only when the matching extension was asked
 // for; absent groups take no space in the batch buffer.
 enum ColumnGroup : uint8_t {
-  kGroupBase = 0,  // always present
-  kGroupInfo = 1,  // tcp_info fields (INET_DIAG_INFO)
-  kGroupSkmem = 2,  // INET_DIAG_SKMEMINFO
+  kGroupBase = 0,     // always present
+  kGroupInfo = 1,     // tcp_info fields (INET_DIAG_INFO)
+  kGroupSkmem = 2,    // INET_DIAG_SKMEMINFO
   kGroupMeminfo = 4,  // INET_DIAG_MEMINFO
 };
 
 // X(name, C type, values per row, group). 64-bit byte and rate counters are
 // doubles: JavaScript sums them without BigInt, exact up to 2^53.
-#define SOCKDIAG_COLUMNS(X)                 \
-  X(family, uint8_t, 1, kGroupBase)         \
-  X(protocol, uint16_t, 1, kGroupBase)      \
-  X(state, uint8_t, 1, kGroupBase)          \
-  X(timer, uint8_t, 1, kGroupBase)          \
-  X(retransmits, uint8_t, 1, kGroupBase)    \
-  X(shutdown, uint8_t, 1, kGroupBase)       \
-  X(expires, uint32_t, 1, kGroupBase)       \
-  X(receiveQueue, uint32_t, 1, kGroupBase)  \
-  X(sendQueue, uint32_t, 1, kGroupBase)     \
-  X(uid, uint32_t, 1, kGroupBase)           \
-  X(inode, uint32_t, 1, kGroupBase)         \
-  X(interfaceIndex, uint32_t, 1, kGroupBase) \
-  X(cookie, uint64_t, 1, kGroupBase)        \
-  X(localAddress, uint8_t, 16, kGroupBase)  \
-  X(remoteAddress, uint8_t, 16, kGroupBase) \
-  X(localPort, uint16_t, 1, kGroupBase)     \
-  X(remotePort, uint16_t, 1, kGroupBase)    \
-  X(tcpInfoLength, uint16_t, 1, kGroupInfo) \
-  X(rtt, uint32_t, 1, kGroupInfo)           \
-  X(rttVar, uint32_t, 1, kGroupInfo)        \
-  X(minRtt, uint32_t, 1, kGroupInfo)        \
-  X(rto, uint32_t, 1, kGroupInfo)           \
-  X(sndCwnd, uint32_t, 1, kGroupInfo)       \
-  X(infoRetransmits, uint8_t, 1, kGroupInfo) \
-  X(totalRetrans, uint32_t, 1, kGroupInfo)  \
-  X(lost, uint32_t, 1, kGroupInfo)          \
-  X(unacked, uint32_t, 1, kGroupInfo)       \
-  X(lastDataSent, uint32_t, 1, kGroupInfo)  \
-  X(lastDataRecv, uint32_t, 1, kGroupInfo)  \
-  X(lastAckRecv, uint32_t, 1, kGroupInfo)   \
-  X(notsentBytes, uint32_t, 1, kGroupInfo)  \
-  X(bytesAcked, double, 1, kGroupInfo)      \
-  X(bytesReceived, double, 1, kGroupInfo)   \
-  X(deliveryRate, double, 1, kGroupInfo)    \
-  X(pacingRate, double, 1, kGroupInfo)      \
-  X(skmemLength, uint8_t, 1, kGroupSkmem)   \
-  X(skmem, uint32_t, 9, kGroupSkmem)        \
+#define SOCKDIAG_COLUMNS(X)                   \
+  X(family, uint8_t, 1, kGroupBase)           \
+  X(protocol, uint16_t, 1, kGroupBase)        \
+  X(state, uint8_t, 1, kGroupBase)            \
+  X(timer, uint8_t, 1, kGroupBase)            \
+  X(retransmits, uint8_t, 1, kGroupBase)      \
+  X(shutdown, uint8_t, 1, kGroupBase)         \
+  X(expires, uint32_t, 1, kGroupBase)         \
+  X(receiveQueue, uint32_t, 1, kGroupBase)    \
+  X(sendQueue, uint32_t, 1, kGroupBase)       \
+  X(uid, uint32_t, 1, kGroupBase)             \
+  X(inode, uint32_t, 1, kGroupBase)           \
+  X(interfaceIndex, uint32_t, 1, kGroupBase)  \
+  X(cookie, uint64_t, 1, kGroupBase)          \
+  X(localAddress, uint8_t, 16, kGroupBase)    \
+  X(remoteAddress, uint8_t, 16, kGroupBase)   \
+  X(localPort, uint16_t, 1, kGroupBase)       \
+  X(remotePort, uint16_t, 1, kGroupBase)      \
+  X(tcpInfoLength, uint16_t, 1, kGroupInfo)   \
+  X(rtt, uint32_t, 1, kGroupInfo)             \
+  X(rttVar, uint32_t, 1, kGroupInfo)          \
+  X(minRtt, uint32_t, 1, kGroupInfo)          \
+  X(rto, uint32_t, 1, kGroupInfo)             \
+  X(sndCwnd, uint32_t, 1, kGroupInfo)         \
+  X(infoRetransmits, uint8_t, 1, kGroupInfo)  \
+  X(totalRetrans, uint32_t, 1, kGroupInfo)    \
+  X(lost, uint32_t, 1, kGroupInfo)            \
+  X(unacked, uint32_t, 1, kGroupInfo)         \
+  X(lastDataSent, uint32_t, 1, kGroupInfo)    \
+  X(lastDataRecv, uint32_t, 1, kGroupInfo)    \
+  X(lastAckRecv, uint32_t, 1, kGroupInfo)     \
+  X(notsentBytes, uint32_t, 1, kGroupInfo)    \
+  X(bytesAcked, double, 1, kGroupInfo)        \
+  X(bytesReceived, double, 1, kGroupInfo)     \
+  X(deliveryRate, double, 1, kGroupInfo)      \
+  X(pacingRate, double, 1, kGroupInfo)        \
+  X(skmemLength, uint8_t, 1, kGroupSkmem)     \
+  X(skmem, uint32_t, 9, kGroupSkmem)          \
   X(meminfoLength, uint8_t, 1, kGroupMeminfo) \
   X(meminfo, uint32_t, 4, kGroupMeminfo)
 

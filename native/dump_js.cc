@@ -33,8 +33,7 @@ DumpParams ReadParams(const Napi::Value& value) {
   Napi::Object params = value.As<Napi::Object>();
   DumpParams out;
   out.request.family = static_cast<uint8_t>(ReadUint(params, "family", 2));
-  out.request.protocol =
-      static_cast<uint16_t>(ReadUint(params, "protocol", 6));
+  out.request.protocol = static_cast<uint16_t>(ReadUint(params, "protocol", 6));
   out.request.states = ReadUint(params, "states", 0xfff);
   out.request.extensions =
       static_cast<uint8_t>(ReadUint(params, "extensions", 0));
@@ -42,7 +41,8 @@ DumpParams ReadParams(const Napi::Value& value) {
   Napi::Value bytecode = params.Get("bytecode");
   if (bytecode.IsTypedArray()) {
     auto bytes = bytecode.As<Napi::Uint8Array>();
-    out.request.bytecode.assign(bytes.Data(), bytes.Data() + bytes.ByteLength());
+    out.request.bytecode.assign(bytes.Data(),
+                                bytes.Data() + bytes.ByteLength());
   }
   Napi::Value netns = params.Get("netns");
   if (netns.IsString()) out.netns_path = netns.As<Napi::String>().Utf8Value();

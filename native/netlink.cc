@@ -47,8 +47,7 @@ SysError OpenInNamespace(const std::string& path, int* fd) {
 
 }  // namespace
 
-SysError DiagSocket::Open(const std::string& netns_path,
-                          uint32_t timeout_ms) {
+SysError DiagSocket::Open(const std::string& netns_path, uint32_t timeout_ms) {
   Close();
   if (netns_path.empty()) {
     fd_ = OpenDiagSocket();

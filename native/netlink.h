@@ -12,8 +12,8 @@
 namespace sockdiag {
 
 struct SysError {
-  int errnum = 0;               // positive errno; 0 = success
-  const char* syscall = "";     // the call that failed
+  int errnum = 0;            // positive errno; 0 = success
+  const char* syscall = "";  // the call that failed
   explicit operator bool() const { return errnum != 0; }
 };
 

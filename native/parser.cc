@@ -136,8 +136,9 @@ RowOutcome ParseRow(const uint8_t* payload, size_t length,
   batch->uid[row] = message.idiag_uid;
   batch->inode[row] = message.idiag_inode;
   batch->interfaceIndex[row] = message.id.idiag_if;
-  batch->cookie[row] = static_cast<uint64_t>(message.id.idiag_cookie[0]) |
-                       (static_cast<uint64_t>(message.id.idiag_cookie[1]) << 32);
+  batch->cookie[row] =
+      static_cast<uint64_t>(message.id.idiag_cookie[0]) |
+      (static_cast<uint64_t>(message.id.idiag_cookie[1]) << 32);
   std::memcpy(batch->localAddress + static_cast<size_t>(row) * 16,
               message.id.idiag_src, 16);
   std::memcpy(batch->remoteAddress + static_cast<size_t>(row) * 16,
@@ -208,8 +209,8 @@ ParseResult ParseError(const uint8_t* payload, size_t length, size_t offset,
     return ParseDone(payload, 0, offset, skipped);
   }
   return Fail(ParseStatus::kKernelError, offset,
-              "the kernel rejected the dump request",
-              code < 0 ? -code : code, skipped);
+              "the kernel rejected the dump request", code < 0 ? -code : code,
+              skipped);
 }
 
 }  // namespace
@@ -221,8 +222,8 @@ ParseResult ParseMessages(const uint8_t* data, size_t length,
   while (offset < length) {
     size_t remaining = length - offset;
     if (remaining < sizeof(abi::NlMsgHdr)) {
-      return Fail(ParseStatus::kMalformed, offset,
-                  "netlink header truncated", EBADMSG, skipped);
+      return Fail(ParseStatus::kMalformed, offset, "netlink header truncated",
+                  EBADMSG, skipped);
     }
     auto header = Load<abi::NlMsgHdr>(data + offset);
     if (header.nlmsg_len < sizeof(abi::NlMsgHdr)) {
@@ -277,9 +278,11 @@ ParseResult ParseMessages(const uint8_t* data, size_t length,
   return result;
 }
 
-#define SOCKDIAG_FIELD_END(column, field) \
-  {column, static_cast<uint16_t>(offsetof(abi::TcpInfo, field) + \
-                                 sizeof(abi::TcpInfo::field))}
+#define SOCKDIAG_FIELD_END(column, field)                         \
+  {                                                               \
+    column, static_cast<uint16_t>(offsetof(abi::TcpInfo, field) + \
+                                  sizeof(abi::TcpInfo::field))    \
+  }
 
 const TcpInfoFieldEnd kTcpInfoFieldEnds[] = {
     SOCKDIAG_FIELD_END("rtt", tcpi_rtt),

@@ -21,22 +21,23 @@ struct ParseOptions {
 };
 
 enum class ParseStatus {
-  kContinue,   // all bytes consumed; the dump goes on in the next datagram
-  kBatchFull,  // stopped early at `offset`; resume there with a fresh batch
-  kDone,       // NLMSG_DONE carrying 0
+  kContinue,     // all bytes consumed; the dump goes on in the next datagram
+  kBatchFull,    // stopped early at `offset`; resume there with a fresh batch
+  kDone,         // NLMSG_DONE carrying 0
   kKernelError,  // NLMSG_DONE < 0 or NLMSG_ERROR: `errnum` is the errno
-  kMalformed,  // bytes do not parse: `detail` says why, at `offset`
+  kMalformed,    // bytes do not parse: `detail` says why, at `offset`
 };
 
 struct ParseResult {
   ParseStatus status = ParseStatus::kContinue;
-  size_t offset = 0;         // bytes consumed (start of the offending message)
-  int errnum = 0;            // positive errno for kKernelError
-  const char* detail = "";   // static string, for kKernelError and kMalformed
-  uint32_t skipped = 0;      // messages of another sequence or NLMSG_NOOP
+  size_t offset = 0;        // bytes consumed (start of the offending message)
+  int errnum = 0;           // positive errno for kKernelError
+  const char* detail = "";  // static string, for kKernelError and kMalformed
+  uint32_t skipped = 0;     // messages of another sequence or NLMSG_NOOP
 };
 
-// Parses the messages in data[0, length) into `batch`, starting at batch->count.
+// Parses the messages in data[0, length) into `batch`, starting at
+// batch->count.
 ParseResult ParseMessages(const uint8_t* data, size_t length,
                           const ParseOptions& options, Batch* batch);
 

@@ -12,8 +12,8 @@ void AppendBytes(std::vector<uint8_t>* out, const void* data, size_t length) {
   out->insert(out->end(), bytes, bytes + length);
 }
 
-void AppendAttribute(std::vector<uint8_t>* out, uint16_t type,
-                     const void* data, size_t length) {
+void AppendAttribute(std::vector<uint8_t>* out, uint16_t type, const void* data,
+                     size_t length) {
   abi::RtAttr attribute{static_cast<uint16_t>(sizeof(abi::RtAttr) + length),
                         type};
   AppendBytes(out, &attribute, sizeof(attribute));

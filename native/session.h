@@ -16,7 +16,7 @@ namespace sockdiag {
 
 struct DumpParams {
   DumpRequest request;
-  std::string netns_path;     // empty: the process's own namespace
+  std::string netns_path;  // empty: the process's own namespace
   uint32_t timeout_ms = 30000;
   uint32_t batch_rows = 16384;
   uint8_t groups = kGroupBase;  // column groups the batches carry

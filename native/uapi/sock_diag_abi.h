@@ -116,8 +116,9 @@ struct InetDiagMeminfo {
   uint32_t idiag_tmem;
 };
 
-// linux/sock_diag.h: SK_MEMINFO_* indexes; the kernel sends u32[SK_MEMINFO_VARS]
-// and may append more in future, older kernels (< 4.x) sent 8 (no DROPS).
+// linux/sock_diag.h: SK_MEMINFO_* indexes; the kernel sends
+// u32[SK_MEMINFO_VARS] and may append more in future, older kernels (< 4.x)
+// sent 8 (no DROPS).
 constexpr size_t kSkMeminfoVars = 9;
 
 // Bytecode ops (struct inet_diag_bc_op).

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Debian packages the test suite uses beyond Node, npm, python3, make, g++ and
+# iproute2: promtool/prometheus (metric lint, dashboard and alert proofs),
+# clang + libFuzzer (parser fuzzing), clang-format (C++ style), valgrind (leak
+# check of the addon). Installs only what is missing.
+set -euo pipefail
+need=()
+command -v promtool >/dev/null 2>&1 || need+=(prometheus)
+command -v clang++ >/dev/null 2>&1 || need+=(clang)
+compgen -G "/usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a" >/dev/null || need+=(libfuzzer-14-dev libclang-rt-14-dev)
+command -v clang-format >/dev/null 2>&1 || need+=(clang-format)
+command -v valgrind >/dev/null 2>&1 || need+=(valgrind)
+command -v nstat >/dev/null 2>&1 || need+=(iproute2)
+if [ "${#need[@]}" -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "missing packages (${need[*]}) and not root: install them, or tests will skip" >&2
+    exit 0
+  fi
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}"
+fi
+# Debian's prometheus package starts a server on :9090; the tests run their own.
+if command -v systemctl >/dev/null 2>&1; then systemctl stop prometheus >/dev/null 2>&1 || true; fi

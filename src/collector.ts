@@ -1,0 +1,66 @@
+// What a collector is. One file per collector under src/collectors/, all
+// listed in src/collectors/index.ts; the registry derives the
+// --collector.NAME / --no-collector.NAME flags and per-collector options
+// from these definitions.
+import type { Logger } from 'pino';
+
+export type MetricType = 'counter' | 'gauge' | 'histogram' | 'untyped';
+
+export interface MetricSample {
+  value: number;
+  labels?: Record<string, string | number>;
+  /** For histogram parts: `${name}_bucket`, `${name}_sum`, `${name}_count`. */
+  metricName?: string;
+}
+
+/** One metric family, in the shape prom-client renders (`MetricObjectWithValues`). */
+export interface MetricFamily {
+  name: string;
+  help: string;
+  type: MetricType;
+  values: MetricSample[];
+}
+
+/** A collector-specific flag: `--collector.<collector>.<name>=VALUE`. */
+export interface CollectorOption {
+  name: string;
+  help: string;
+  type: 'number' | 'string' | 'boolean' | 'list';
+  default: number | string | boolean | string[];
+}
+
+export interface ScrapeContext {
+  /** Mount point of procfs, `--path.procfs` (default /proc). */
+  procfs: string;
+  log: Logger;
+  /**
+   * Results collectors share within one scrape (e.g. the sockets collector
+   * leaves half-open counts per listener for the listeners collector).
+   * Collectors that read it run after those that write it (see `after`).
+   */
+  shared: Map<string, unknown>;
+  /** Milliseconds since the epoch when this scrape started. */
+  now: number;
+}
+
+export interface CollectorInstance {
+  collect(context: ScrapeContext): Promise<MetricFamily[]>;
+}
+
+export interface CollectorDefinition {
+  /** Lower case, [a-z_]: the flag is --collector.<name>. */
+  name: string;
+  /** One line for --help. */
+  help: string;
+  defaultEnabled: boolean;
+  options: CollectorOption[];
+  /** Collectors whose `shared` results this one reads, when they are enabled. */
+  after?: string[];
+  /** Builds the collector with its options resolved (defaults applied). */
+  create(options: Record<string, unknown>): CollectorInstance;
+}
+
+/** Helper for counters/gauges without labels. */
+export function single(name: string, help: string, type: MetricType, value: number): MetricFamily {
+  return { name, help, type, values: [{ value }] };
+}

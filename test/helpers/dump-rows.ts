@@ -1,0 +1,61 @@
+// Flattens dumped batches into plain rows for assertions (tests only: the
+// exporter never builds an object per socket).
+import { type DumpSocketsOptions, dumpSockets, SKMEM } from '../../src/diag';
+import { normaliseAddress } from './ss';
+
+export interface DumpRow {
+  family: number;
+  protocol: number;
+  state: string;
+  timer: string;
+  recvQ: number;
+  sendQ: number;
+  local: string;
+  localPort: number;
+  peer: string;
+  peerPort: number;
+  rtt?: number;
+  tcpInfoLength?: number;
+  skmem?: Record<string, number>;
+}
+
+export async function dumpRows(options: DumpSocketsOptions): Promise<DumpRow[]> {
+  const rows: DumpRow[] = [];
+  for await (const batch of dumpSockets(options)) {
+    const c = batch.columns;
+    for (let i = 0; i < batch.count; i++) {
+      const row: DumpRow = {
+        family: c.family[i]!,
+        protocol: c.protocol[i]!,
+        state: batch.stateName(i),
+        timer: batch.timerName(i),
+        recvQ: c.receiveQueue[i]!,
+        sendQ: c.sendQueue[i]!,
+        local: normaliseAddress(batch.localAddress(i)),
+        localPort: c.localPort[i]!,
+        peer: normaliseAddress(batch.remoteAddress(i)),
+        peerPort: c.remotePort[i]!,
+      };
+      if (c.tcpInfoLength) {
+        row.tcpInfoLength = c.tcpInfoLength[i]!;
+        row.rtt = c.rtt![i]!;
+      }
+      if (c.skmem && c.skmemLength![i]! > 0) {
+        const base = i * 9;
+        row.skmem = {
+          r: c.skmem[base + SKMEM.rmemAlloc]!,
+          rb: c.skmem[base + SKMEM.rcvbuf]!,
+          t: c.skmem[base + SKMEM.wmemAlloc]!,
+          tb: c.skmem[base + SKMEM.sndbuf]!,
+          f: c.skmem[base + SKMEM.fwdAlloc]!,
+          w: c.skmem[base + SKMEM.wmemQueued]!,
+          o: c.skmem[base + SKMEM.optmem]!,
+          bl: c.skmem[base + SKMEM.backlog]!,
+          d: c.skmem[base + SKMEM.drops]!,
+        };
+      }
+      rows.push(row);
+    }
+  }
+  return rows;
+}
