@@ -41,6 +41,10 @@ export interface ScrapeContext {
   shared: Map<string, unknown>;
   /** Milliseconds since the epoch when this scrape started. */
   now: number;
+  /** Collectors enabled for this scrape. */
+  enabled: ReadonlySet<string>;
+  /** Every collector's resolved options, keyed `<collector>.<option>`. */
+  settings: Readonly<Record<string, unknown>>;
 }
 
 export interface CollectorInstance {

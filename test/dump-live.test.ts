@@ -193,8 +193,9 @@ async function buildTable(holder: SocketHolder): Promise<Table> {
 }
 
 function compareWithSs(t: Test, ours: DumpRow[], theirs: SsRow[]): void {
-  const key = (r: { state: string; recvQ: number; sendQ: number } & Parameters<typeof endpointKey>[0]) =>
-    `${r.state} ${r.recvQ} ${r.sendQ} ${endpointKey(r)}`;
+  const key = (
+    r: { state: string; recvQ: number; sendQ: number } & Parameters<typeof endpointKey>[0],
+  ) => `${r.state} ${r.recvQ} ${r.sendQ} ${endpointKey(r)}`;
   t.same(ours.map(key).sort(), theirs.map(key).sort(), 'same sockets, states and queues');
   t.ok(ours.length > 0, 'the table is not empty');
 }

@@ -56,7 +56,9 @@ export function normaliseMatches(match: PortMatch | PortMatch[], name: string): 
       return { min: port, max: port };
     }
     if (item === null || typeof item !== 'object') {
-      throw new TypeError(`Expected a port or {min, max} for ${where} but received ${String(item)}`);
+      throw new TypeError(
+        `Expected a port or {min, max} for ${where} but received ${String(item)}`,
+      );
     }
     const min = item.min === undefined ? 0 : checkPort(item.min, `${where}.min`);
     const max = item.max === undefined ? 65535 : checkPort(item.max, `${where}.max`);

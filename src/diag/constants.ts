@@ -7,7 +7,14 @@ export const AF_INET6 = 10;
 export const FAMILIES = { inet: AF_INET, inet6: AF_INET6 } as const;
 export type FamilyName = keyof typeof FAMILIES;
 
-export const PROTOCOLS = { tcp: 6, udp: 17, udplite: 136, mptcp: 262, raw: 255, sctp: 132 } as const;
+export const PROTOCOLS = {
+  tcp: 6,
+  udp: 17,
+  udplite: 136,
+  mptcp: 262,
+  raw: 255,
+  sctp: 132,
+} as const;
 export type ProtocolName = keyof typeof PROTOCOLS;
 
 /** TCP states (include/net/tcp_states.h), index = state number. */
@@ -50,7 +57,13 @@ export type RequestStateName = keyof typeof STATE;
 export const DEFAULT_STATE_MASK = 0xfff;
 
 /** idiag_timer values. 5 (delayed ACK) appeared in 2026 kernels. */
-export const TIMERS = ['none', 'retransmit', 'keepalive', 'time_wait', 'zero_window_probe'] as const;
+export const TIMERS = [
+  'none',
+  'retransmit',
+  'keepalive',
+  'time_wait',
+  'zero_window_probe',
+] as const;
 export type TimerName = (typeof TIMERS)[number] | 'other';
 
 export function timerName(timer: number): TimerName {

@@ -9,8 +9,8 @@ import {
   type FamilyName,
   PROTOCOLS,
   type ProtocolName,
-  STATE,
   type RequestStateName,
+  STATE,
 } from './constants';
 import { closedError, type DumpContext, fromNativeError } from './errors';
 import { addon, type NativeDumpParams, type NativeDumpStats } from './native';

@@ -1,6 +1,12 @@
 export { compilePortFilter, type PortFilter, type PortMatch } from './bytecode';
 export * from './constants';
-export { type DumpOptions, type DumpSocketsOptions, Dump, dumpSockets, resolveDumpOptions } from './dump';
+export {
+  Dump,
+  type DumpOptions,
+  type DumpSocketsOptions,
+  dumpSockets,
+  resolveDumpOptions,
+} from './dump';
 export { SockDiagError } from './errors';
 export { addon } from './native';
 export { formatAddress, type InfoField, SocketBatch, TCP_INFO_FIELD_ENDS } from './socket-batch';

@@ -1,0 +1,234 @@
+// sockets: the whole socket table from one netlink pass per scrape. State
+// counts (zeros included), queued bytes (listeners excluded), timers, RTT
+// and idle histograms, socket memory and drops, sockets per service port.
+import type { CollectorDefinition, MetricFamily, MetricSample } from '../collector';
+import { TCP_STATES, TIMERS } from '../diag';
+import type { TableScan } from '../scan/table-scan';
+import { getTableScan } from '../sources';
+
+const TIMER_LABELS = [...TIMERS, 'other'];
+const UDP_STATES: [number, string][] = [
+  [1, 'established'],
+  [7, 'close'],
+];
+const LISTEN = 10;
+
+function stateFamilies(scan: TableScan): MetricFamily {
+  const values: MetricSample[] = [];
+  for (const family of ['inet', 'inet6'] as const) {
+    const offset = family === 'inet' ? 0 : 16;
+    TCP_STATES.forEach((state, index) => {
+      if (index === 0) return;
+      const value = scan.totals.tcp.states[offset + index]!;
+      values.push({ labels: { protocol: 'tcp', family, state }, value });
+    });
+    for (const [index, state] of UDP_STATES) {
+      const value = scan.totals.udp.states[offset + index]!;
+      values.push({ labels: { protocol: 'udp', family, state }, value });
+    }
+  }
+  return {
+    name: 'sockdiag_sockets',
+    help: 'Sockets by protocol, family and state, from an inet_diag dump. Every state is present, zeros included. NEW_SYN_RECV request sockets count as syn_recv; UDP: established = connected, close = unconnected.',
+    type: 'gauge',
+    values,
+  };
+}
+
+function queueFamilies(scan: TableScan): MetricFamily[] {
+  const bytes = (pick: 'receiveQueueBytes' | 'sendQueueBytes') =>
+    (['tcp', 'udp'] as const).map((protocol) => ({
+      labels: { protocol },
+      value: scan.totals[protocol][pick],
+    }));
+  return [
+    {
+      name: 'sockdiag_socket_receive_queue_bytes',
+      help: "Bytes waiting to be read, summed over sockets that are not listening (TCP: unread bytes; UDP: receive buffer memory). A listener's accept queue is not bytes: see sockdiag_listener_accept_queue_length.",
+      type: 'gauge',
+      values: bytes('receiveQueueBytes'),
+    },
+    {
+      name: 'sockdiag_socket_send_queue_bytes',
+      help: "Bytes not yet acknowledged or sent, summed over sockets that are not listening. A listener's backlog limit is not bytes: see sockdiag_listener_accept_queue_limit.",
+      type: 'gauge',
+      values: bytes('sendQueueBytes'),
+    },
+  ];
+}
+
+function timerFamily(scan: TableScan): MetricFamily {
+  const values: MetricSample[] = [];
+  TCP_STATES.forEach((state, s) => {
+    if (s === 0) return;
+    TIMER_LABELS.forEach((timer, t) => {
+      values.push({ labels: { state, timer }, value: scan.timers[s * TIMER_LABELS.length + t]! });
+    });
+  });
+  return {
+    name: 'sockdiag_tcp_timer_sockets',
+    help: 'TCP sockets by state and pending timer (idiag_timer): retransmit (RTO, loss probe, SYN-ACK), keepalive (also the FIN_WAIT2 timer), time_wait, zero_window_probe. ESTABLISHED with timer none and long idle = no keepalive.',
+    type: 'gauge',
+    values,
+  };
+}
+
+function infoFamilies(scan: TableScan): MetricFamily[] {
+  if (!scan.tcpInfoAvailable && scan.rtt.total === 0) return [];
+  return [
+    {
+      name: 'sockdiag_tcp_rtt_seconds',
+      help: 'Smoothed RTT (tcp_info tcpi_rtt) of ESTABLISHED TCP sockets, as a distribution over sockets at scrape time.',
+      type: 'histogram',
+      values: scan.rtt.samples('sockdiag_tcp_rtt_seconds', {}),
+    },
+    {
+      name: 'sockdiag_tcp_idle_seconds',
+      help: 'Time since ESTABLISHED TCP sockets last received data (tcp_info last_data_recv), split by whether a keepalive timer is armed. Long-idle sockets without keepalive may be ghosts whose peer is gone.',
+      type: 'histogram',
+      values: [
+        ...scan.idleWithKeepalive.samples('sockdiag_tcp_idle_seconds', { keepalive: 'true' }),
+        ...scan.idleWithoutKeepalive.samples('sockdiag_tcp_idle_seconds', { keepalive: 'false' }),
+      ],
+    },
+    {
+      name: 'sockdiag_tcp_retransmitted_sockets',
+      help: 'ESTABLISHED TCP sockets that retransmitted at least once in their life (tcp_info total_retrans > 0).',
+      type: 'gauge',
+      values: [{ value: scan.retransmittedSockets }],
+    },
+  ];
+}
+
+function memoryFamilies(scan: TableScan): MetricFamily[] {
+  const tcp = scan.totals.tcp;
+  return [
+    {
+      name: 'sockdiag_tcp_retransmitting_sockets',
+      help: 'ESTABLISHED TCP sockets with the retransmit timer armed and unrecovered retransmissions right now (idiag_retrans > 0).',
+      type: 'gauge',
+      values: [{ value: scan.retransmittingSockets }],
+    },
+    {
+      name: 'sockdiag_socket_memory_bytes',
+      help: 'Socket buffer memory summed over TCP sockets (skmeminfo): rmem_alloc = receive queue memory, wmem_queued = send queue memory.',
+      type: 'gauge',
+      values: [
+        { labels: { protocol: 'tcp', kind: 'rmem_alloc' }, value: tcp.rmemAlloc },
+        { labels: { protocol: 'tcp', kind: 'wmem_queued' }, value: tcp.wmemQueued },
+      ],
+    },
+    {
+      name: 'sockdiag_socket_drops',
+      help: 'Packets dropped, summed over the per-socket drop counters (skmeminfo drops) of live TCP sockets. Not monotonic: sockets come and go.',
+      type: 'gauge',
+      values: [{ labels: { protocol: 'tcp' }, value: tcp.drops }],
+    },
+    {
+      name: 'sockdiag_sockets_with_drops',
+      help: 'Live TCP sockets whose drop counter (skmeminfo drops) is not zero.',
+      type: 'gauge',
+      values: [{ labels: { protocol: 'tcp' }, value: tcp.socketsWithDrops }],
+    },
+  ];
+}
+
+function serviceFamily(scan: TableScan, limit: number): MetricFamily {
+  const ports = [...scan.listenerPorts].map((port) => {
+    const states = scan.portStates(port);
+    let total = 0;
+    for (let s = 0; s < states.length; s++) if (s !== LISTEN) total += states[s]!;
+    return { port, states, total };
+  });
+  ports.sort((a, b) => b.total - a.total || a.port - b.port);
+  const other = new Float64Array(16);
+  const values: MetricSample[] = [];
+  ports.forEach(({ port, states }, index) => {
+    TCP_STATES.forEach((state, s) => {
+      if (s === 0 || s === LISTEN) return;
+      if (index < limit) values.push({ labels: { port, state }, value: states[s]! });
+      else other[s]! += states[s]!;
+    });
+  });
+  if (ports.length > limit) {
+    TCP_STATES.forEach((state, s) => {
+      if (s !== 0 && s !== LISTEN)
+        values.push({ labels: { port: 'other', state }, value: other[s]! });
+    });
+  }
+  return {
+    name: 'sockdiag_service_sockets',
+    help: 'TCP sockets per local port that has a listener (a service port), by state. The busiest ports up to --collector.sockets.ports-limit get their own series; the rest are summed into port="other".',
+    type: 'gauge',
+    values,
+  };
+}
+
+function ephemeralFamilies(scan: TableScan): MetricFamily[] {
+  const [low, high] = scan.ephemeralRange;
+  const size = high - low + 1;
+  const busiest = scan.peers.busiestTuple(false);
+  return [
+    {
+      name: 'sockdiag_ephemeral_port_range_size',
+      help: 'Ports in net.ipv4.ip_local_port_range: how many connections one local address can have toward one remote address and port.',
+      type: 'gauge',
+      values: [{ value: size }],
+    },
+    {
+      name: 'sockdiag_ephemeral_ports_busiest_tuple_ports',
+      help: 'Local ports from ip_local_port_range in use (any state but listen, TIME_WAIT included) toward the busiest (local address, remote address, remote port) tuple. The peers collector names the tuple.',
+      type: 'gauge',
+      values: [{ value: busiest.ports }],
+    },
+    {
+      name: 'sockdiag_ephemeral_ports_busiest_tuple_ratio',
+      help: 'sockdiag_ephemeral_ports_busiest_tuple_ports / sockdiag_ephemeral_port_range_size. Near 1, connects to that peer fail with EADDRNOTAVAIL or reuse TIME_WAIT ports (the SNAT reuse incident).',
+      type: 'gauge',
+      values: [{ value: size > 0 ? busiest.ports / size : 0 }],
+    },
+  ];
+}
+
+export const socketsCollector: CollectorDefinition = {
+  name: 'sockets',
+  help: 'The socket table via netlink inet_diag: states, queues, timers, RTT, idle time, memory, drops, service ports.',
+  defaultEnabled: true,
+  options: [
+    {
+      name: 'ports-limit',
+      help: 'Most service ports (ports with a listener) with their own sockdiag_service_sockets series; the rest are port="other".',
+      type: 'number',
+      default: 32,
+    },
+    {
+      name: 'tcp-info',
+      help: 'Ask the kernel for tcp_info (RTT and idle histograms, retransmissions). Costs about a third more kernel time per dump.',
+      type: 'boolean',
+      default: true,
+    },
+  ],
+  create(options) {
+    const limit = Number(options['ports-limit']);
+    return {
+      async collect(context) {
+        const scan = await getTableScan(context);
+        return [
+          stateFamilies(scan),
+          ...queueFamilies(scan),
+          timerFamily(scan),
+          ...infoFamilies(scan),
+          ...memoryFamilies(scan),
+          serviceFamily(scan, limit),
+          ...ephemeralFamilies(scan),
+          {
+            name: 'sockdiag_scan_sockets',
+            help: 'Rows this scrape dumped from the kernel (TCP and UDP, both families).',
+            type: 'gauge',
+            values: [{ value: scan.rows }],
+          },
+        ];
+      },
+    };
+  },
+};

@@ -1,0 +1,238 @@
+// Command-line flags after node_exporter's conventions: --name=value or
+// --name value, --collector.NAME / --no-collector.NAME,
+// --collector.NAME.OPTION=value, --help, --version. Pure: returns a config
+// or throws a FlagError (the CLI exits 2 with its message).
+import type { CollectorDefinition, CollectorOption } from './collector';
+
+export const DEFAULT_LISTEN_ADDRESS = ':19561';
+
+export interface Config {
+  listenAddress: string;
+  telemetryPath: string;
+  procfs: string;
+  logLevel: 'debug' | 'info' | 'warn' | 'error';
+  enabled: Set<string>;
+  settings: Record<string, unknown>;
+  /** Minimum seconds between two table dumps; scrapes in between reuse the last one. */
+  minInterval: number;
+  help: boolean;
+  version: boolean;
+}
+
+export class FlagError extends Error {
+  readonly code = 'ERR_BAD_FLAG';
+}
+
+interface GlobalFlag {
+  name: string;
+  help: string;
+  default: string;
+  apply(config: Config, value: string): void;
+}
+
+const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
+
+export const GLOBAL_FLAGS: GlobalFlag[] = [
+  {
+    name: 'web.listen-address',
+    help: 'Address to listen on for the web interface and telemetry ([host]:port; :port means all interfaces).',
+    default: DEFAULT_LISTEN_ADDRESS,
+    apply: (config, value) => {
+      parseListenAddress(value);
+      config.listenAddress = value;
+    },
+  },
+  {
+    name: 'web.telemetry-path',
+    help: 'Path under which to expose metrics.',
+    default: '/metrics',
+    apply: (config, value) => {
+      if (!value.startsWith('/'))
+        throw new FlagError(`--web.telemetry-path must start with /: ${value}`);
+      config.telemetryPath = value;
+    },
+  },
+  {
+    name: 'path.procfs',
+    help: 'procfs mountpoint.',
+    default: '/proc',
+    apply: (config, value) => {
+      config.procfs = value;
+    },
+  },
+  {
+    name: 'scrape.min-interval',
+    help: 'Minimum seconds between two socket-table dumps; scrapes in between are answered from the last one (0 = dump every scrape).',
+    default: '0',
+    apply: (config, value) => {
+      const seconds = Number(value);
+      if (!Number.isFinite(seconds) || seconds < 0) {
+        throw new FlagError(
+          `--scrape.min-interval expects seconds >= 0, got ${JSON.stringify(value)}`,
+        );
+      }
+      config.minInterval = seconds;
+    },
+  },
+  {
+    name: 'log.level',
+    help: `Only log messages with the given severity or above: ${LOG_LEVELS.join(', ')}.`,
+    default: 'info',
+    apply: (config, value) => {
+      if (!(LOG_LEVELS as readonly string[]).includes(value)) {
+        throw new FlagError(
+          `--log.level must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(value)}`,
+        );
+      }
+      config.logLevel = value as Config['logLevel'];
+    },
+  },
+];
+
+/** host/port for net.Server#listen; ':port' = all interfaces. */
+export function parseListenAddress(value: string): { host?: string; port: number } {
+  const match = /^(?:\[([^\]]+)\]|([^:[\]]*)):(\d+)$/.exec(value);
+  const port = Number(match?.[3]);
+  if (!match || !Number.isInteger(port) || port > 65535) {
+    throw new FlagError(`--web.listen-address expects [host]:port, got ${JSON.stringify(value)}`);
+  }
+  const host = match[1] ?? match[2];
+  return host ? { host, port } : { port };
+}
+
+function parseOptionValue(option: CollectorOption, flag: string, raw: string): unknown {
+  switch (option.type) {
+    case 'number': {
+      const value = Number(raw);
+      if (raw.trim() === '' || !Number.isFinite(value) || value < 0) {
+        throw new FlagError(`--${flag} expects a number >= 0, got ${JSON.stringify(raw)}`);
+      }
+      return value;
+    }
+    case 'boolean':
+      if (raw !== 'true' && raw !== 'false') {
+        throw new FlagError(`--${flag} expects true or false, got ${JSON.stringify(raw)}`);
+      }
+      return raw === 'true';
+    case 'list':
+      return raw === '' ? [] : raw.split(',');
+    default:
+      return raw;
+  }
+}
+
+export function parseFlags(
+  argv: readonly string[],
+  collectors: readonly CollectorDefinition[],
+): Config {
+  const config: Config = {
+    listenAddress: DEFAULT_LISTEN_ADDRESS,
+    telemetryPath: '/metrics',
+    procfs: '/proc',
+    logLevel: 'info',
+    enabled: new Set(collectors.filter((c) => c.defaultEnabled).map((c) => c.name)),
+    settings: {},
+    minInterval: 0,
+    help: false,
+    version: false,
+  };
+  const byName = new Map(collectors.map((c) => [c.name, c]));
+  const toggles: [string, boolean][] = [];
+  let disableDefaults = false;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--help' || arg === '-h') {
+      config.help = true;
+      continue;
+    }
+    if (arg === '--version') {
+      config.version = true;
+      continue;
+    }
+    if (!arg.startsWith('--')) throw new FlagError(`unexpected argument ${JSON.stringify(arg)}`);
+    const eq = arg.indexOf('=');
+    const name = eq >= 0 ? arg.slice(2, eq) : arg.slice(2);
+    let value = eq >= 0 ? arg.slice(eq + 1) : undefined;
+    const takeValue = (): string => {
+      if (value !== undefined) return value;
+      const next = argv[i + 1];
+      if (next === undefined || next.startsWith('--'))
+        throw new FlagError(`--${name} needs a value`);
+      i++;
+      value = next;
+      return next;
+    };
+    const global = GLOBAL_FLAGS.find((flag) => flag.name === name);
+    if (global) {
+      global.apply(config, takeValue());
+      continue;
+    }
+    if (name === 'collector.disable-defaults') {
+      disableDefaults = value === undefined || value === 'true';
+      continue;
+    }
+    const toggle = /^(no-)?collector\.([a-z_]+)$/.exec(name);
+    if (toggle && byName.has(toggle[2]!)) {
+      if (value !== undefined && value !== 'true' && value !== 'false') {
+        throw new FlagError(`--${name} takes no value other than true or false`);
+      }
+      toggles.push([toggle[2]!, !toggle[1] !== (value === 'false')]);
+      continue;
+    }
+    const option = /^collector\.([a-z_]+)\.([a-z0-9-]+)$/.exec(name);
+    const collector = option ? byName.get(option[1]!) : undefined;
+    const spec = collector?.options.find((o) => o.name === option?.[2]);
+    if (collector && spec) {
+      const raw = spec.type === 'boolean' && value === undefined ? 'true' : takeValue();
+      config.settings[`${collector.name}.${spec.name}`] = parseOptionValue(spec, name, raw);
+      continue;
+    }
+    throw new FlagError(`unknown flag --${name} (see --help)`);
+  }
+  if (disableDefaults) config.enabled.clear();
+  for (const [name, on] of toggles) {
+    if (on) config.enabled.add(name);
+    else config.enabled.delete(name);
+  }
+  for (const collector of collectors) {
+    for (const option of collector.options) {
+      const key = `${collector.name}.${option.name}`;
+      if (!(key in config.settings)) config.settings[key] = option.default;
+    }
+  }
+  return config;
+}
+
+export function usage(collectors: readonly CollectorDefinition[], version: string): string {
+  const lines = [
+    `usage: sockdiag-exporter [<flags>]`,
+    `       sockdiag-exporter doctor [--doctor.interval=5] [--doctor.format=text|json] [<flags>]`,
+    '',
+    `Prometheus exporter for Linux socket statistics (netlink inet_diag), version ${version}.`,
+    '',
+    'Flags:',
+    '  -h, --help                 Show this help.',
+    '      --version              Show the version.',
+  ];
+  for (const flag of GLOBAL_FLAGS) {
+    lines.push(`      --${flag.name}=${JSON.stringify(flag.default)}`, `          ${flag.help}`);
+  }
+  lines.push(
+    '      --collector.disable-defaults',
+    '          Disable all collectors by default (enable the ones you want).',
+  );
+  for (const collector of collectors) {
+    const state = collector.defaultEnabled ? 'enabled' : 'disabled';
+    lines.push(
+      `      --[no-]collector.${collector.name}`,
+      `          ${collector.help} [default: ${state}]`,
+    );
+    for (const option of collector.options) {
+      lines.push(
+        `      --collector.${collector.name}.${option.name}=${JSON.stringify(option.default)}`,
+        `          ${option.help}`,
+      );
+    }
+  }
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,40 @@
+// Evaluates every check on every scrape, keeping the previous sample so
+// counter checks look at rises since then, never at totals since boot.
+import { CHECKS, type Sample } from './checks';
+import { DEFAULT_THRESHOLDS, type Finding, type IncidentInput, type Thresholds } from './types';
+
+export class IncidentEngine {
+  private previous: Sample | null = null;
+
+  constructor(readonly thresholds: Thresholds = DEFAULT_THRESHOLDS) {}
+
+  evaluate(input: IncidentInput): Finding[] {
+    const context = { input, previous: this.previous, thresholds: this.thresholds };
+    const findings = CHECKS.map((check, priority) => {
+      const finding: Finding = {
+        incident: check.incident,
+        title: check.title,
+        evaluated: true,
+        fired: false,
+        evidence: [],
+        details: [],
+        remedy: check.remedy,
+        priority,
+      };
+      check.run(context, finding);
+      return finding;
+    });
+    // Keep the newest sample; a source that failed this time keeps the old
+    // values so the next rate spans both intervals instead of restarting.
+    this.previous = {
+      now: input.now,
+      netstat: input.netstat ?? this.previous?.netstat ?? null,
+      listenerDrops: new Map(
+        (input.listeners ?? []).map((l) => [`${l.family}|${l.address}|${l.port}`, l.drops]),
+      ),
+    };
+    return findings;
+  }
+}
+
+export const INCIDENT_NAMES = CHECKS.map((check) => check.incident);

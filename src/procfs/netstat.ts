@@ -1,0 +1,121 @@
+// Pure parsers for the kernel's SNMP-style counter files:
+//   /proc/net/netstat, /proc/net/snmp  "Prefix: Name1 Name2 ..." then "Prefix: v1 v2 ..."
+//   /proc/net/snmp6                    "Ip6InReceives   123", one per line
+// Fields are matched by header name, never by position: the set and order
+// change between kernels (PAWSPassive left with tcp_tw_recycle, PAWSOldAck
+// arrived in 6.14), and a parser that assumed a layout has crashed on old
+// kernels before (categraf PR #494). Bad input is skipped, never thrown.
+import { readOptional } from './read';
+
+export interface SnmpCounter {
+  /** Kernel group as printed: TcpExt, IpExt, MPTcpExt, Tcp, Udp, IcmpMsg, Ip6, Icmp6, ... */
+  prefix: string;
+  /** Field name as printed, case preserved: ListenOverflows, CurrEstab, InType3, ... */
+  field: string;
+  /** Counters are u64 in the kernel; above 2^53 they lose precision as Numbers, which is fine for rates. */
+  value: number;
+}
+
+// Names end up inside metric names, so anything else is junk.
+const NAME = /^[A-Za-z][A-Za-z0-9_]*$/;
+// Tcp MaxConn is printed as -1; nothing else is signed.
+const INTEGER = /^-?\d+$/;
+
+interface Header {
+  prefix: string;
+  names: string[];
+}
+
+function splitPrefixed(line: string): { prefix: string; tokens: string[] } | null {
+  const colon = line.indexOf(':');
+  if (colon <= 0) return null;
+  const prefix = line.slice(0, colon).trim();
+  if (!NAME.test(prefix)) return null;
+  const tokens = line
+    .slice(colon + 1)
+    .trim()
+    .split(/\s+/)
+    .filter((token) => token !== '');
+  return { prefix, tokens };
+}
+
+function isHeader(tokens: string[]): boolean {
+  return tokens.length > 0 && tokens.every((token) => NAME.test(token));
+}
+
+/**
+ * Pairs a header with its value line. When the counts differ (a truncated
+ * read) only the leading fields both lines have are kept: the kernel prints
+ * both lines from the same table in the same order, so a short line can only
+ * have lost its tail.
+ */
+function pairFields(header: Header, values: string[], out: SnmpCounter[]): void {
+  const count = Math.min(header.names.length, values.length);
+  for (let i = 0; i < count; i++) {
+    const field = header.names[i];
+    const token = values[i];
+    if (field === undefined || token === undefined || !INTEGER.test(token)) continue;
+    out.push({ prefix: header.prefix, field, value: Number(token) });
+  }
+}
+
+/** Parses /proc/net/netstat or /proc/net/snmp text (any prefixes). */
+export function parseSnmpTable(text: string): SnmpCounter[] {
+  const out: SnmpCounter[] = [];
+  let header: Header | null = null;
+  for (const line of text.split('\n')) {
+    const parsed = splitPrefixed(line);
+    if (parsed === null) {
+      // A blank or junk line breaks any pairing in progress.
+      header = null;
+      continue;
+    }
+    if (header !== null && header.prefix === parsed.prefix) {
+      pairFields(header, parsed.tokens, out);
+      header = null;
+    } else {
+      // A header without a value line is dropped when the next header arrives.
+      header = isHeader(parsed.tokens) ? { prefix: parsed.prefix, names: parsed.tokens } : null;
+    }
+  }
+  return out;
+}
+
+// The group is the leading letters plus the 6 (Ip6, Icmp6, Udp6, UdpLite6):
+// letters cannot include a digit, so the first digit must be that 6.
+const SNMP6_NAME = /^([A-Za-z]+6)([A-Za-z][A-Za-z0-9_]*)$/;
+
+/** Parses /proc/net/snmp6 text: "Name value" per line. */
+export function parseSnmp6(text: string): SnmpCounter[] {
+  const out: SnmpCounter[] = [];
+  for (const line of text.split('\n')) {
+    const tokens = line.trim().split(/\s+/);
+    if (tokens.length !== 2) continue;
+    const [name = '', token = ''] = tokens;
+    const match = SNMP6_NAME.exec(name);
+    if (match === null || !INTEGER.test(token)) continue;
+    out.push({ prefix: match[1] ?? '', field: match[2] ?? '', value: Number(token) });
+  }
+  return out;
+}
+
+export interface SnmpFiles {
+  /** null when the file does not exist (snmp6 is absent with IPv6 disabled). */
+  netstat: SnmpCounter[] | null;
+  snmp: SnmpCounter[] | null;
+  snmp6: SnmpCounter[] | null;
+}
+
+/** Reads the three files once each, concurrently. `procfs` is /proc or /proc/<pid>. */
+export async function readSnmpFiles(procfs: string): Promise<SnmpFiles> {
+  const [netstat, snmp, snmp6] = await Promise.all([
+    readOptional(`${procfs}/net/netstat`),
+    readOptional(`${procfs}/net/snmp`),
+    readOptional(`${procfs}/net/snmp6`),
+  ]);
+  return {
+    netstat: netstat === null ? null : parseSnmpTable(netstat),
+    snmp: snmp === null ? null : parseSnmpTable(snmp),
+    snmp6: snmp6 === null ? null : parseSnmp6(snmp6),
+  };
+}

@@ -1,0 +1,19 @@
+// Reading procfs without treating "this kernel has no such file" as a failure:
+// /proc/net/snmp6 is gone when IPv6 is disabled, sysctls come and go between
+// kernel versions (tcp_tw_recycle left in 4.12, tcp_tw_reuse_delay arrived in
+// 6.x). Callers decide whether an absent file matters.
+import { promises as fs } from 'node:fs';
+
+/** Error codes that mean "not there", as opposed to "there but unreadable". */
+const ABSENT_CODES = new Set(['ENOENT', 'ENOTDIR']);
+
+/** The file's text, or null when it does not exist. Other errors propagate. */
+export async function readOptional(path: string): Promise<string | null> {
+  try {
+    return await fs.readFile(path, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== undefined && ABSENT_CODES.has(code)) return null;
+    throw error;
+  }
+}

@@ -1,0 +1,250 @@
+// One pass over the whole socket table per scrape, shared by every collector
+// that needs it (sockets, peers, listeners' half-open counts, incidents).
+// Batches are aggregated as they arrive, into fixed arrays: no object per
+// socket, no per-socket allocation (peer maps, when asked for, aside).
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import {
+  AF_INET6,
+  Dump,
+  type DumpOptions,
+  type FamilyName,
+  SKMEM,
+  type SocketBatch,
+} from '../diag';
+import { Histogram } from './histogram';
+import { PeerTracker } from './peers';
+
+export const PROTOCOL_NAMES = ['tcp', 'udp'] as const;
+export type ScanProtocol = (typeof PROTOCOL_NAMES)[number];
+export const FAMILY_NAMES: FamilyName[] = ['inet', 'inet6'];
+const STATE_SLOTS = 16;
+const TIMER_SLOTS = 6; // none, retransmit, keepalive, time_wait, zero_window_probe, other
+const STATE_ESTABLISHED = 1;
+const STATE_SYN_RECV = 3;
+const STATE_LISTEN = 10;
+const STATE_TIME_WAIT = 6;
+const TIMER_KEEPALIVE = 2;
+
+/** RTT buckets, seconds: loopback tens of µs up to intercontinental and worse. */
+export const RTT_BUCKETS = [
+  0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5,
+];
+/** Idle (time since data was last received) buckets, seconds. */
+export const IDLE_BUCKETS = [1, 10, 60, 300, 900, 1800, 3600, 7200, 21600, 86400];
+
+export interface ScanOptions {
+  procfs: string;
+  netns?: string;
+  /** Count peers (remote addresses) per state: only with the peers collector. */
+  trackPeers: boolean;
+  peersLimit: number;
+  /** Ask for tcp_info (RTT, idle time): the most expensive part of a dump. */
+  tcpInfo: boolean;
+  /** ESTABLISHED sockets idle longer than this without keepalive are counted as possible ghosts. */
+  ghostIdleSeconds: number;
+  batchSize?: number;
+}
+
+export interface ProtocolTotals {
+  /** [family 0|1][state] socket counts. */
+  states: Float64Array;
+  receiveQueueBytes: number;
+  sendQueueBytes: number;
+  /** Skmem sums over sockets that reported it. */
+  rmemAlloc: number;
+  wmemQueued: number;
+  drops: number;
+  socketsWithDrops: number;
+}
+
+export class TableScan {
+  readonly totals: Record<ScanProtocol, ProtocolTotals> = {
+    tcp: emptyTotals(),
+    udp: emptyTotals(),
+  };
+  /** TCP [state][timer] counts. */
+  readonly timers = new Float64Array(STATE_SLOTS * TIMER_SLOTS);
+  /** TCP sockets per local port and state: [port * STATE_SLOTS + state]. */
+  readonly byLocalPort = new Uint32Array(65536 * STATE_SLOTS);
+  readonly listenerPorts = new Set<number>();
+  /** SYN_RECV request sockets per `${family}|${address}|${port}`. */
+  readonly halfOpen = new Map<string, number>();
+  readonly rtt = new Histogram(RTT_BUCKETS);
+  readonly idleWithKeepalive = new Histogram(IDLE_BUCKETS);
+  readonly idleWithoutKeepalive = new Histogram(IDLE_BUCKETS);
+  /** ESTABLISHED sockets whose tcp_info shows retransmissions (total_retrans > 0). */
+  retransmittedSockets = 0;
+  /** ESTABLISHED sockets with an RTO timer pending and retransmits > 0 right now. */
+  retransmittingSockets = 0;
+  tcpInfoAvailable = false;
+  /** ESTABLISHED, no keepalive timer, idle past the ghost threshold. */
+  idleWithoutKeepaliveOverThreshold = 0;
+  /** A few of them as "local:port -> remote:port", only when peers may be revealed. */
+  readonly ghostExamples: string[] = [];
+  /** TIME_WAIT sockets per remote port (the client side of a service). */
+  readonly timeWaitByRemotePort = new Uint32Array(65536);
+  readonly peers: PeerTracker;
+  rows = 0;
+  private readonly ghostIdleMs: number;
+  private readonly revealPeers: boolean;
+
+  constructor(
+    readonly ephemeralRange: [number, number],
+    options: ScanOptions,
+  ) {
+    this.peers = new PeerTracker(ephemeralRange, options.trackPeers, options.peersLimit);
+    this.ghostIdleMs = options.ghostIdleSeconds * 1000;
+    this.revealPeers = options.trackPeers;
+  }
+
+  add(batch: SocketBatch, protocol: ScanProtocol): void {
+    this.rows += batch.count;
+    if (protocol === 'tcp') this.addTcp(batch);
+    else this.addOther(batch, this.totals[protocol]);
+  }
+
+  private addOther(batch: SocketBatch, totals: ProtocolTotals): void {
+    const { family, state, receiveQueue, sendQueue } = batch.columns;
+    for (let i = 0; i < batch.count; i++) {
+      totals.states[(family[i] === AF_INET6 ? STATE_SLOTS : 0) + state[i]!]!++;
+      totals.receiveQueueBytes += receiveQueue[i]!;
+      totals.sendQueueBytes += sendQueue[i]!;
+    }
+  }
+
+  private addTcp(batch: SocketBatch): void {
+    const totals = this.totals.tcp;
+    const c = batch.columns;
+    const { family, state, timer, retransmits, receiveQueue, sendQueue, localPort } = c;
+    for (let i = 0; i < batch.count; i++) {
+      const s = state[i]! & 15;
+      const t = Math.min(timer[i]!, TIMER_SLOTS - 1);
+      totals.states[(family[i] === AF_INET6 ? STATE_SLOTS : 0) + s]!++;
+      this.timers[s * TIMER_SLOTS + t]!++;
+      this.byLocalPort[localPort[i]! * STATE_SLOTS + s]!++;
+      if (s === STATE_LISTEN) {
+        // A listener's queues are its accept queue and backlog limit, not bytes.
+        this.listenerPorts.add(localPort[i]!);
+        continue;
+      }
+      totals.receiveQueueBytes += receiveQueue[i]!;
+      totals.sendQueueBytes += sendQueue[i]!;
+      if (s === STATE_SYN_RECV) this.countHalfOpen(batch, i);
+      if (s === STATE_TIME_WAIT) this.timeWaitByRemotePort[c.remotePort[i]!]!++;
+      if (s === STATE_ESTABLISHED && t === 1 && retransmits[i]! > 0) this.retransmittingSockets++;
+    }
+    if (c.tcpInfoLength) this.addTcpInfo(batch);
+    if (c.skmem) addSkmem(batch, totals);
+    this.peers.add(batch);
+  }
+
+  private countHalfOpen(batch: SocketBatch, row: number): void {
+    const key = `${batch.columns.family[row]}|${batch.localAddress(row)}|${batch.columns.localPort[row]}`;
+    this.halfOpen.set(key, (this.halfOpen.get(key) ?? 0) + 1);
+  }
+
+  private addTcpInfo(batch: SocketBatch): void {
+    const c = batch.columns;
+    const length = c.tcpInfoLength!;
+    const { state, timer } = c;
+    const rtt = c.rtt!;
+    const lastDataRecv = c.lastDataRecv!;
+    const totalRetrans = c.totalRetrans!;
+    // Every tcp_info since Linux 2.6 reaches these fields (104 bytes).
+    for (let i = 0; i < batch.count; i++) {
+      if (state[i] !== STATE_ESTABLISHED || length[i]! < 104) continue;
+      this.tcpInfoAvailable = true;
+      this.rtt.observe(rtt[i]! / 1e6);
+      const idle = lastDataRecv[i]! / 1000;
+      if (timer[i] === TIMER_KEEPALIVE) {
+        this.idleWithKeepalive.observe(idle);
+      } else {
+        this.idleWithoutKeepalive.observe(idle);
+        if (lastDataRecv[i]! > this.ghostIdleMs) this.countGhost(batch, i);
+      }
+      if (totalRetrans[i]! > 0) this.retransmittedSockets++;
+    }
+  }
+
+  private countGhost(batch: SocketBatch, row: number): void {
+    this.idleWithoutKeepaliveOverThreshold++;
+    if (!this.revealPeers || this.ghostExamples.length >= 5) return;
+    const c = batch.columns;
+    this.ghostExamples.push(
+      `${batch.localAddress(row)}:${c.localPort[row]} -> ${batch.remoteAddress(row)}:${c.remotePort[row]} idle ${Math.round(c.lastDataRecv![row]! / 1000)} s, no keepalive`,
+    );
+  }
+
+  /** Service ports (with a listener) by TIME_WAIT sockets on either side, busiest first. */
+  timeWaitByServicePort(limit: number): [number, number][] {
+    const ports: [number, number][] = [];
+    for (const port of this.listenerPorts) {
+      const count = this.portStates(port)[STATE_TIME_WAIT]! + this.timeWaitByRemotePort[port]!;
+      if (count > 0) ports.push([port, count]);
+    }
+    return ports.sort((a, b) => b[1] - a[1]).slice(0, limit);
+  }
+
+  /** Sockets per state for one local port (a listener's service port). */
+  portStates(port: number): Uint32Array {
+    return this.byLocalPort.subarray(port * STATE_SLOTS, (port + 1) * STATE_SLOTS);
+  }
+}
+
+function emptyTotals(): ProtocolTotals {
+  return {
+    states: new Float64Array(2 * STATE_SLOTS),
+    receiveQueueBytes: 0,
+    sendQueueBytes: 0,
+    rmemAlloc: 0,
+    wmemQueued: 0,
+    drops: 0,
+    socketsWithDrops: 0,
+  };
+}
+
+function addSkmem(batch: SocketBatch, totals: ProtocolTotals): void {
+  const skmem = batch.columns.skmem!;
+  const length = batch.columns.skmemLength!;
+  for (let i = 0; i < batch.count; i++) {
+    const n = length[i]!;
+    if (n === 0) continue;
+    const base = i * 9;
+    totals.rmemAlloc += skmem[base + SKMEM.rmemAlloc]!;
+    totals.wmemQueued += skmem[base + SKMEM.wmemQueued]!;
+    if (n > SKMEM.drops) {
+      const drops = skmem[base + SKMEM.drops]!;
+      totals.drops += drops;
+      if (drops > 0) totals.socketsWithDrops++;
+    }
+  }
+}
+
+export async function readPortRange(procfs: string): Promise<[number, number]> {
+  try {
+    const text = await readFile(path.join(procfs, 'sys/net/ipv4/ip_local_port_range'), 'utf8');
+    const [low, high] = text.trim().split(/\s+/).map(Number);
+    if (Number.isInteger(low) && Number.isInteger(high)) return [low!, high!];
+  } catch {
+    // not readable: fall back to the kernel default
+  }
+  return [32768, 60999];
+}
+
+/** Runs the dumps: TCP both families with tcp_info and skmeminfo, then UDP. */
+export async function scanTable(options: ScanOptions): Promise<TableScan> {
+  const scan = new TableScan(await readPortRange(options.procfs), options);
+  for (const protocol of PROTOCOL_NAMES) {
+    for (const family of FAMILY_NAMES) {
+      const dumpOptions: DumpOptions = { family, protocol };
+      if (options.netns) dumpOptions.netns = options.netns;
+      if (options.batchSize) dumpOptions.batchSize = options.batchSize;
+      if (protocol === 'tcp') {
+        dumpOptions.extensions = { info: options.tcpInfo, skmeminfo: true };
+      }
+      for await (const batch of new Dump(dumpOptions)) scan.add(batch, protocol);
+    }
+  }
+  return scan;
+}

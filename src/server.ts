@@ -1,0 +1,100 @@
+// The HTTP face: built by a function that does not listen, so tests use
+// fastify.inject and the CLI calls listen().
+import compress from '@fastify/compress';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import type { Logger } from 'pino';
+import type { IncidentsInstance } from './collectors/incidents';
+import { renderJson, renderText } from './incidents/report';
+import { type CollectorRegistry, UnknownCollectorError } from './registry';
+import { negotiate, type ProcessMetrics, render } from './render';
+import { ScrapeCoordinator } from './scrape';
+import { VERSION } from './version';
+
+export interface ServerOptions {
+  registry: CollectorRegistry;
+  processMetrics?: ProcessMetrics;
+  log: Logger;
+  telemetryPath?: string;
+  minIntervalSeconds?: number;
+  /** Extra routes (e.g. /doctor) registered by other modules. */
+  plugins?: ((app: FastifyInstance) => void)[];
+}
+
+function collectFilter(query: unknown): string[] | undefined {
+  const raw = (query as Record<string, unknown> | undefined)?.['collect[]'];
+  if (raw === undefined) return undefined;
+  return (Array.isArray(raw) ? raw : [raw]).map(String);
+}
+
+function landingPage(telemetryPath: string, extraLinks: string[]): string {
+  const links = [
+    `<li><a href="${telemetryPath}">${telemetryPath}</a>: metrics</li>`,
+    '<li><a href="/doctor">/doctor</a>: incident report (JSON with Accept: application/json)</li>',
+    '<li><a href="/healthz">/healthz</a>: liveness</li>',
+    ...extraLinks,
+  ];
+  return `<!DOCTYPE html>
+<html><head><meta charset="utf-8"><title>sockdiag-exporter</title></head>
+<body><h1>sockdiag-exporter</h1>
+<p>Prometheus exporter for Linux socket statistics via netlink inet_diag. Version ${VERSION}.</p>
+<ul>${links.join('')}</ul></body></html>
+`;
+}
+
+export function buildServer(options: ServerOptions): FastifyInstance {
+  const telemetryPath = options.telemetryPath ?? '/metrics';
+  const app = Fastify({
+    loggerInstance: options.log as unknown as FastifyBaseLogger,
+    // Scrapes every 15 s would drown the log; errors are still logged.
+    logController: new LogController({ disableRequestLogging: true }),
+    return503OnClosing: true,
+  });
+  const coordinator = new ScrapeCoordinator(
+    options.registry,
+    (options.minIntervalSeconds ?? 0) * 1000,
+  );
+  const extraLinks: string[] = [];
+  app.decorate('landingLinks', extraLinks);
+  app.register(compress, { global: true, encodings: ['gzip'] });
+  app.register(async (scope) => {
+    scope.get(telemetryPath, async (request, reply) => {
+      let names: string[];
+      try {
+        names = options.registry.select(collectFilter(request.query));
+      } catch (error) {
+        if (error instanceof UnknownCollectorError) {
+          return reply.code(400).type('text/plain; charset=utf-8').send(`${error.message}\n`);
+        }
+        throw error;
+      }
+      const families = [...(await coordinator.collect(names))];
+      if (options.processMetrics) families.push(...(await options.processMetrics.families()));
+      const contentType = negotiate(request.headers.accept);
+      const body = await render(families, contentType);
+      return reply.type(contentType).send(body);
+    });
+    scope.get('/doctor', async (request, reply) => {
+      const incidents = options.registry.instance('incidents') as IncidentsInstance | undefined;
+      if (!incidents) {
+        return reply
+          .code(404)
+          .type('text/plain; charset=utf-8')
+          .send('the incidents collector is disabled (--no-collector.incidents)\n');
+      }
+      await coordinator.collect(['incidents']);
+      const findings = incidents.latest ?? [];
+      if (request.headers.accept?.includes('application/json')) {
+        return reply.type('application/json').send(renderJson(findings));
+      }
+      return reply.type('text/plain; charset=utf-8').send(renderText(findings));
+    });
+    scope.get('/healthz', async (_request, reply) =>
+      reply.type('text/plain; charset=utf-8').send('ok\n'),
+    );
+    scope.get('/', async (_request, reply) =>
+      reply.type('text/html; charset=utf-8').send(landingPage(telemetryPath, extraLinks)),
+    );
+    for (const plugin of options.plugins ?? []) plugin(scope);
+  });
+  return app;
+}

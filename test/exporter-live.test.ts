@@ -1,0 +1,181 @@
+// The exporter end to end: run in a namespace whose socket table this test
+// builds, scraped over HTTP, checked against ss, promtool and a golden file.
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import t from 'tap';
+import { parseMetrics, type RunningExporter, startExporter } from './helpers/exporter';
+import { Netns, netnsUnavailable, type SocketHolder } from './helpers/netns';
+import { normaliseAddress, parseSs } from './helpers/ss';
+
+const GOLDEN = path.join(__dirname, 'golden', 'metrics.txt');
+const SS_STATE_NAMES: Record<string, string> = {
+  established: 'established',
+  syn_sent: 'syn-sent',
+  syn_recv: 'syn-recv',
+  fin_wait1: 'fin-wait-1',
+  fin_wait2: 'fin-wait-2',
+  time_wait: 'time-wait',
+  close_wait: 'close-wait',
+  last_ack: 'last-ack',
+  listen: 'listening',
+  closing: 'closing',
+};
+
+const EXCLUDE_EXPORTER = ['not sport = :19561 and not dport = :19561'];
+/** What the exporter and its first scrape add to the table. */
+const OWN_SOCKETS: Record<string, number> = { established: 2, listen: 1 };
+
+/** Families whose values depend on time, traffic or the host, not on the table. */
+const VOLATILE = [
+  /^(# (HELP|TYPE) )?(process_|nodejs_)/,
+  /^(# (HELP|TYPE) )?sockdiag_(netstat|sockstat|sysctl)_?/,
+  /^sockdiag_scrape_collector_duration_seconds/,
+  /^sockdiag_tcp_(rtt|idle)_seconds_(bucket|sum|count)/,
+  /^sockdiag_socket_memory_bytes/,
+  // Evidence includes sysctls whose defaults scale with the host (tcp_max_syn_backlog).
+  /^sockdiag_incident_evidence\{/,
+];
+
+export function goldenView(body: string): string {
+  return `${body
+    .split('\n')
+    .filter((line) => line !== '' && !VOLATILE.some((pattern) => pattern.test(line)))
+    .join('\n')}\n`;
+}
+
+async function buildTable(holder: SocketHolder): Promise<void> {
+  const web = await holder.send({ op: 'listen', port: 8080, backlog: 16 });
+  await holder.send({ op: 'connect', host: '127.0.0.1', port: 8080, count: 4 });
+  await holder.send({ op: 'accept', id: web.id, count: 3 }); // one left waiting
+  await holder.send({ op: 'listen', host: '127.0.0.2', port: 9000, backlog: 8 });
+  await holder.send({ op: 'connect', host: '127.0.0.2', port: 9000, count: 2, keepalive: true });
+  const v6 = await holder.send({ op: 'listen', family: 'inet6', host: '::1', port: 8443 });
+  await holder.send({ op: 'connect', family: 'inet6', host: '::1', port: 8443 });
+  await holder.send({ op: 'accept', id: v6.id });
+  await holder.send({ op: 'timewait', port: 7000, count: 5 });
+  await holder.send({ op: 'udp', port: 5353 });
+}
+
+function promtoolMissing(): string | false {
+  try {
+    execFileSync('sh', ['-c', 'command -v promtool'], { stdio: 'pipe' });
+    return false;
+  } catch {
+    return 'promtool not installed (Debian package prometheus; scripts/install-deps.sh installs it)';
+  }
+}
+
+const reason = netnsUnavailable();
+if (reason) {
+  t.plan(0, reason);
+} else {
+  t.test('exporter in a namespace', async (t) => {
+    const ns = Netns.create();
+    const holder = ns.holder();
+    let exporter: RunningExporter | undefined;
+    t.teardown(async () => {
+      await exporter?.stop();
+      await holder.exit();
+      ns.destroy();
+    });
+    await buildTable(holder);
+    exporter = await startExporter(ns);
+    const response = exporter.get('/metrics');
+    t.equal(response.status, 200);
+    const body = response.body;
+    const metrics = parseMetrics(body);
+
+    t.test('socket counts per state equal ss -tan state', async (t) => {
+      for (const [state, ssName] of Object.entries(SS_STATE_NAMES)) {
+        for (const [family, flag] of [
+          ['inet', '-4'],
+          ['inet6', '-6'],
+        ] as const) {
+          // With a state filter ss drops its State column: count lines. The
+          // exporter's own listener and the scrape's connection (client and
+          // server, both ESTABLISHED while the dump ran) are not in ss's view.
+          const ss = ns
+            .run('ss', ['-Htan', flag, 'state', ssName, ...EXCLUDE_EXPORTER])
+            .split('\n')
+            .filter((line) => line.trim() !== '').length;
+          const own = family === 'inet' ? (OWN_SOCKETS[state] ?? 0) : 0;
+          const ours = metrics.get(
+            `sockdiag_sockets{protocol="tcp",family="${family}",state="${state}"}`,
+          );
+          t.equal(ours, ss + own, `${family} ${state}`);
+        }
+      }
+      t.equal(metrics.get('sockdiag_sockets{protocol="tcp",family="inet",state="time_wait"}'), 5);
+    });
+
+    t.test('listener queues equal ss -ltn', async (t) => {
+      const ss = parseSs(ns.run('ss', ['-Hltn', ...EXCLUDE_EXPORTER]));
+      t.equal(ss.length, 3, 'three listeners besides the exporter');
+      for (const row of ss) {
+        const family = row.local.includes(':') ? 'inet6' : 'inet';
+        const address = row.local === '*' ? (family === 'inet' ? '0.0.0.0' : '::') : row.local;
+        const labels = `{family="${family}",address="${address}",port="${row.localPort}"}`;
+        t.equal(
+          metrics.get(`sockdiag_listener_accept_queue_length${labels}`),
+          row.recvQ,
+          `${labels} Recv-Q`,
+        );
+        t.equal(
+          metrics.get(`sockdiag_listener_accept_queue_limit${labels}`),
+          row.sendQ,
+          `${labels} Send-Q`,
+        );
+      }
+      t.equal(
+        metrics.get(
+          'sockdiag_listener_accept_queue_length{family="inet",address="127.0.0.1",port="8080"}',
+        ),
+        1,
+        'one connection waits for accept()',
+      );
+      t.equal(normaliseAddress('[::]'), '*');
+    });
+
+    t.test('service ports and timers', async (t) => {
+      t.equal(metrics.get('sockdiag_service_sockets{port="8080",state="established"}'), 4);
+      t.equal(metrics.get('sockdiag_service_sockets{port="9000",state="established"}'), 2);
+      t.equal(metrics.get('sockdiag_tcp_timer_sockets{state="established",timer="keepalive"}'), 2);
+      t.equal(metrics.get('sockdiag_tcp_timer_sockets{state="time_wait",timer="time_wait"}'), 5);
+      t.equal(metrics.get('sockdiag_scrape_collector_success{collector="sockets"}'), 1);
+      t.notOk(body.includes('sockdiag_peer_sockets'), 'peers (addresses) are off by default');
+    });
+
+    t.test('golden /metrics', async (t) => {
+      const view = goldenView(body);
+      if (process.env.UPDATE_GOLDEN === '1' || !existsSync(GOLDEN)) {
+        writeFileSync(GOLDEN, view);
+        t.comment(`wrote ${GOLDEN}`);
+      }
+      t.equal(view, readFileSync(GOLDEN, 'utf8'), 'scrape equals test/golden/metrics.txt');
+    });
+
+    t.test('promtool check metrics', { skip: promtoolMissing() }, async (t) => {
+      const promtool = 'promtool';
+      let findings = '';
+      try {
+        execFileSync(promtool, ['check', 'metrics'], { input: body, stdio: 'pipe' });
+      } catch (error) {
+        const { stdout, stderr } = error as { stdout: Buffer; stderr: Buffer };
+        findings = `${stdout}${stderr}`.slice(0, 2000);
+      }
+      t.equal(findings, '', 'promtool finds nothing to complain about');
+    });
+
+    t.test('OpenMetrics and collect[]', async (t) => {
+      const open = exporter!.get('/metrics?collect[]=listeners', {
+        Accept: 'application/openmetrics-text; version=1.0.0',
+      });
+      t.equal(open.status, 200);
+      t.match(open.body, /# EOF\n$/);
+      t.match(open.body, /sockdiag_listener_drops_total\{/);
+      t.notMatch(open.body, /sockdiag_sockets\{/, 'only the listeners collector ran');
+      t.notMatch(open.body, /sockdiag_listener_half_open_sockets/, 'no half-open without sockets');
+    });
+  });
+}

@@ -1,0 +1,90 @@
+// Runs the built exporter (dist/src/cli.js) inside a test namespace and
+// scrapes it from inside that namespace, as Prometheus on the host would.
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
+import path from 'node:path';
+import type { Netns } from './netns';
+
+const CLI = path.join(__dirname, '..', '..', 'dist', 'src', 'cli.js');
+const FETCH = `
+import sys, urllib.request
+request = urllib.request.Request(sys.argv[1], headers=dict(h.split(': ', 1) for h in sys.argv[2:]))
+try:
+    with urllib.request.urlopen(request, timeout=30) as response:
+        sys.stdout.write('%d\\n' % response.status)
+        sys.stdout.write(response.read().decode())
+except urllib.error.HTTPError as error:
+    sys.stdout.write('%d\\n' % error.code)
+    sys.stdout.write(error.read().decode())
+`;
+
+export interface Response {
+  status: number;
+  body: string;
+}
+
+export class RunningExporter {
+  private output = '';
+  constructor(
+    readonly ns: Netns,
+    readonly port: number,
+    readonly child: ChildProcessWithoutNullStreams,
+  ) {
+    child.stdout.on('data', (chunk: Buffer) => {
+      this.output += chunk.toString();
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      this.output += chunk.toString();
+    });
+  }
+
+  get log(): string {
+    return this.output;
+  }
+
+  get(pathAndQuery: string, headers: Record<string, string> = {}): Response {
+    const args = ['-c', FETCH, `http://127.0.0.1:${this.port}${pathAndQuery}`];
+    for (const [name, value] of Object.entries(headers)) args.push(`${name}: ${value}`);
+    const out = this.ns.run('python3', args);
+    const newline = out.indexOf('\n');
+    return { status: Number(out.slice(0, newline)), body: out.slice(newline + 1) };
+  }
+
+  async stop(): Promise<void> {
+    if (this.child.exitCode !== null) return;
+    await new Promise<void>((resolve) => {
+      this.child.once('exit', () => resolve());
+      this.child.kill('SIGTERM');
+    });
+  }
+}
+
+export async function startExporter(
+  ns: Netns,
+  args: string[] = [],
+  port = 19561,
+): Promise<RunningExporter> {
+  const child = ns.spawn(process.execPath, [
+    CLI,
+    `--web.listen-address=127.0.0.1:${port}`,
+    ...args,
+  ]);
+  const exporter = new RunningExporter(ns, port, child);
+  for (let attempt = 0; attempt < 100; attempt++) {
+    if (child.exitCode !== null) throw new Error(`exporter exited: ${exporter.log}`);
+    if (/"msg":"listening"/.test(exporter.log)) return exporter;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  await exporter.stop();
+  throw new Error(`exporter did not start: ${exporter.log}`);
+}
+
+/** Metric lines as name{labels} -> value, for assertions. */
+export function parseMetrics(body: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const line of body.split('\n')) {
+    if (line === '' || line.startsWith('#')) continue;
+    const at = line.lastIndexOf(' ');
+    out.set(line.slice(0, at), Number(line.slice(at + 1)));
+  }
+  return out;
+}
