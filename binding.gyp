@@ -23,10 +23,11 @@
       "defines": ["NAPI_VERSION=8"],
       "configurations": {
         "Release": {
+          "defines": ["NDEBUG"],
           "cflags_cc": ["-O2"]
         },
         "Debug": {
-          "defines": ["DEBUG"],
+          "defines": ["DEBUG", "_GLIBCXX_ASSERTIONS"],
           "cflags_cc": ["-O0", "-g"]
         }
       }

@@ -1,5 +1,6 @@
 #include "parser.h"
 
+#include <cassert>
 #include <cerrno>
 #include <cstring>
 
@@ -109,8 +110,10 @@ RowOutcome ParseAttributes(const uint8_t* at, size_t remaining, uint32_t row,
         break;  // unknown or unused attributes: new ones appear over time
     }
     size_t advance = Align4(attribute.rta_len);
-    // The last attribute's padding may be missing from the message.
-    remaining = advance >= remaining ? 0 : remaining - advance;
+    // The last attribute's padding may be missing from the message; never
+    // form a pointer past the end.
+    if (advance >= remaining) break;
+    remaining -= advance;
     at += advance;
   }
   return {true, ""};
@@ -123,6 +126,7 @@ RowOutcome ParseRow(const uint8_t* payload, size_t length,
   }
   auto message = Load<abi::InetDiagMsg>(payload);
   uint32_t row = batch->count;
+  assert(row < batch->capacity);
   batch->family[row] = message.idiag_family;
   batch->protocol[row] = options.protocol;
   // NEW_SYN_RECV request sockets are already reported as SYN_RECV (3).
@@ -166,6 +170,15 @@ RowOutcome ParseRow(const uint8_t* payload, size_t length,
   return outcome;
 }
 
+// Kernel error codes are -1..-MAX_ERRNO (include/linux/err.h). Anything
+// else is not an errno, and negating INT32_MIN would overflow (found by the
+// fuzzer).
+constexpr int32_t kMaxErrno = 4095;
+
+bool IsErrnoRange(int32_t code) {
+  return code >= -kMaxErrno && code <= kMaxErrno;
+}
+
 ParseResult Fail(ParseStatus status, size_t offset, const char* detail,
                  int errnum, uint32_t skipped) {
   ParseResult result;
@@ -184,6 +197,11 @@ ParseResult ParseDone(const uint8_t* payload, size_t length, size_t offset,
                       uint32_t skipped) {
   if (length >= sizeof(int32_t)) {
     int32_t code = Load<int32_t>(payload);
+    if (!IsErrnoRange(code)) {
+      return Fail(ParseStatus::kMalformed, offset,
+                  "NLMSG_DONE carries a code that is not an errno", EBADMSG,
+                  skipped);
+    }
     if (code < 0) {
       return Fail(ParseStatus::kKernelError, offset,
                   "the kernel ended the dump with an error", -code, skipped);
@@ -204,6 +222,11 @@ ParseResult ParseError(const uint8_t* payload, size_t length, size_t offset,
                 "NLMSG_ERROR shorter than its error code", EBADMSG, skipped);
   }
   int32_t code = Load<int32_t>(payload);
+  if (!IsErrnoRange(code)) {
+    return Fail(ParseStatus::kMalformed, offset,
+                "NLMSG_ERROR carries a code that is not an errno", EBADMSG,
+                skipped);
+  }
   if (code == 0) {
     // An ACK, which a dump request does not ask for: treat as the end.
     return ParseDone(payload, 0, offset, skipped);

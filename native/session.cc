@@ -1,6 +1,7 @@
 #include "session.h"
 
 #include <atomic>
+#include <cassert>
 #include <utility>
 
 #include "parser.h"
@@ -75,10 +76,13 @@ DumpOutcome DumpSession::Fill(Batch* batch) {
       pending_offset_ = 0;
       pending_length_ = received;
     }
+    assert(pending_offset_ <= pending_length_);
     uint32_t before = batch->count;
     ParseResult result =
         ParseMessages(buffer_.data() + pending_offset_,
                       pending_length_ - pending_offset_, options, batch);
+    assert(batch->count <= batch->capacity);
+    assert(result.offset <= pending_length_ - pending_offset_);
     stats_.rows += batch->count - before;
     stats_.skipped_messages += result.skipped;
     pending_offset_ += result.offset;

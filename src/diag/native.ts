@@ -137,11 +137,13 @@ function packageRoot(): string {
 
 function loadAddon(): Addon {
   const root = packageRoot();
-  const candidates = [
-    path.join(root, 'build', 'Release', 'sockdiag.node'),
-    path.join(root, 'build', 'Debug', 'sockdiag.node'),
-  ];
-  if (process.env.SOCKDIAG_ADDON) candidates.unshift(process.env.SOCKDIAG_ADDON);
+  // SOCKDIAG_ADDON picks one build (tests use it for the Debug build).
+  const candidates = process.env.SOCKDIAG_ADDON
+    ? [process.env.SOCKDIAG_ADDON]
+    : [
+        path.join(root, 'build', 'Release', 'sockdiag.node'),
+        path.join(root, 'build', 'Debug', 'sockdiag.node'),
+      ];
   let lastError: unknown;
   for (const candidate of candidates) {
     try {

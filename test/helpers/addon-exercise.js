@@ -1,0 +1,52 @@
+// Exercises every path of the addon a long-running exporter takes (full
+// dumps, early break, close while a batch is pending, kernel errors, parse
+// of malformed bytes) and then forces GC so finalizers run. Run under
+// valgrind by test/native-checks.test.ts, with SOCKDIAG_ADDON pointing at
+// the Debug build (asserts on).
+const { Dump, dumpSockets, addon } = require('../../dist/src/diag');
+
+async function main() {
+  for (let round = 0; round < 10; round++) {
+    for await (const batch of dumpSockets({
+      extensions: { info: true, skmeminfo: true, meminfo: true },
+      batchSize: 3,
+    })) {
+      if (batch.count > 3) throw new Error('batch larger than asked');
+    }
+    for await (const _ of new Dump({ states: ['listen'], batchSize: 1 })) break;
+    const pending = new Dump({ batchSize: 1 });
+    const iterator = pending[Symbol.asyncIterator]();
+    await iterator.next();
+    pending.close();
+    await iterator.return?.();
+    try {
+      for await (const _ of new Dump({ protocol: 'raw' })) {
+        // the kernel has no RAW handler here: ENOENT
+      }
+    } catch (error) {
+      if (error.code !== 'ENOENT') throw error;
+    }
+    const params = {
+      family: 2,
+      protocol: 6,
+      states: 0xfff,
+      extensions: 0,
+      legacy: false,
+      timeoutMs: 1000,
+      batchRows: 4,
+      groups: 7,
+      seq: 1,
+    };
+    addon.parse(new Uint8Array([1, 2, 3]), params);
+    addon.parse(new Uint8Array(200).fill(0xff), params);
+  }
+  global.gc();
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  global.gc();
+  process.stdout.write('exercised\n');
+}
+
+main().catch((error) => {
+  process.stderr.write(`${error.stack}\n`);
+  process.exit(3);
+});
