@@ -147,6 +147,8 @@ function loadAddon(): Addon {
   let lastError: unknown;
   for (const candidate of candidates) {
     try {
+      // A native addon can only be loaded with require().
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
       return require(candidate) as Addon;
     } catch (error) {
       lastError = error;

@@ -98,7 +98,7 @@ export class SocketHolder {
     });
   }
 
-  // biome-ignore lint/suspicious/noExplicitAny: replies are loosely typed JSON
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- replies are loosely typed JSON
   async send(command: Record<string, unknown>): Promise<any> {
     if (this.exited) throw new Error(`holder exited: ${this.stderr}`);
     const reply = await new Promise<Reply>((resolve) => {
