@@ -12,7 +12,14 @@ t.test('defaults', async (t) => {
   const config = parseFlags([], COLLECTORS);
   t.equal(config.listenAddress, ':19561');
   t.equal(config.telemetryPath, '/metrics');
-  t.same([...config.enabled].sort(), ['listeners', 'netstat', 'sockets', 'sockstat', 'sysctl']);
+  t.same([...config.enabled].sort(), [
+    'incidents',
+    'listeners',
+    'netstat',
+    'sockets',
+    'sockstat',
+    'sysctl',
+  ]);
   t.equal(config.settings['sockets.ports-limit'], 32);
   t.equal(config.settings['peers.limit'], 10);
 });

@@ -52,19 +52,34 @@ function noOpinion(finding: Finding, reason: string): void {
 
 const FIRST_SAMPLE = 'needs two samples to compute a rate: no opinion on the first scrape';
 
-/** Rises of the given counters; fires when any rose. Returns false when no previous sample. */
-function counterRises(context: CheckContext, finding: Finding, keys: string[]): boolean {
-  if (!context.previous) {
-    noOpinion(finding, FIRST_SAMPLE);
-    return false;
-  }
+const NO_COUNTERS = 'needs /proc/net/netstat and /proc/net/snmp, unreadable on this scrape';
+
+/** Why counter rises cannot be computed now (no counters, or no previous sample); null when they can. */
+function countersMissing(context: CheckContext): string | null {
+  if (!context.input.netstat) return NO_COUNTERS;
+  if (!context.previous?.netstat) return FIRST_SAMPLE;
+  return null;
+}
+
+/**
+ * Adds the rises of the given counters as evidence and fires when any rose.
+ * Returns why it could not (the caller decides whether that means no opinion).
+ */
+function counterRises(context: CheckContext, finding: Finding, keys: string[]): string | null {
+  const missing = countersMissing(context);
+  if (missing) return missing;
   for (const key of keys) {
     const rise = delta(context, key);
     if (rise === null) continue; // this kernel lacks the field
     add(finding, `${key} increase`, rise, 'events');
     if (rise > 0) finding.fired = true;
   }
-  return true;
+  return null;
+}
+
+/** The key of a listener's drop counter in a Sample. */
+export function listenerKey(l: { family: string; address: string; port: number }): string {
+  return `${l.family}|${l.address}|${l.port}`;
 }
 
 function endpoint(l: { family: string; address: string; port: number }): string {
@@ -78,29 +93,43 @@ export const CHECKS: CheckDefinition[] = [
     remedy:
       'Make the application accept() faster (more workers, a non-blocked event loop) and raise its listen() backlog together with net.core.somaxconn.',
     run(context, finding) {
-      const listeners = context.input.listeners ?? [];
-      for (const l of listeners) {
+      // Fires on a full accept queue now, or on ListenOverflows (the accept
+      // queue's own counter). ListenDrops and the listeners' drop counters
+      // also count SYN-queue drops (tcp_conn_request's drop path), missing
+      // routes and memory failures: they are evidence here, not a trigger,
+      // so a SYN flood without cookies does not point at accept().
+      const listeners = context.input.listeners;
+      let full = 0;
+      let listenerDrops = 0;
+      for (const l of listeners ?? []) {
         if (l.acceptQueueLimit > 0 && l.acceptQueue >= l.acceptQueueLimit) {
+          full++;
           finding.fired = true;
           finding.details.push(
             `${endpoint(l)}: accept queue ${l.acceptQueue} of ${l.acceptQueueLimit} (full)`,
           );
         }
-        const key = `${l.family}|${l.address}|${l.port}`;
-        const before = context.previous?.listenerDrops.get(key);
+        const before = context.previous?.listenerDrops.get(listenerKey(l));
         if (before !== undefined && l.drops > before) {
-          finding.fired = true;
+          listenerDrops += l.drops - before;
           finding.details.push(`${endpoint(l)}: ${l.drops - before} drops since the last sample`);
         }
       }
-      const full = listeners.filter(
-        (l) => l.acceptQueueLimit > 0 && l.acceptQueue >= l.acceptQueueLimit,
-      );
-      add(finding, 'listeners with a full accept queue', full.length, 'listeners');
-      if (context.previous) {
-        counterRises(context, finding, ['TcpExt.ListenOverflows', 'TcpExt.ListenDrops']);
+      if (listeners) add(finding, 'listeners with a full accept queue', full, 'listeners');
+      const missing = counterRises(context, finding, ['TcpExt.ListenOverflows']);
+      if (!missing) {
+        const drops = delta(context, 'TcpExt.ListenDrops');
+        if (drops !== null) add(finding, 'TcpExt.ListenDrops increase', drops, 'events');
+        if (listeners && context.previous) {
+          add(finding, 'listener drops increase', listenerDrops, 'events');
+        }
       } else if (!finding.fired) {
-        noOpinion(finding, 'no listener is full now; the drop counters need two samples');
+        noOpinion(
+          finding,
+          listeners
+            ? `no listener is full now; ListenOverflows: ${missing}`
+            : `needs the listener dump; ListenOverflows: ${missing}`,
+        );
       }
       const somaxconn = sysctl(context, 'net.core.somaxconn');
       if (somaxconn !== undefined) add(finding, 'net.core.somaxconn', somaxconn, 'connections');
@@ -112,23 +141,44 @@ export const CHECKS: CheckDefinition[] = [
     remedy:
       'Raise net.ipv4.tcp_max_syn_backlog, keep net.ipv4.tcp_syncookies=1, and check for a SYN flood or clients that never complete handshakes.',
     run(context, finding) {
-      const limit = sysctl(context, 'net.ipv4.tcp_max_syn_backlog');
-      if (limit !== undefined) add(finding, 'net.ipv4.tcp_max_syn_backlog', limit, 'requests');
+      // Since Linux 4.4 a listener's SYN queue is full when its half-open
+      // count exceeds the listen() backlog (sk_max_ack_backlog, the
+      // listener's Send-Q); without SYN cookies, SYNs are also dropped once
+      // it passes 3/4 of tcp_max_syn_backlog. Full with cookies on means
+      // cookies (see syn_cookies); full with them off means drops.
+      const maxSynBacklog = sysctl(context, 'net.ipv4.tcp_max_syn_backlog');
+      const cookies = sysctl(context, 'net.ipv4.tcp_syncookies');
+      if (maxSynBacklog !== undefined) {
+        add(finding, 'net.ipv4.tcp_max_syn_backlog', maxSynBacklog, 'requests');
+      }
+      let busiest = 0;
+      let busiestLimit = 0;
       for (const l of context.input.listeners ?? []) {
-        if (
-          limit &&
-          l.halfOpen !== undefined &&
-          l.halfOpen >= limit * context.thresholds.synBacklogRatio
-        ) {
+        if (l.halfOpen === undefined) continue;
+        let limit = l.acceptQueueLimit;
+        if (cookies === 0 && maxSynBacklog) {
+          limit = Math.min(limit, maxSynBacklog - (maxSynBacklog >> 2));
+        }
+        if (l.halfOpen > busiest) {
+          busiest = l.halfOpen;
+          busiestLimit = limit;
+        }
+        if (l.halfOpen > 0 && l.halfOpen >= limit * context.thresholds.synBacklogRatio) {
           finding.fired = true;
-          finding.details.push(`${endpoint(l)}: ${l.halfOpen} half-open of ${limit}`);
+          finding.details.push(
+            `${endpoint(l)}: ${l.halfOpen} half-open (SYN_RECV), SYN queue limit ${limit} (listen backlog ${l.acceptQueueLimit})`,
+          );
         }
       }
-      if (!context.previous) {
-        if (!finding.fired) noOpinion(finding, FIRST_SAMPLE);
-        return;
+      if (context.input.listeners) {
+        add(finding, 'most half-open sockets at one listener', busiest, 'sockets');
+        add(finding, 'SYN queue limit of that listener', busiestLimit, 'requests');
       }
-      counterRises(context, finding, ['TcpExt.TCPReqQFullDrop']);
+      const missing = counterRises(context, finding, ['TcpExt.TCPReqQFullDrop']);
+      if (missing && !finding.fired) noOpinion(finding, missing);
+      // Full queues answered with cookies instead of drops: shown, not fired on.
+      const cookied = missing ? null : delta(context, 'TcpExt.TCPReqQFullDoCookies');
+      if (cookied !== null) add(finding, 'TcpExt.TCPReqQFullDoCookies increase', cookied, 'events');
     },
   },
   {
@@ -147,8 +197,8 @@ export const CHECKS: CheckDefinition[] = [
           finding.details.push(`${timeWait} TIME_WAIT sockets, limit ${limit}`);
         }
       }
-      if (context.previous) counterRises(context, finding, ['TcpExt.TCPTimeWaitOverflow']);
-      else if (!finding.fired && timeWait === undefined) noOpinion(finding, FIRST_SAMPLE);
+      const missing = counterRises(context, finding, ['TcpExt.TCPTimeWaitOverflow']);
+      if (missing && !finding.fired && timeWait === undefined) noOpinion(finding, missing);
     },
   },
   {
@@ -181,7 +231,11 @@ export const CHECKS: CheckDefinition[] = [
     remedy:
       'SYN cookies mean the SYN queue overflowed (or tcp_syncookies=2): raise net.ipv4.tcp_max_syn_backlog and the listen() backlog, or look for a SYN flood.',
     run(context, finding) {
-      counterRises(context, finding, ['TcpExt.SyncookiesSent', 'TcpExt.SyncookiesFailed']);
+      const missing = counterRises(context, finding, [
+        'TcpExt.SyncookiesSent',
+        'TcpExt.SyncookiesFailed',
+      ]);
+      if (missing) noOpinion(finding, missing);
       const mode = sysctl(context, 'net.ipv4.tcp_syncookies');
       if (mode !== undefined) add(finding, 'net.ipv4.tcp_syncookies', mode, 'setting');
     },
@@ -200,7 +254,8 @@ export const CHECKS: CheckDefinition[] = [
         'TcpExt.TCPACKSkippedPAWS',
         'TcpExt.PAWSPassive',
       ].filter((key) => context.input.netstat?.has(key));
-      counterRises(context, finding, keys);
+      const missing = counterRises(context, finding, keys);
+      if (missing) noOpinion(finding, missing);
       for (const name of [
         'net.ipv4.tcp_timestamps',
         'net.ipv4.tcp_tw_reuse',
@@ -222,12 +277,13 @@ export const CHECKS: CheckDefinition[] = [
     remedy:
       'The receivers read too slowly or their buffers are too small: make them read faster, or raise SO_RCVBUF / net.ipv4.tcp_rmem.',
     run(context, finding) {
-      counterRises(context, finding, [
+      const missing = counterRises(context, finding, [
         'TcpExt.TCPRcvCollapsed',
         'TcpExt.PruneCalled',
         'TcpExt.RcvPruned',
         'TcpExt.TCPRcvQDrop',
       ]);
+      if (missing) noOpinion(finding, missing);
       const table = context.input.table;
       if (table) {
         add(finding, 'sockets with drops', table.socketsWithDrops, 'sockets');
@@ -270,12 +326,15 @@ export const CHECKS: CheckDefinition[] = [
     remedy:
       'Reuse connections (HTTP keep-alive, connection pools); the busiest TIME_WAIT service ports show which clients open one connection per request.',
     run(context, finding) {
-      if (!context.previous) {
-        noOpinion(finding, FIRST_SAMPLE);
+      const missing = countersMissing(context);
+      if (missing) {
+        noOpinion(finding, missing);
         return;
       }
       const active = delta(context, 'Tcp.ActiveOpens') ?? 0;
       const passive = delta(context, 'Tcp.PassiveOpens') ?? 0;
+      add(finding, 'Tcp.ActiveOpens increase', active, 'events');
+      add(finding, 'Tcp.PassiveOpens increase', passive, 'events');
       const perSecond = (active + passive) / elapsedSeconds(context);
       const established =
         context.input.table?.established ?? context.input.netstat?.get('Tcp.CurrEstab') ?? 0;
@@ -300,14 +359,16 @@ export const CHECKS: CheckDefinition[] = [
     remedy:
       'Find who resets: peers closing with unread data, firewalls, crashed backends, or timeouts; RSTs to a listener with a full queue point at accept_queue_overflow.',
     run(context, finding) {
-      if (!context.previous) {
-        noOpinion(finding, FIRST_SAMPLE);
+      const missing = countersMissing(context);
+      if (missing) {
+        noOpinion(finding, missing);
         return;
       }
       const seconds = elapsedSeconds(context);
       for (const key of ['Tcp.OutRsts', 'Tcp.EstabResets', 'Tcp.AttemptFails']) {
         const rise = delta(context, key);
         if (rise === null) continue;
+        add(finding, `${key} increase`, rise, 'events');
         const perSecond = rise / seconds;
         add(finding, `${key} per second`, perSecond, 'per second');
         if (perSecond >= context.thresholds.resetsPerSecond) {

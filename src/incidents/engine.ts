@@ -1,6 +1,6 @@
 // Evaluates every check on every scrape, keeping the previous sample so
 // counter checks look at rises since then, never at totals since boot.
-import { CHECKS, type Sample } from './checks';
+import { CHECKS, listenerKey, type Sample } from './checks';
 import { DEFAULT_THRESHOLDS, type Finding, type IncidentInput, type Thresholds } from './types';
 
 export class IncidentEngine {
@@ -25,13 +25,15 @@ export class IncidentEngine {
       return finding;
     });
     // Keep the newest sample; a source that failed this time keeps the old
-    // values so the next rate spans both intervals instead of restarting.
+    // values (and their time) so the next rate spans both intervals instead
+    // of restarting, or of dividing two intervals' rise by one interval.
+    const previous = this.previous;
     this.previous = {
-      now: input.now,
-      netstat: input.netstat ?? this.previous?.netstat ?? null,
-      listenerDrops: new Map(
-        (input.listeners ?? []).map((l) => [`${l.family}|${l.address}|${l.port}`, l.drops]),
-      ),
+      now: input.netstat || !previous ? input.now : previous.now,
+      netstat: input.netstat ?? previous?.netstat ?? null,
+      listenerDrops: input.listeners
+        ? new Map(input.listeners.map((l) => [listenerKey(l), l.drops]))
+        : (previous?.listenerDrops ?? new Map()),
     };
     return findings;
   }
