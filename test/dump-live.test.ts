@@ -74,6 +74,17 @@ if (reason) {
         'established sockets have an RTT',
       );
     });
+    t.test('the legacy single-walk request returns the same rows', async (t) => {
+      const legacy = await dumpRows({
+        netns,
+        protocols: ['tcp'],
+        legacy: true,
+        extensions: { info: true, skmeminfo: true },
+      });
+      const key = (r: DumpRow) => `${r.family} ${r.state} ${r.recvQ} ${r.sendQ} ${endpointKey(r)}`;
+      t.same(legacy.map(key).sort(), tcp.map(key).sort(), 'both families from one walk');
+      t.ok(legacy.some((r) => r.family === 10) && legacy.some((r) => r.family === 2));
+    });
     t.test('v4-mapped and IPv6 rows', async (t) => {
       t.ok(
         tcp.some((r) => r.family === 10 && r.local === '::ffff:127.0.0.1'),
