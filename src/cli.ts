@@ -9,6 +9,7 @@ import { CollectorRegistry } from './registry';
 import { ProcessMetrics } from './render';
 import { buildServer } from './server';
 import { VERSION } from './version';
+import { loadWebConfig, type WebConfig, WebConfigError } from './web-config';
 
 async function main(argv: string[]): Promise<number> {
   if (argv[0] === 'doctor') {
@@ -38,6 +39,14 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`sockdiag-exporter ${VERSION} (node ${process.version})\n`);
     return 0;
   }
+  let webConfig: WebConfig = {};
+  try {
+    if (config.webConfigFile) webConfig = loadWebConfig(config.webConfigFile);
+  } catch (error) {
+    if (!(error instanceof WebConfigError)) throw error;
+    process.stderr.write(`sockdiag-exporter: error: ${error.message}\n`);
+    return 2;
+  }
   const log = pino({ level: config.logLevel, base: { pid: process.pid } });
   const registry = new CollectorRegistry(COLLECTORS, {
     enabled: config.enabled,
@@ -51,6 +60,7 @@ async function main(argv: string[]): Promise<number> {
     log,
     telemetryPath: config.telemetryPath,
     minIntervalSeconds: config.minInterval,
+    webConfig,
   });
   const { host, port } = parseListenAddress(config.listenAddress);
   try {
@@ -66,7 +76,13 @@ async function main(argv: string[]): Promise<number> {
     return 1;
   }
   log.info(
-    { version: VERSION, address: config.listenAddress, collectors: registry.enabled },
+    {
+      version: VERSION,
+      address: config.listenAddress,
+      tls: Boolean(webConfig.tls),
+      basicAuth: Boolean(webConfig.users?.size),
+      collectors: registry.enabled,
+    },
     'listening',
   );
   await new Promise<void>((resolve) => {

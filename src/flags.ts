@@ -9,6 +9,8 @@ export const DEFAULT_LISTEN_ADDRESS = ':19561';
 export interface Config {
   listenAddress: string;
   telemetryPath: string;
+  /** --web.config.file, '' for none. */
+  webConfigFile: string;
   procfs: string;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   enabled: Set<string>;
@@ -50,6 +52,14 @@ export const GLOBAL_FLAGS: GlobalFlag[] = [
       if (!value.startsWith('/'))
         throw new FlagError(`--web.telemetry-path must start with /: ${value}`);
       config.telemetryPath = value;
+    },
+  },
+  {
+    name: 'web.config.file',
+    help: 'Path to a configuration file for TLS and basic auth (exporter-toolkit format).',
+    default: '',
+    apply: (config, value) => {
+      config.webConfigFile = value;
     },
   },
   {
@@ -128,6 +138,7 @@ export function parseFlags(
   const config: Config = {
     listenAddress: DEFAULT_LISTEN_ADDRESS,
     telemetryPath: '/metrics',
+    webConfigFile: '',
     procfs: '/proc',
     logLevel: 'info',
     enabled: new Set(collectors.filter((c) => c.defaultEnabled).map((c) => c.name)),

@@ -9,6 +9,7 @@ import { type CollectorRegistry, UnknownCollectorError } from './registry';
 import { negotiate, type ProcessMetrics, render } from './render';
 import { ScrapeCoordinator } from './scrape';
 import { VERSION } from './version';
+import { installBasicAuth, type WebConfig } from './web-config';
 
 export interface ServerOptions {
   registry: CollectorRegistry;
@@ -16,8 +17,8 @@ export interface ServerOptions {
   log: Logger;
   telemetryPath?: string;
   minIntervalSeconds?: number;
-  /** Extra routes (e.g. /doctor) registered by other modules. */
-  plugins?: ((app: FastifyInstance) => void)[];
+  /** TLS and basic auth from --web.config.file. */
+  webConfig?: WebConfig;
 }
 
 function collectFilter(query: unknown): string[] | undefined {
@@ -26,12 +27,11 @@ function collectFilter(query: unknown): string[] | undefined {
   return (Array.isArray(raw) ? raw : [raw]).map(String);
 }
 
-function landingPage(telemetryPath: string, extraLinks: string[]): string {
+function landingPage(telemetryPath: string): string {
   const links = [
     `<li><a href="${telemetryPath}">${telemetryPath}</a>: metrics</li>`,
     '<li><a href="/doctor">/doctor</a>: incident report (JSON with Accept: application/json)</li>',
     '<li><a href="/healthz">/healthz</a>: liveness</li>',
-    ...extraLinks,
   ];
   return `<!DOCTYPE html>
 <html><head><meta charset="utf-8"><title>sockdiag-exporter</title></head>
@@ -43,7 +43,9 @@ function landingPage(telemetryPath: string, extraLinks: string[]): string {
 
 export function buildServer(options: ServerOptions): FastifyInstance {
   const telemetryPath = options.telemetryPath ?? '/metrics';
+  const tls = options.webConfig?.tls;
   const app = Fastify({
+    ...(tls ? { https: { cert: tls.cert, key: tls.key, minVersion: tls.minVersion } } : {}),
     loggerInstance: options.log as unknown as FastifyBaseLogger,
     // Scrapes every 15 s would drown the log; errors are still logged.
     logController: new LogController({ disableRequestLogging: true }),
@@ -53,8 +55,8 @@ export function buildServer(options: ServerOptions): FastifyInstance {
     options.registry,
     (options.minIntervalSeconds ?? 0) * 1000,
   );
-  const extraLinks: string[] = [];
-  app.decorate('landingLinks', extraLinks);
+  const users = options.webConfig?.users;
+  if (users && users.size > 0) installBasicAuth(app, users);
   app.register(compress, { global: true, encodings: ['gzip'] });
   app.register(async (scope) => {
     scope.get(telemetryPath, async (request, reply) => {
@@ -92,9 +94,8 @@ export function buildServer(options: ServerOptions): FastifyInstance {
       reply.type('text/plain; charset=utf-8').send('ok\n'),
     );
     scope.get('/', async (_request, reply) =>
-      reply.type('text/html; charset=utf-8').send(landingPage(telemetryPath, extraLinks)),
+      reply.type('text/html; charset=utf-8').send(landingPage(telemetryPath)),
     );
-    for (const plugin of options.plugins ?? []) plugin(scope);
   });
   return app;
 }
