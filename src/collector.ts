@@ -41,8 +41,13 @@ export interface ScrapeContext {
   shared: Map<string, unknown>;
   /** Milliseconds since the epoch when this scrape started. */
   now: number;
-  /** Collectors enabled for this scrape. */
+  /** Collectors this scrape runs (all enabled ones, or the collect[] subset). */
   enabled: ReadonlySet<string>;
+  /**
+   * Collectors enabled by flags, whether or not this scrape runs them: the
+   * privacy choice (peers) holds for /doctor's incidents-only scrapes too.
+   */
+  configured: ReadonlySet<string>;
   /** Every collector's resolved options, keyed `<collector>.<option>`. */
   settings: Readonly<Record<string, unknown>>;
 }

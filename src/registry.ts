@@ -70,6 +70,7 @@ export class CollectorRegistry {
       shared: new Map(),
       now: Date.now(),
       enabled: new Set(names),
+      configured: new Set(this.instances.keys()),
       settings: this.config.settings,
     };
     const durations: MetricSample[] = [];

@@ -51,7 +51,7 @@ export function scanOptions(context: ScrapeContext): ScanOptions {
   const settings = context.settings;
   return {
     procfs: context.procfs,
-    trackPeers: context.enabled.has('peers'),
+    trackPeers: context.configured.has('peers'),
     peersLimit: Math.min(Number(settings['peers.limit'] ?? 10), 100),
     tcpInfo: settings['sockets.tcp-info'] !== false,
     ghostIdleSeconds: Number(settings['incidents.keepalive-idle'] ?? 3600),

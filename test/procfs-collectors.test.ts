@@ -1,8 +1,8 @@
 // The netstat, sockstat and sysctl collectors on fixture procfs trees:
 // metric names, types, help text, units and what they share.
 import path from 'node:path';
-import pino from 'pino';
 import t from 'tap';
+import { scrapeContext } from './helpers/context';
 import type { CollectorDefinition, MetricFamily, ScrapeContext } from '../src/collector';
 import { netstatCollector } from '../src/collectors/netstat';
 import { sockstatCollector } from '../src/collectors/sockstat';
@@ -13,14 +13,7 @@ import { PROMETHEUS_CONTENT_TYPE, render } from '../src/render';
 const FIXTURES = path.join(__dirname, 'fixtures', 'procfs');
 
 function context(kernel: string): ScrapeContext {
-  return {
-    procfs: path.join(FIXTURES, kernel),
-    log: pino({ level: 'silent' }),
-    shared: new Map(),
-    now: Date.now(),
-    enabled: new Set(['netstat', 'sockstat', 'sysctl']),
-    settings: {},
-  };
+  return scrapeContext(path.join(FIXTURES, kernel), ['netstat', 'sockstat', 'sysctl']);
 }
 
 async function scrape(definition: CollectorDefinition, ctx: ScrapeContext) {

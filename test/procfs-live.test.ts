@@ -6,12 +6,12 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import pino from 'pino';
 import t, { type Test } from 'tap';
 import type { CollectorDefinition, ScrapeContext } from '../src/collector';
 import { netstatCollector } from '../src/collectors/netstat';
 import { sockstatCollector } from '../src/collectors/sockstat';
 import { sysctlCollector } from '../src/collectors/sysctl';
+import { scrapeContext } from './helpers/context';
 import { Netns, netnsUnavailable, type SocketHolder } from './helpers/netns';
 
 // Values no default has, so reading the wrong namespace cannot pass.
@@ -73,14 +73,7 @@ const NSTAT_HIDDEN = [
 const MAX_DRIFT = 2000;
 
 function context(procfs: string): ScrapeContext {
-  return {
-    procfs,
-    log: pino({ level: 'silent' }),
-    shared: new Map(),
-    now: Date.now(),
-    enabled: new Set(['netstat', 'sockstat', 'sysctl']),
-    settings: {},
-  };
+  return scrapeContext(procfs, ['netstat', 'sockstat', 'sysctl']);
 }
 
 async function sharedValues(definition: CollectorDefinition, procfs: string) {

@@ -2,10 +2,10 @@
 // is documented with its type and labels, and nothing documented is gone.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import pino from 'pino';
 import t from 'tap';
-import type { MetricFamily, ScrapeContext } from '../src/collector';
+import type { MetricFamily } from '../src/collector';
 import { COLLECTORS } from '../src/collectors';
+import { scrapeContext } from './helpers/context';
 
 const ROOT = path.join(__dirname, '..');
 
@@ -53,14 +53,7 @@ function golden(): Map<string, Row> {
 async function collectorFamilies(name: string, procfs: string): Promise<MetricFamily[]> {
   const definition = COLLECTORS.find((c) => c.name === name)!;
   const options = Object.fromEntries(definition.options.map((o) => [o.name, o.default]));
-  const context: ScrapeContext = {
-    procfs,
-    log: pino({ level: 'silent' }),
-    shared: new Map(),
-    now: Date.now(),
-    enabled: new Set([name]),
-    settings: {},
-  };
+  const context = scrapeContext(procfs, [name]);
   return definition.create(options).collect(context);
 }
 

@@ -54,7 +54,7 @@ const FIRST_SAMPLE = 'needs two samples to compute a rate: no opinion on the fir
 
 const NO_COUNTERS = 'needs /proc/net/netstat and /proc/net/snmp, unreadable on this scrape';
 
-/** Why counter rises cannot be computed now (no counters, or no previous sample); null when they can. */
+/** Why counter rises cannot be computed now (no counters, or no previous sample), else null. */
 function countersMissing(context: CheckContext): string | null {
   if (!context.input.netstat) return NO_COUNTERS;
   if (!context.previous?.netstat) return FIRST_SAMPLE;

@@ -8,9 +8,10 @@ function formatValue(value: number): string {
 }
 
 export function renderText(findings: Finding[]): string {
-  const fired = findings.filter((f) => f.fired).sort((a, b) => a.priority - b.priority);
-  const quiet = findings.filter((f) => !f.fired && f.evaluated);
-  const pending = findings.filter((f) => !f.fired && !f.evaluated);
+  const ordered = [...findings].sort((a, b) => a.priority - b.priority);
+  const fired = ordered.filter((f) => f.fired);
+  const quiet = ordered.filter((f) => !f.fired && f.evaluated);
+  const pending = ordered.filter((f) => !f.fired && !f.evaluated);
   const lines: string[] = [];
   lines.push(
     fired.length === 0

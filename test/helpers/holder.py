@@ -8,6 +8,7 @@ stdout line: {"ok": true, ...} or {"ok": false, "error": "..."}.
 """
 import errno
 import json
+import random
 import select
 import socket
 import struct
@@ -34,6 +35,9 @@ def listen(cmd):
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     if family_of(cmd) == socket.AF_INET6:
         s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1 if cmd.get("v6only", True) else 0)
+    if cmd.get("keepalive"):
+        # Accepted sockets inherit SO_KEEPALIVE, and with it the keepalive timer.
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
     s.bind((cmd.get("host", "127.0.0.1"), cmd.get("port", 0)))
     s.listen(cmd.get("backlog", 128))
     return {"id": keep(s), "port": s.getsockname()[1]}
@@ -51,7 +55,7 @@ def connect(cmd):
         if "rcvbuf" in cmd:
             s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, cmd["rcvbuf"])
         if "bind" in cmd:
-            s.bind((cmd["bind"], 0))
+            s.bind((cmd["bind"], cmd.get("bindPort", 0)))
         s.setblocking(False)
         code = s.connect_ex((cmd["host"], cmd["port"]))
         if code not in (0, errno.EINPROGRESS):
@@ -84,14 +88,19 @@ def accept(cmd):
 
 
 def send(cmd):
+    """Sends `bytes` (in `chunk`-sized writes, TCP_NODELAY with `nodelay`)
+    for at most `timeout` seconds; returns how much the kernel took."""
     s = sockets[cmd["id"]]
     s.setblocking(False)
-    data = b"x" * cmd["bytes"]
+    if cmd.get("nodelay"):
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    total = cmd["bytes"]
+    chunk = b"x" * min(cmd.get("chunk", total), total)
     sent = 0
     deadline = time.time() + cmd.get("timeout", 2)
-    while sent < len(data) and time.time() < deadline:
+    while sent < total and time.time() < deadline:
         try:
-            sent += s.send(data[sent:])
+            sent += s.send(chunk[: total - sent])
         except BlockingIOError:
             select.select([], [s], [], 0.05)
     return {"sent": sent}
@@ -153,10 +162,89 @@ def info(cmd):
     return {"local": list(s.getsockname()[:2]), "peer": list(s.getpeername()[:2])}
 
 
+def s32(value):
+    value &= 0xFFFFFFFF
+    return value - (1 << 32) if value >= 1 << 31 else value
+
+
+def timewait_ahead(cmd):
+    """Server-side TIME_WAIT sockets whose last TCP timestamp from the client
+    is ahead of the raw clock, for PAWS.
+
+    With net.ipv4.tcp_timestamps=1 every connection's TSval carries a random
+    per-4-tuple offset; with 2 it is the raw clock (ms, CLOCK_MONOTONIC).
+    Connects from `bind` until `count` connections have an offset more than
+    a minute ahead, and lets the server close those first, so the server
+    keeps a TIME_WAIT socket remembering that TSval. A later SYN from the
+    same address and port sent with tcp_timestamps=2 carries an older
+    TSval: the TIME_WAIT socket rejects it (PAWS). The others are closed by
+    the client. Returns the listener, its port and the client ports.
+    """
+    host = cmd.get("host", "127.0.0.1")
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind((host, cmd.get("port", 0)))
+    listener.listen(128)
+    port = listener.getsockname()[1]
+    ports, tries = [], 0
+    while len(ports) < cmd["count"] and tries < cmd.get("maxTries", 200):
+        tries += 1
+        client = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        client.bind((cmd["bind"], 0))
+        client.connect((host, port))
+        tsval = struct.unpack("I", client.getsockopt(socket.IPPROTO_TCP, 24, 4))[0]  # TCP_TIMESTAMP
+        ahead = s32(tsval - int(time.monotonic() * 1000))
+        server, _ = listener.accept()
+        if ahead > 60000:
+            ports.append(client.getsockname()[1])
+            server.close()  # server closes first: the server side enters TIME_WAIT
+            client.recv(1)
+            client.close()
+        else:
+            client.close()
+            server.recv(1)
+            server.close()
+    return {"id": keep(listener), "port": port, "clientPorts": ports, "tries": tries}
+
+
+def checksum(data):
+    if len(data) % 2:
+        data += b"\0"
+    total = sum(struct.unpack("!%dH" % (len(data) // 2), data))
+    while total >> 16:
+        total = (total & 0xFFFF) + (total >> 16)
+    return ~total & 0xFFFF
+
+
+def syn_flood(cmd):
+    """Raw SYNs from `source` (an address with a route that leads nowhere,
+    e.g. one routed to lo but not assigned), so the SYN-ACKs are lost and
+    the requests stay half-open (SYN_RECV) until the SYN-ACK retries end."""
+    src = socket.inet_aton(cmd["source"])
+    dst = socket.inet_aton(cmd.get("host", "127.0.0.1"))
+    raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+    try:
+        for i in range(cmd["count"]):
+            options = struct.pack("!BBH", 2, 4, 1460)  # MSS
+            tcp = struct.pack(
+                "!HHIIBBHHH", cmd.get("sourcePort", 20000) + i, cmd["port"],
+                random.getrandbits(32), 0, (5 + len(options) // 4) << 4, 0x02, 65535, 0, 0,
+            ) + options
+            pseudo = src + dst + struct.pack("!BBH", 0, socket.IPPROTO_TCP, len(tcp))
+            tcp = tcp[:16] + struct.pack("!H", checksum(pseudo + tcp)) + tcp[18:]
+            ip = struct.pack(
+                "!BBHHHBBH4s4s", 0x45, 0, 20 + len(tcp), 0, 0, 64, socket.IPPROTO_TCP, 0, src, dst,
+            )
+            raw.sendto(ip + tcp, (cmd.get("host", "127.0.0.1"), 0))
+    finally:
+        raw.close()
+    return {"sent": cmd["count"]}
+
+
 OPS = {
     "listen": listen, "connect": connect, "accept": accept, "send": send,
     "close": close, "timewait": timewait, "udp": udp, "udpSend": udp_send,
-    "info": info,
+    "info": info, "timewaitAhead": timewait_ahead, "synFlood": syn_flood,
 }
 
 
