@@ -141,7 +141,7 @@ export const incidentsCollector: CollectorDefinition = {
     },
     {
       name: 'syn-backlog-ratio',
-      help: "A listener's half-open sockets / tcp_max_syn_backlog that fires syn_queue_overflow.",
+      help: "A listener's half-open sockets / its SYN-queue limit (the listen backlog, or 3/4 of tcp_max_syn_backlog without cookies) that fires syn_queue_overflow.",
       type: 'number',
       default: DEFAULT_THRESHOLDS.synBacklogRatio,
     },

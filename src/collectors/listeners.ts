@@ -58,7 +58,7 @@ export function listenerFamilies(listeners: Listener[]): MetricFamily[] {
     out.push(
       family(
         'sockdiag_listener_half_open_sockets',
-        "Half-open connections (SYN_RECV request sockets) toward this listener, from the sockets collector's dump. Compare with net.ipv4.tcp_max_syn_backlog; with SYN cookies active there are none.",
+        "Half-open connections (SYN_RECV request sockets) toward this listener, from the sockets collector's dump. Compare with sockdiag_listener_accept_queue_limit, which is also this listener's SYN-queue limit; without SYN cookies SYNs are also dropped past 3/4 of net.ipv4.tcp_max_syn_backlog.",
         'gauge',
         listeners,
         (l) => l.halfOpen,
