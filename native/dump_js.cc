@@ -3,6 +3,7 @@
 #include <memory>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "batch_js.h"
 #include "parser.h"
@@ -105,6 +106,7 @@ class DumpHandle : public Napi::ObjectWrap<DumpHandle> {
   static Napi::Function Define(Napi::Env env) {
     return DefineClass(env, "Dump",
                        {InstanceMethod<&DumpHandle::Next>("next"),
+                        InstanceMethod<&DumpHandle::Recycle>("recycle"),
                         InstanceMethod<&DumpHandle::Close>("close"),
                         InstanceMethod<&DumpHandle::Stats>("stats")});
   }
@@ -114,6 +116,21 @@ class DumpHandle : public Napi::ObjectWrap<DumpHandle> {
         session_(std::make_unique<DumpSession>(ReadParams(info[0]))) {}
 
   DumpSession* session() { return session_.get(); }
+
+  // A batch buffer for the next fill: a recycled one when JavaScript handed
+  // one back (no allocation, no zero-filling: the parser writes every column
+  // of every row it reports), else a new one.
+  Napi::ArrayBuffer TakeStorage(Napi::Env env, Batch* batch) {
+    const DumpParams& params = session_->params();
+    if (!pool_.empty()) {
+      Napi::ArrayBuffer storage = pool_.back().Value();
+      pool_.pop_back();
+      BindBatch(static_cast<uint8_t*>(storage.Data()), params.batch_rows,
+                params.groups, batch);
+      return storage;
+    }
+    return AllocateBatch(env, params.batch_rows, params.groups, batch);
+  }
   void set_busy(bool busy) { busy_ = busy; }
   bool close_requested() const { return close_requested_; }
 
@@ -136,6 +153,22 @@ class DumpHandle : public Napi::ObjectWrap<DumpHandle> {
     return promise;
   }
 
+  // recycle(arrayBuffer): the caller is done with a batch's views; the next
+  // fill may overwrite them. Two buffers suffice (one filling, one read).
+  Napi::Value Recycle(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!info[0].IsArrayBuffer()) {
+      throw Napi::TypeError::New(env, "Expected the batch's ArrayBuffer");
+    }
+    auto storage = info[0].As<Napi::ArrayBuffer>();
+    const DumpParams& params = session_->params();
+    if (storage.ByteLength() == BatchBytes(params.batch_rows, params.groups) &&
+        pool_.size() < 2) {
+      pool_.push_back(Napi::Persistent(storage));
+    }
+    return env.Undefined();
+  }
+
   Napi::Value Close(const Napi::CallbackInfo& info) {
     close_requested_ = true;
     // While a worker runs it owns the socket; it closes it when it ends.
@@ -155,6 +188,7 @@ class DumpHandle : public Napi::ObjectWrap<DumpHandle> {
   }
 
   std::unique_ptr<DumpSession> session_;
+  std::vector<Napi::Reference<Napi::ArrayBuffer>> pool_;
   bool busy_ = false;
   bool close_requested_ = false;
 };
@@ -165,9 +199,7 @@ FillWorker::FillWorker(Napi::Env env, DumpHandle* owner,
       owner_(owner),
       owner_ref_(Napi::Persistent(owner_object)),
       deferred_(Napi::Promise::Deferred::New(env)) {
-  const DumpParams& params = owner->session()->params();
-  storage_ = Napi::Persistent(
-      AllocateBatch(env, params.batch_rows, params.groups, &batch_));
+  storage_ = Napi::Persistent(owner->TakeStorage(env, &batch_));
 }
 
 void FillWorker::Execute() { outcome_ = owner_->session()->Fill(&batch_); }

@@ -74,6 +74,21 @@ if (reason) {
         'established sockets have an RTT',
       );
     });
+    t.test('recycled batch buffers give the same rows', async (t) => {
+      const rows: string[] = [];
+      const dump = new Dump({ netns, legacy: true, batchSize: 2, extensions: { info: true } });
+      const buffers = new Set<ArrayBufferLike>();
+      for await (const batch of dump) {
+        buffers.add(batch.columns.family.buffer);
+        for (let i = 0; i < batch.count; i++) {
+          rows.push(`${batch.stateName(i)} ${batch.columns.localPort[i]}>${batch.columns.remotePort[i]}`);
+        }
+        dump.recycle(batch);
+      }
+      const expected = tcp.map((r) => `${r.state} ${r.localPort}>${r.peerPort}`);
+      t.same(rows.sort(), expected.sort(), 'same rows with two buffers in turn');
+      t.ok(buffers.size <= 3, `at most three buffers for ${rows.length} rows (${buffers.size})`);
+    });
     t.test('the legacy single-walk request returns the same rows', async (t) => {
       const legacy = await dumpRows({
         netns,

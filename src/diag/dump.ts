@@ -193,6 +193,15 @@ export class Dump implements AsyncIterable<SocketBatch> {
     this.native.close();
   }
 
+  /**
+   * Says the caller is done with `batch`: its memory may be reused for a
+   * later batch of this dump, overwriting its columns. Saves an allocation
+   * (and the garbage collection of it) per batch on big tables. Optional.
+   */
+  recycle(batch: SocketBatch): void {
+    if (!this.closed) this.native.recycle(batch.columns.family.buffer);
+  }
+
   private async fetch(): Promise<SocketBatch | null> {
     if (this.closed) throw closedError(this.context);
     try {

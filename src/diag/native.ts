@@ -98,6 +98,8 @@ export interface NativeDumpStats {
 
 export interface NativeDump {
   next(): Promise<RawBatch | null>;
+  /** Hands a batch's buffer back for reuse by a later fill. */
+  recycle(buffer: ArrayBufferLike): void;
   close(): void;
   stats(): NativeDumpStats;
 }

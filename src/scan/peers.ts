@@ -3,12 +3,16 @@
 // (the SNAT / TIME_WAIT reuse incident), and, only when the peers collector
 // is enabled, the busiest remote addresses per state.
 //
-// IPv4 (and v4-mapped) addresses stay numbers; keys are numbers below 2^53,
-// so the hot loop allocates nothing. Native IPv6 peers fall back to strings.
-import { AF_INET, AF_INET6, formatAddress, type SocketBatch } from '../diag';
+// IPv4 (and v4-mapped) addresses stay numbers counted in typed arrays, so
+// the per-socket loop allocates nothing; native IPv6 peers, rarer, fall
+// back to string keys.
+import { formatAddress, type SocketBatch } from '../diag';
+import { TupleCounter } from './tuple-counter';
 
+// Local copies: the re-exported constants are getters, slow in a hot loop.
+const AF_INET = 2;
+const AF_INET6 = 10;
 const STATE_LISTEN = 10;
-const STATES = 16;
 
 export interface TupleUsage {
   ports: number;
@@ -22,8 +26,6 @@ export interface PeerCount {
   address: string;
   sockets: number;
 }
-
-type Key = number | string;
 
 /** IPv4 address as a number, v4-mapped included; -1 for native IPv6. */
 function ipv4At(family: number, bytes: Uint8Array, offset: number): number {
@@ -40,94 +42,106 @@ function ipv4At(family: number, bytes: Uint8Array, offset: number): number {
   );
 }
 
-function addressKey(family: number, bytes: Uint8Array, offset: number): Key {
-  const v4 = ipv4At(family, bytes, offset);
-  return v4 >= 0 ? v4 : formatAddress(family, bytes, offset);
+function ipv4String(address: number): string {
+  return `${address >>> 24}.${(address >>> 16) & 255}.${(address >>> 8) & 255}.${address & 255}`;
 }
 
-function keyToAddress(key: Key): string {
-  if (typeof key === 'string') return key;
-  return `${key >>> 24}.${(key >>> 16) & 255}.${(key >>> 8) & 255}.${key & 255}`;
+function bump(map: Map<string, number>, key: string): void {
+  map.set(key, (map.get(key) ?? 0) + 1);
 }
 
 export class PeerTracker {
-  /** (remote address, remote port) -> local address -> ports in use. */
-  private readonly tuples = new Map<Key, Map<Key, number>>();
-  private readonly peersByState: Map<Key, number>[] = [];
+  /** (local v4, remote v4, remote port) -> ephemeral ports in use. */
+  private readonly tuples4 = new TupleCounter();
+  /** Same for native IPv6, keyed "local|remote|port". */
+  private readonly tuples6 = new Map<string, number>();
+  /** (remote v4, state, 0) -> sockets; only with trackPeers. */
+  private readonly peers4 = new TupleCounter();
+  /** "state|remote" -> sockets for native IPv6 peers. */
+  private readonly peers6 = new Map<string, number>();
 
   constructor(
     private readonly range: [number, number],
     private readonly trackPeers: boolean,
     private readonly limit: number,
-  ) {
-    if (trackPeers) for (let s = 0; s < STATES; s++) this.peersByState.push(new Map());
-  }
+  ) {}
 
   add(batch: SocketBatch): void {
     const { family, state, localPort, remotePort, localAddress, remoteAddress } = batch.columns;
     const [low, high] = this.range;
+    const trackPeers = this.trackPeers;
     for (let i = 0; i < batch.count; i++) {
       const s = state[i]! & 15;
       if (s === STATE_LISTEN) continue;
-      const f = family[i]!;
-      const remote = addressKey(f, remoteAddress, i * 16);
-      if (this.trackPeers) {
-        const peers = this.peersByState[s]!;
-        peers.set(remote, (peers.get(remote) ?? 0) + 1);
-      }
       const port = localPort[i]!;
-      if (port < low || port > high) continue;
-      const tupleKey =
-        typeof remote === 'number' ? remote * 65536 + remotePort[i]! : `${remote}|${remotePort[i]}`;
-      let byLocal = this.tuples.get(tupleKey);
-      if (!byLocal) {
-        byLocal = new Map();
-        this.tuples.set(tupleKey, byLocal);
+      const ephemeral = port >= low && port <= high;
+      if (!ephemeral && !trackPeers) continue;
+      const f = family[i]!;
+      const remote = ipv4At(f, remoteAddress, i * 16);
+      if (remote >= 0) {
+        if (trackPeers) this.peers4.add(remote, s, 0);
+        if (!ephemeral) continue;
+        const local = ipv4At(f, localAddress, i * 16);
+        if (local >= 0) {
+          this.tuples4.add(local, remote, remotePort[i]!);
+          continue;
+        }
+      } else if (trackPeers) {
+        bump(this.peers6, `${s}|${formatAddress(f, remoteAddress, i * 16)}`);
       }
-      const local = addressKey(f, localAddress, i * 16);
-      byLocal.set(local, (byLocal.get(local) ?? 0) + 1);
+      if (!ephemeral) continue;
+      const remoteText = formatAddress(f, remoteAddress, i * 16);
+      bump(this.tuples6, `${formatAddress(f, localAddress, i * 16)}|${remoteText}|${remotePort[i]}`);
     }
   }
 
   /** The (local address, remote address, remote port) using the most ephemeral ports. */
   busiestTuple(revealAddresses: boolean): TupleUsage {
     let best: TupleUsage = { ports: 0 };
-    for (const [tupleKey, byLocal] of this.tuples) {
-      for (const [local, ports] of byLocal) {
-        if (ports <= best.ports) continue;
-        best = { ports };
-        if (revealAddresses) {
-          const [remote, remotePort] =
-            typeof tupleKey === 'number'
-              ? [keyToAddress(Math.floor(tupleKey / 65536)), tupleKey % 65536]
-              : [tupleKey.slice(0, tupleKey.lastIndexOf('|')), Number(tupleKey.split('|').pop())];
-          best.localAddress = keyToAddress(local);
-          best.remoteAddress = remote;
-          best.remotePort = remotePort;
-        }
-      }
+    this.tuples4.forEach((local, remote, remotePort, ports) => {
+      if (ports <= best.ports) return;
+      best = revealAddresses
+        ? { ports, localAddress: ipv4String(local), remoteAddress: ipv4String(remote), remotePort }
+        : { ports };
+    });
+    for (const [key, ports] of this.tuples6) {
+      if (ports <= best.ports) continue;
+      const [localAddress, remoteAddress, remotePort] = key.split('|');
+      best = revealAddresses
+        ? { ports, localAddress, remoteAddress, remotePort: Number(remotePort) }
+        : { ports };
     }
     return best;
   }
 
+  private counts(state: number): PeerCount[] {
+    const out: PeerCount[] = [];
+    this.peers4.forEach((remote, s, _unused, sockets) => {
+      if (s === state) out.push({ address: ipv4String(remote), sockets });
+    });
+    const prefix = `${state}|`;
+    for (const [key, sockets] of this.peers6) {
+      if (key.startsWith(prefix)) out.push({ address: key.slice(prefix.length), sockets });
+    }
+    return out;
+  }
+
   /** Top remote addresses by socket count in `state` (peers collector only). */
   topPeers(state: number): PeerCount[] {
-    const peers = this.peersByState[state];
-    if (!peers) return [];
     // Keep the K largest in a small sorted array: no sort of a million entries.
-    const top: [Key, number][] = [];
-    for (const entry of peers) {
-      if (top.length === this.limit && entry[1] <= top[top.length - 1]![1]) continue;
+    const top: PeerCount[] = [];
+    for (const entry of this.counts(state)) {
+      if (top.length === this.limit && entry.sockets <= top[top.length - 1]!.sockets) continue;
       let at = top.length;
-      while (at > 0 && top[at - 1]![1] < entry[1]) at--;
+      while (at > 0 && top[at - 1]!.sockets < entry.sockets) at--;
       top.splice(at, 0, entry);
       if (top.length > this.limit) top.pop();
     }
-    return top.map(([key, sockets]) => ({ address: keyToAddress(key), sockets }));
+    return top;
   }
 
   /** How many distinct remote addresses a state has (peers collector only). */
   distinctPeers(state: number): number {
-    return this.peersByState[state]?.size ?? 0;
+    return this.trackPeers ? this.counts(state).length : 0;
   }
 }

@@ -5,11 +5,9 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import {
-  AF_INET6,
   Dump,
   type DumpOptions,
   type FamilyName,
-  SKMEM,
   type SockDiagError,
   type SocketBatch,
 } from '../diag';
@@ -19,7 +17,13 @@ import { PeerTracker } from './peers';
 export const PROTOCOL_NAMES = ['tcp', 'udp'] as const;
 export type ScanProtocol = (typeof PROTOCOL_NAMES)[number];
 export const FAMILY_NAMES: FamilyName[] = ['inet', 'inet6'];
+// Local copy: the re-exported constant is a getter, slow in a hot loop.
+const AF_INET6 = 10;
 const STATE_SLOTS = 16;
+// SK_MEMINFO_* indexes (linux/sock_diag.h), as in diag/constants.ts SKMEM.
+const SKMEM_RMEM_ALLOC = 0;
+const SKMEM_WMEM_QUEUED = 5;
+const SKMEM_DROPS = 8;
 const TIMER_SLOTS = 6; // none, retransmit, keepalive, time_wait, zero_window_probe, other
 const STATE_ESTABLISHED = 1;
 const STATE_SYN_RECV = 3;
@@ -212,10 +216,10 @@ function addSkmem(batch: SocketBatch, totals: ProtocolTotals): void {
     const n = length[i]!;
     if (n === 0) continue;
     const base = i * 9;
-    totals.rmemAlloc += skmem[base + SKMEM.rmemAlloc]!;
-    totals.wmemQueued += skmem[base + SKMEM.wmemQueued]!;
-    if (n > SKMEM.drops) {
-      const drops = skmem[base + SKMEM.drops]!;
+    totals.rmemAlloc += skmem[base + SKMEM_RMEM_ALLOC]!;
+    totals.wmemQueued += skmem[base + SKMEM_WMEM_QUEUED]!;
+    if (n > SKMEM_DROPS) {
+      const drops = skmem[base + SKMEM_DROPS]!;
       totals.drops += drops;
       if (drops > 0) totals.socketsWithDrops++;
     }
@@ -245,9 +249,11 @@ async function scanTcp(scan: TableScan, base: DumpOptions, extensions: DumpOptio
   if (legacyTcpWorks !== false) {
     let rows = 0;
     try {
-      for await (const batch of new Dump({ ...base, protocol: 'tcp', legacy: true, extensions })) {
+      const dump = new Dump({ ...base, protocol: 'tcp', legacy: true, extensions });
+      for await (const batch of dump) {
         rows += batch.count;
         scan.add(batch, 'tcp');
+        dump.recycle(batch);
       }
       legacyTcpWorks = true;
       return;
@@ -260,8 +266,10 @@ async function scanTcp(scan: TableScan, base: DumpOptions, extensions: DumpOptio
     }
   }
   for (const family of FAMILY_NAMES) {
-    for await (const batch of new Dump({ ...base, family, protocol: 'tcp', extensions })) {
+    const dump = new Dump({ ...base, family, protocol: 'tcp', extensions });
+    for await (const batch of dump) {
       scan.add(batch, 'tcp');
+      dump.recycle(batch);
     }
   }
 }

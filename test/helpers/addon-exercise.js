@@ -14,6 +14,8 @@ async function main() {
       if (batch.count > 3) throw new Error('batch larger than asked');
     }
     for await (const _ of new Dump({ states: ['listen'], batchSize: 1 })) break;
+    const recycled = new Dump({ extensions: { info: true, skmeminfo: true }, batchSize: 2 });
+    for await (const batch of recycled) recycled.recycle(batch);
     const pending = new Dump({ batchSize: 1 });
     const iterator = pending[Symbol.asyncIterator]();
     await iterator.next();
