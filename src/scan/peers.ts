@@ -50,13 +50,16 @@ function bump(map: Map<string, number>, key: string): void {
   map.set(key, (map.get(key) ?? 0) + 1);
 }
 
+/** Table sizes of the previous scan: start there instead of growing ten times. */
+const sizeHints = { tuples: 1024, peers: 1024 };
+
 export class PeerTracker {
   /** (local v4, remote v4, remote port) -> ephemeral ports in use. */
-  private readonly tuples4 = new TupleCounter();
+  private readonly tuples4 = new TupleCounter(sizeHints.tuples * 2);
   /** Same for native IPv6, keyed "local|remote|port". */
   private readonly tuples6 = new Map<string, number>();
   /** (remote v4, state, 0) -> sockets; only with trackPeers. */
-  private readonly peers4 = new TupleCounter();
+  private readonly peers4 = new TupleCounter(sizeHints.peers * 2);
   /** "state|remote" -> sockets for native IPv6 peers. */
   private readonly peers6 = new Map<string, number>();
 
@@ -66,7 +69,12 @@ export class PeerTracker {
     private readonly limit: number,
   ) {}
 
-  add(batch: SocketBatch): void {
+  /**
+   * `listenerPort[p]` is 1 when p has a listener: sockets on such a port are
+   * the server side of a connection, not a user of an ephemeral port (the
+   * kernel walks listeners first, so they are known by then).
+   */
+  add(batch: SocketBatch, listenerPort: Uint8Array): void {
     const { family, state, localPort, remotePort, localAddress, remoteAddress } = batch.columns;
     const [low, high] = this.range;
     const trackPeers = this.trackPeers;
@@ -74,7 +82,7 @@ export class PeerTracker {
       const s = state[i]! & 15;
       if (s === STATE_LISTEN) continue;
       const port = localPort[i]!;
-      const ephemeral = port >= low && port <= high;
+      const ephemeral = port >= low && port <= high && listenerPort[port] === 0;
       if (!ephemeral && !trackPeers) continue;
       const f = family[i]!;
       const remote = ipv4At(f, remoteAddress, i * 16);
@@ -93,6 +101,12 @@ export class PeerTracker {
       const remoteText = formatAddress(f, remoteAddress, i * 16);
       bump(this.tuples6, `${formatAddress(f, localAddress, i * 16)}|${remoteText}|${remotePort[i]}`);
     }
+  }
+
+  /** Remembers this scan's table sizes for the next one. */
+  rememberSizes(): void {
+    sizeHints.tuples = Math.max(this.tuples4.size, 16);
+    sizeHints.peers = Math.max(this.peers4.size, 16);
   }
 
   /** The (local address, remote address, remote port) using the most ephemeral ports. */

@@ -2,7 +2,6 @@
 // that needs it (sockets, peers, listeners' half-open counts, incidents).
 // Batches are aggregated as they arrive, into fixed arrays: no object per
 // socket, no per-socket allocation (peer maps, when asked for, aside).
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import {
   Dump,
@@ -11,6 +10,7 @@ import {
   type SockDiagError,
   type SocketBatch,
 } from '../diag';
+import { readOptional } from '../procfs/read';
 import { Histogram } from './histogram';
 import { PeerTracker } from './peers';
 
@@ -73,6 +73,8 @@ export class TableScan {
   /** TCP sockets per local port and state: [port * STATE_SLOTS + state]. */
   readonly byLocalPort = new Uint32Array(65536 * STATE_SLOTS);
   readonly listenerPorts = new Set<number>();
+  /** 1 at each port with a listener (the same set, for the per-socket loop). */
+  readonly listenerPort = new Uint8Array(65536);
   /** SYN_RECV request sockets per `${family}|${address}|${port}`. */
   readonly halfOpen = new Map<string, number>();
   readonly rtt = new Histogram(RTT_BUCKETS);
@@ -131,6 +133,7 @@ export class TableScan {
       if (s === STATE_LISTEN) {
         // A listener's queues are its accept queue and backlog limit, not bytes.
         this.listenerPorts.add(localPort[i]!);
+        this.listenerPort[localPort[i]!] = 1;
         continue;
       }
       totals.receiveQueueBytes += receiveQueue[i]!;
@@ -141,7 +144,7 @@ export class TableScan {
     }
     if (c.tcpInfoLength) this.addTcpInfo(batch);
     if (c.skmem) addSkmem(batch, totals);
-    this.peers.add(batch);
+    this.peers.add(batch, this.listenerPort);
   }
 
   private countHalfOpen(batch: SocketBatch, row: number): void {
@@ -228,8 +231,8 @@ function addSkmem(batch: SocketBatch, totals: ProtocolTotals): void {
 
 export async function readPortRange(procfs: string): Promise<[number, number]> {
   try {
-    const text = await readFile(path.join(procfs, 'sys/net/ipv4/ip_local_port_range'), 'utf8');
-    const [low, high] = text.trim().split(/\s+/).map(Number);
+    const text = await readOptional(path.join(procfs, 'sys/net/ipv4/ip_local_port_range'));
+    const [low, high] = (text ?? '').trim().split(/\s+/).map(Number);
     if (Number.isInteger(low) && Number.isInteger(high)) return [low!, high!];
   } catch {
     // not readable: fall back to the kernel default
@@ -277,12 +280,14 @@ async function scanTcp(scan: TableScan, base: DumpOptions, extensions: DumpOptio
 /** Runs the dumps: TCP (both families, one walk when possible) with tcp_info and skmeminfo, then UDP. */
 export async function scanTable(options: ScanOptions): Promise<TableScan> {
   const scan = new TableScan(await readPortRange(options.procfs), options);
-  const base: DumpOptions = {};
+  // 4096 rows keep each batch's aggregation near 1 ms on the event loop
+  // (16384 gave /healthz a 17 ms p99 during 1M-socket scrapes).
+  const base: DumpOptions = { batchSize: options.batchSize ?? 4096 };
   if (options.netns) base.netns = options.netns;
-  if (options.batchSize) base.batchSize = options.batchSize;
   await scanTcp(scan, base, { info: options.tcpInfo, skmeminfo: true });
   for (const family of FAMILY_NAMES) {
     for await (const batch of new Dump({ ...base, family, protocol: 'udp' })) scan.add(batch, 'udp');
   }
+  scan.peers.rememberSizes();
   return scan;
 }
