@@ -34,9 +34,9 @@ export interface ScrapeContext {
   procfs: string;
   log: Logger;
   /**
-   * Results collectors share within one scrape (e.g. the sockets collector
-   * leaves half-open counts per listener for the listeners collector).
-   * Collectors that read it run after those that write it (see `after`).
+   * Data shared within one scrape: src/sources.ts memoises each source (the
+   * socket table, listeners, netstat, sysctls) here as a promise, so
+   * collectors never read one twice and need no ordering between them.
    */
   shared: Map<string, unknown>;
   /** Milliseconds since the epoch when this scrape started. */
@@ -63,8 +63,6 @@ export interface CollectorDefinition {
   help: string;
   defaultEnabled: boolean;
   options: CollectorOption[];
-  /** Collectors whose `shared` results this one reads, when they are enabled. */
-  after?: string[];
   /** Builds the collector with its options resolved (defaults applied). */
   create(options: Record<string, unknown>): CollectorInstance;
 }

@@ -142,6 +142,34 @@ if (reason) {
     }
   });
 
+  t.test('UDP-Lite and MPTCP sockets', async (t) => {
+    const ns = Netns.create();
+    const holder = ns.holder();
+    t.teardown(async () => {
+      await holder.exit();
+      ns.destroy();
+    });
+    const lite = await holder.send({ op: 'udp', lite: true, port: 0 });
+    const mptcp = await holder.send({ op: 'listen', mptcp: true, port: 0 });
+    const liteRows = await dumpRows({ netns: ns.path, protocols: ['udplite'], families: ['inet'] });
+    t.same(
+      liteRows.map((r) => [r.protocol, r.state, r.localPort]),
+      [[136, 'close', lite.port]],
+      'the UDP-Lite socket, unconnected',
+    );
+    const mptcpRows = await dumpRows({ netns: ns.path, protocols: ['mptcp'], families: ['inet'] });
+    t.same(
+      mptcpRows.map((r) => [r.protocol, r.state, r.localPort]),
+      [[262, 'listen', mptcp.port]],
+      'the MPTCP listener, asked with INET_DIAG_REQ_PROTOCOL',
+    );
+    const tcpRows = await dumpRows({ netns: ns.path, protocols: ['tcp'], families: ['inet'] });
+    t.ok(
+      tcpRows.some((r) => r.state === 'listen' && r.localPort === mptcp.port),
+      'its TCP subflow listener is in the TCP dump',
+    );
+  });
+
   t.test('errors are Node-shaped', async (t) => {
     await t.rejects(
       (async () => {

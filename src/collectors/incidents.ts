@@ -119,7 +119,6 @@ export const incidentsCollector: CollectorDefinition = {
   name: 'incidents',
   help: 'Incident signatures (accept/SYN queue overflow, SYN cookies, TIME_WAIT overflow, port exhaustion, PAWS, receive collapse, keepalive ghosts, churn, resets).',
   defaultEnabled: true,
-  after: [],
   options: [
     {
       name: 'keepalive-idle',

@@ -31,7 +31,9 @@ def family_of(cmd):
 
 
 def listen(cmd):
-    s = socket.socket(family_of(cmd), socket.SOCK_STREAM)
+    # "mptcp": an MPTCP listener (its subflows show up in the TCP dump).
+    proto = socket.IPPROTO_MPTCP if cmd.get("mptcp") else 0
+    s = socket.socket(family_of(cmd), socket.SOCK_STREAM, proto)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     if family_of(cmd) == socket.AF_INET6:
         s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1 if cmd.get("v6only", True) else 0)
@@ -143,7 +145,8 @@ def timewait(cmd):
 
 
 def udp(cmd):
-    s = socket.socket(family_of(cmd), socket.SOCK_DGRAM)
+    proto = socket.IPPROTO_UDPLITE if cmd.get("lite") else 0
+    s = socket.socket(family_of(cmd), socket.SOCK_DGRAM, proto)
     s.bind((cmd.get("host", "127.0.0.1"), cmd.get("port", 0)))
     if "connect" in cmd:
         s.connect((cmd["connect"]["host"], cmd["connect"]["port"]))
