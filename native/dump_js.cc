@@ -95,6 +95,7 @@ class FillWorker : public Napi::AsyncWorker {
  private:
   DumpHandle* owner_;
   Napi::ObjectReference owner_ref_;  // keeps the handle alive meanwhile
+  uint64_t ticket_;
   Napi::Reference<Napi::ArrayBuffer> storage_;
   Napi::Promise::Deferred deferred_;
   Batch batch_;
@@ -131,22 +132,25 @@ class DumpHandle : public Napi::ObjectWrap<DumpHandle> {
     }
     return AllocateBatch(env, params.batch_rows, params.groups, batch);
   }
-  void set_busy(bool busy) { busy_ = busy; }
-  bool close_requested() const { return close_requested_; }
+  // Called by a worker's OnOK: one fewer fill in flight; the last one out
+  // closes the socket when close() came meanwhile.
+  void FillDone() {
+    if (--pending_ == 0 && close_requested_) session_->Close();
+  }
 
  private:
   Napi::Value Next(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    if (busy_) {
-      // One worker at a time owns the session; a second next() would race.
-      throw Napi::Error::New(env, "next() called while a batch is pending");
+    if (pending_ >= kMaxPending) {
+      // Tickets order the fills; more queued workers would only hold threads.
+      throw Napi::Error::New(env, "next() called with two batches pending");
     }
     if (close_requested_ || session_->finished()) {
       auto deferred = Napi::Promise::Deferred::New(env);
       deferred.Resolve(env.Null());
       return deferred.Promise();
     }
-    busy_ = true;
+    pending_++;
     auto* worker = new FillWorker(env, this, info.This().As<Napi::Object>());
     Napi::Promise promise = worker->Promise();
     worker->Queue();
@@ -171,8 +175,8 @@ class DumpHandle : public Napi::ObjectWrap<DumpHandle> {
 
   Napi::Value Close(const Napi::CallbackInfo& info) {
     close_requested_ = true;
-    // While a worker runs it owns the socket; it closes it when it ends.
-    if (!busy_) session_->Close();
+    // While workers run they own the socket; the last closes it.
+    if (pending_ == 0) session_->Close();
     return info.Env().Undefined();
   }
 
@@ -180,16 +184,18 @@ class DumpHandle : public Napi::ObjectWrap<DumpHandle> {
     Napi::Env env = info.Env();
     const DumpStats& stats = session_->stats();
     Napi::Object out = Napi::Object::New(env);
-    out.Set("datagrams", static_cast<double>(stats.datagrams));
-    out.Set("bytes", static_cast<double>(stats.bytes));
-    out.Set("rows", static_cast<double>(stats.rows));
-    out.Set("skippedMessages", static_cast<double>(stats.skipped_messages));
+    out.Set("datagrams", static_cast<double>(stats.datagrams.load()));
+    out.Set("bytes", static_cast<double>(stats.bytes.load()));
+    out.Set("rows", static_cast<double>(stats.rows.load()));
+    out.Set("skippedMessages",
+            static_cast<double>(stats.skipped_messages.load()));
     return out;
   }
 
   std::unique_ptr<DumpSession> session_;
   std::vector<Napi::Reference<Napi::ArrayBuffer>> pool_;
-  bool busy_ = false;
+  static constexpr int kMaxPending = 2;
+  int pending_ = 0;
   bool close_requested_ = false;
 };
 
@@ -198,17 +204,19 @@ FillWorker::FillWorker(Napi::Env env, DumpHandle* owner,
     : Napi::AsyncWorker(env, "sockdiag.dump"),
       owner_(owner),
       owner_ref_(Napi::Persistent(owner_object)),
+      ticket_(owner->session()->TakeTicket()),
       deferred_(Napi::Promise::Deferred::New(env)) {
   storage_ = Napi::Persistent(owner->TakeStorage(env, &batch_));
 }
 
-void FillWorker::Execute() { outcome_ = owner_->session()->Fill(&batch_); }
+void FillWorker::Execute() {
+  outcome_ = owner_->session()->Fill(&batch_, ticket_);
+}
 
 void FillWorker::OnOK() {
   Napi::Env env = Env();
   Napi::HandleScope scope(env);
-  owner_->set_busy(false);
-  if (owner_->close_requested()) owner_->session()->Close();
+  owner_->FillDone();
   if (outcome_.kind != DumpOutcome::Kind::kOk) {
     deferred_.Reject(MakeDumpError(env, outcome_).Value());
   } else if (batch_.count == 0 && outcome_.finished) {

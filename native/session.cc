@@ -43,7 +43,17 @@ DumpOutcome DumpSession::Start() {
   return {};
 }
 
-DumpOutcome DumpSession::Fill(Batch* batch) {
+DumpOutcome DumpSession::Fill(Batch* batch, uint64_t ticket) {
+  std::unique_lock<std::mutex> lock(mutex_);
+  turn_.wait(lock, [&] { return serving_ == ticket; });
+  DumpOutcome outcome = FillLocked(batch);
+  serving_++;
+  lock.unlock();
+  turn_.notify_all();
+  return outcome;
+}
+
+DumpOutcome DumpSession::FillLocked(Batch* batch) {
   DumpOutcome outcome;
   if (finished_) {
     outcome.finished = true;
@@ -71,8 +81,8 @@ DumpOutcome DumpSession::Fill(Batch* batch) {
         socket_.Close();
         return SystemFailure(error);
       }
-      stats_.datagrams++;
-      stats_.bytes += received;
+      stats_.datagrams.fetch_add(1, std::memory_order_relaxed);
+      stats_.bytes.fetch_add(received, std::memory_order_relaxed);
       pending_offset_ = 0;
       pending_length_ = received;
     }
@@ -83,8 +93,9 @@ DumpOutcome DumpSession::Fill(Batch* batch) {
                       pending_length_ - pending_offset_, options, batch);
     assert(batch->count <= batch->capacity);
     assert(result.offset <= pending_length_ - pending_offset_);
-    stats_.rows += batch->count - before;
-    stats_.skipped_messages += result.skipped;
+    stats_.rows.fetch_add(batch->count - before, std::memory_order_relaxed);
+    stats_.skipped_messages.fetch_add(result.skipped,
+                                      std::memory_order_relaxed);
     pending_offset_ += result.offset;
     switch (result.status) {
       case ParseStatus::kContinue:

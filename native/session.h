@@ -3,8 +3,11 @@
 #ifndef SOCKDIAG_NATIVE_SESSION_H_
 #define SOCKDIAG_NATIVE_SESSION_H_
 
+#include <atomic>
+#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -31,11 +34,12 @@ struct DumpOutcome {
   bool finished = false;  // NLMSG_DONE seen (or an error ended the dump)
 };
 
+// Read from the main thread while a worker counts: atomics, relaxed.
 struct DumpStats {
-  uint64_t datagrams = 0;
-  uint64_t bytes = 0;
-  uint64_t rows = 0;
-  uint64_t skipped_messages = 0;
+  std::atomic<uint64_t> datagrams{0};
+  std::atomic<uint64_t> bytes{0};
+  std::atomic<uint64_t> rows{0};
+  std::atomic<uint64_t> skipped_messages{0};
 };
 
 class DumpSession {
@@ -43,16 +47,21 @@ class DumpSession {
   explicit DumpSession(DumpParams params);
 
   // Receives and parses until `batch` is full or the dump ends. A row that
-  // does not fit stays in the buffer for the next call.
-  DumpOutcome Fill(Batch* batch);
+  // does not fit stays in the buffer for the next call. Two workers may be
+  // queued at once (so the kernel never waits for JavaScript between
+  // batches); tickets, taken in queue order, make them fill in that order.
+  DumpOutcome Fill(Batch* batch, uint64_t ticket);
+  uint64_t TakeTicket() { return next_ticket_++; }
+  // Only when no worker is running or queued.
   void Close();
 
   const DumpParams& params() const { return params_; }
   const DumpStats& stats() const { return stats_; }
-  bool finished() const { return finished_; }
+  bool finished() const { return finished_.load(std::memory_order_acquire); }
 
  private:
   DumpOutcome Start();
+  DumpOutcome FillLocked(Batch* batch);
 
   DumpParams params_;
   DiagSocket socket_;
@@ -63,8 +72,12 @@ class DumpSession {
   size_t pending_length_ = 0;
   uint32_t seq_;
   bool started_ = false;
-  bool finished_ = false;
+  std::atomic<bool> finished_{false};
   DumpStats stats_;
+  uint64_t next_ticket_ = 0;  // main thread only
+  std::mutex mutex_;
+  std::condition_variable turn_;
+  uint64_t serving_ = 0;  // guarded by mutex_
 };
 
 }  // namespace sockdiag

@@ -213,15 +213,24 @@ export class Dump implements AsyncIterable<SocketBatch> {
   }
 
   async *[Symbol.asyncIterator](): AsyncGenerator<SocketBatch> {
+    // Two fills are always queued (the addon orders them by ticket), so the
+    // kernel walk goes on while the caller works on a batch and while the
+    // finished fill's result crosses to the main thread.
+    const queue: Promise<SocketBatch | null>[] = [];
+    const request = () => {
+      const next = this.fetch();
+      // A rejection while the caller works on a batch is re-thrown when its
+      // turn comes; keep Node from calling it unhandled meanwhile.
+      next.catch(() => {});
+      queue.push(next);
+    };
     try {
-      let pending = this.fetch();
+      request();
+      request();
       for (;;) {
-        const batch = await pending;
+        const batch = await queue.shift()!;
         if (batch === null) return;
-        pending = this.fetch();
-        // A rejection while the caller works on `batch` is re-thrown by the
-        // next `await`; keep Node from calling it unhandled meanwhile.
-        pending.catch(() => {});
+        request();
         yield batch;
       }
     } finally {
