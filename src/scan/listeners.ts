@@ -2,7 +2,8 @@
 // table entirely (microseconds at any socket count). A listener's receive
 // queue is its accept queue; its send queue is the effective backlog,
 // min(listen() backlog, net.core.somaxconn).
-import { Dump, type FamilyName, SKMEM } from '../diag';
+import { AF_INET6, type FamilyName, SKMEM } from '../diag';
+import { tcpDump } from './tcp-dump';
 import type { TableScan } from './table-scan';
 
 export interface Listener {
@@ -22,39 +23,27 @@ const WILDCARDS = new Set(['0.0.0.0', '::']);
 /** Dumps listeners, merging SO_REUSEPORT groups (same family, address, port). */
 export async function dumpListeners(netns?: string): Promise<Listener[]> {
   const byEndpoint = new Map<string, Listener>();
-  for (const family of ['inet', 'inet6'] as const) {
-    const dump = new Dump({
-      family,
-      protocol: 'tcp',
-      states: ['listen'],
-      extensions: { skmeminfo: true },
-      ...(netns ? { netns } : {}),
-    });
-    for await (const batch of dump) {
-      const c = batch.columns;
-      for (let i = 0; i < batch.count; i++) {
-        const address = batch.localAddress(i);
-        const port = c.localPort[i]!;
-        const key = `${family}|${address}|${port}`;
-        let listener = byEndpoint.get(key);
-        if (!listener) {
-          listener = {
-            family,
-            address,
-            port,
-            sockets: 0,
-            acceptQueue: 0,
-            acceptQueueLimit: 0,
-            drops: 0,
-          };
-          byEndpoint.set(key, listener);
-        }
-        listener.sockets++;
-        listener.acceptQueue += c.receiveQueue[i]!;
-        listener.acceptQueueLimit += c.sendQueue[i]!;
-        if ((c.skmemLength?.[i] ?? 0) > SKMEM.drops)
-          listener.drops += c.skmem![i * 9 + SKMEM.drops]!;
+  const options = {
+    states: ['listen' as const],
+    extensions: { skmeminfo: true },
+    ...(netns ? { netns } : {}),
+  };
+  for await (const [batch] of tcpDump(options)) {
+    const c = batch.columns;
+    for (let i = 0; i < batch.count; i++) {
+      const family = c.family[i] === AF_INET6 ? 'inet6' : 'inet';
+      const address = batch.localAddress(i);
+      const port = c.localPort[i]!;
+      const key = `${family}|${address}|${port}`;
+      let listener = byEndpoint.get(key);
+      if (!listener) {
+        listener = { family, address, port, sockets: 0, acceptQueue: 0, acceptQueueLimit: 0, drops: 0 };
+        byEndpoint.set(key, listener);
       }
+      listener.sockets++;
+      listener.acceptQueue += c.receiveQueue[i]!;
+      listener.acceptQueueLimit += c.sendQueue[i]!;
+      if ((c.skmemLength?.[i] ?? 0) > SKMEM.drops) listener.drops += c.skmem![i * 9 + SKMEM.drops]!;
     }
   }
   return [...byEndpoint.values()];

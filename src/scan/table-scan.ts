@@ -7,10 +7,10 @@ import {
   Dump,
   type DumpOptions,
   type FamilyName,
-  type SockDiagError,
   type SocketBatch,
 } from '../diag';
 import { readOptional } from '../procfs/read';
+import { tcpDump } from './tcp-dump';
 import { Histogram } from './histogram';
 import { PeerTracker } from './peers';
 
@@ -70,8 +70,12 @@ export class TableScan {
   };
   /** TCP [state][timer] counts. */
   readonly timers = new Float64Array(STATE_SLOTS * TIMER_SLOTS);
-  /** TCP sockets per local port and state: [port * STATE_SLOTS + state]. */
-  readonly byLocalPort = new Uint32Array(65536 * STATE_SLOTS);
+  /**
+   * TCP sockets per state for each local port that has a listener. The
+   * kernel walks the listening hash before the established one, so a port's
+   * listener is known before its connections arrive.
+   */
+  private readonly servicePorts = new Map<number, Uint32Array>();
   readonly listenerPorts = new Set<number>();
   /** 1 at each port with a listener (the same set, for the per-socket loop). */
   readonly listenerPort = new Uint8Array(65536);
@@ -129,13 +133,18 @@ export class TableScan {
       const t = Math.min(timer[i]!, TIMER_SLOTS - 1);
       totals.states[(family[i] === AF_INET6 ? STATE_SLOTS : 0) + s]!++;
       this.timers[s * TIMER_SLOTS + t]!++;
-      this.byLocalPort[localPort[i]! * STATE_SLOTS + s]!++;
+      const port = localPort[i]!;
       if (s === STATE_LISTEN) {
         // A listener's queues are its accept queue and backlog limit, not bytes.
-        this.listenerPorts.add(localPort[i]!);
-        this.listenerPort[localPort[i]!] = 1;
+        if (this.listenerPort[port] === 0) {
+          this.listenerPort[port] = 1;
+          this.listenerPorts.add(port);
+          this.servicePorts.set(port, new Uint32Array(STATE_SLOTS));
+        }
+        this.servicePorts.get(port)![s]!++;
         continue;
       }
+      if (this.listenerPort[port] === 1) this.servicePorts.get(port)![s]!++;
       totals.receiveQueueBytes += receiveQueue[i]!;
       totals.sendQueueBytes += sendQueue[i]!;
       if (s === STATE_SYN_RECV) this.countHalfOpen(batch, i);
@@ -194,9 +203,9 @@ export class TableScan {
     return ports.sort((a, b) => b[1] - a[1]).slice(0, limit);
   }
 
-  /** Sockets per state for one local port (a listener's service port). */
+  /** Sockets per state for one service port (a local port with a listener). */
   portStates(port: number): Uint32Array {
-    return this.byLocalPort.subarray(port * STATE_SLOTS, (port + 1) * STATE_SLOTS);
+    return this.servicePorts.get(port) ?? new Uint32Array(STATE_SLOTS);
   }
 }
 
@@ -240,43 +249,6 @@ export async function readPortRange(procfs: string): Promise<[number, number]> {
   return [32768, 60999];
 }
 
-/**
- * Whether the legacy TCPDIAG_GETSOCK request works here: it returns both
- * families from one walk of the TCP hash instead of two (the walk is the
- * fixed cost of a dump: ~50 ms per 400k sockets on the host, NETLINK.md 3.5).
- * Learned once per process; null until tried.
- */
-let legacyTcpWorks: boolean | null = null;
-
-async function scanTcp(scan: TableScan, base: DumpOptions, extensions: DumpOptions['extensions']) {
-  if (legacyTcpWorks !== false) {
-    let rows = 0;
-    try {
-      const dump = new Dump({ ...base, protocol: 'tcp', legacy: true, extensions });
-      for await (const batch of dump) {
-        rows += batch.count;
-        scan.add(batch, 'tcp');
-        dump.recycle(batch);
-      }
-      legacyTcpWorks = true;
-      return;
-    } catch (error) {
-      // A kernel that rejects the old request does so before any row.
-      if (legacyTcpWorks === true || rows > 0 || (error as SockDiagError).kind !== 'kernel') {
-        throw error;
-      }
-      legacyTcpWorks = false;
-    }
-  }
-  for (const family of FAMILY_NAMES) {
-    const dump = new Dump({ ...base, family, protocol: 'tcp', extensions });
-    for await (const batch of dump) {
-      scan.add(batch, 'tcp');
-      dump.recycle(batch);
-    }
-  }
-}
-
 /** Runs the dumps: TCP (both families, one walk when possible) with tcp_info and skmeminfo, then UDP. */
 export async function scanTable(options: ScanOptions): Promise<TableScan> {
   const scan = new TableScan(await readPortRange(options.procfs), options);
@@ -285,7 +257,13 @@ export async function scanTable(options: ScanOptions): Promise<TableScan> {
   // fills queued, smaller batches no longer leave the kernel walk waiting.
   const base: DumpOptions = { batchSize: options.batchSize ?? 2048 };
   if (options.netns) base.netns = options.netns;
-  await scanTcp(scan, base, { info: options.tcpInfo, skmeminfo: true });
+  for await (const [batch, dump] of tcpDump({
+    ...base,
+    extensions: { info: options.tcpInfo, skmeminfo: true },
+  })) {
+    scan.add(batch, 'tcp');
+    dump.recycle(batch);
+  }
   for (const family of FAMILY_NAMES) {
     for await (const batch of new Dump({ ...base, family, protocol: 'udp' })) scan.add(batch, 'udp');
   }
