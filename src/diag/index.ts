@@ -9,4 +9,10 @@ export {
 } from './dump';
 export { SockDiagError } from './errors';
 export { addon } from './native';
-export { formatAddress, type InfoField, SocketBatch, TCP_INFO_FIELD_ENDS } from './socket-batch';
+export {
+  formatAddress,
+  type InfoField,
+  SocketBatch,
+  SocketTable,
+  TCP_INFO_FIELD_ENDS,
+} from './socket-batch';

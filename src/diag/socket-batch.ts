@@ -93,3 +93,6 @@ export class SocketBatch {
     return out;
   }
 }
+
+/** The typed view of a dumped socket table, one batch at a time (the name the core issue uses). */
+export { SocketBatch as SocketTable };
