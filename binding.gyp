@@ -9,6 +9,7 @@
         "native/dump_js.cc",
         "native/netlink.cc",
         "native/parser.cc",
+        "native/receiver.cc",
         "native/request.cc",
         "native/session.cc"
       ],
@@ -19,7 +20,8 @@
       "dependencies": [
         "<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"
       ],
-      "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-Wno-missing-field-initializers"],
+      "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-Wno-missing-field-initializers", "-pthread"],
+      "ldflags": ["-pthread"],
       "defines": ["NAPI_VERSION=8"],
       "configurations": {
         "Release": {

@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <cassert>
+#include <cerrno>
 #include <utility>
 
 #include "parser.h"
@@ -9,7 +10,12 @@
 namespace sockdiag {
 namespace {
 
+// The kernel caps dump datagrams at SKB_WITH_OVERHEAD(32 KiB) = 32448 bytes
+// (af_netlink.c); 64 KiB leaves room, and MSG_TRUNC is still checked.
 constexpr size_t kReceiveBufferBytes = 64 * 1024;
+// Datagrams received ahead of the parser. The kernel produces a chunk only
+// inside recvmsg(), so more slots only hold memory.
+constexpr size_t kReceiveSlots = 3;
 
 uint32_t NextSequence() {
   static std::atomic<uint32_t> sequence{1};
@@ -28,9 +34,7 @@ DumpOutcome SystemFailure(const SysError& error) {
 }  // namespace
 
 DumpSession::DumpSession(DumpParams params)
-    : params_(std::move(params)),
-      buffer_(kReceiveBufferBytes),
-      seq_(NextSequence()) {}
+    : params_(std::move(params)), seq_(NextSequence()) {}
 
 DumpOutcome DumpSession::Start() {
   started_ = true;
@@ -40,6 +44,8 @@ DumpOutcome DumpSession::Start() {
   if (SysError error = socket_.Send(EncodeDumpRequest(params_.request, seq_))) {
     return SystemFailure(error);
   }
+  receiver_ = std::make_unique<Receiver>(&socket_, seq_, kReceiveBufferBytes,
+                                         kReceiveSlots);
   return {};
 }
 
@@ -53,6 +59,14 @@ DumpOutcome DumpSession::Fill(Batch* batch, uint64_t ticket) {
   return outcome;
 }
 
+// Ends the dump: joins the receiver, closes the socket (the kernel frees a
+// half-done dump's state with it).
+DumpOutcome DumpSession::Fail(DumpOutcome outcome) {
+  Close();
+  outcome.finished = true;
+  return outcome;
+}
+
 DumpOutcome DumpSession::FillLocked(Batch* batch) {
   DumpOutcome outcome;
   if (finished_) {
@@ -61,11 +75,7 @@ DumpOutcome DumpSession::FillLocked(Batch* batch) {
   }
   if (!started_) {
     outcome = Start();
-    if (outcome.kind != DumpOutcome::Kind::kOk) {
-      finished_ = true;
-      socket_.Close();
-      return outcome;
-    }
+    if (outcome.kind != DumpOutcome::Kind::kOk) return Fail(outcome);
   }
   ParseOptions options;
   options.expected_seq = seq_;
@@ -73,23 +83,22 @@ DumpOutcome DumpSession::FillLocked(Batch* batch) {
   options.protocol = params_.request.protocol;
   for (;;) {
     if (pending_offset_ >= pending_length_) {
-      size_t received = 0;
-      SysError error =
-          socket_.Receive(buffer_.data(), buffer_.size(), &received);
-      if (error) {
-        finished_ = true;
-        socket_.Close();
-        return SystemFailure(error);
+      if (current_ != nullptr) receiver_->Release(current_);
+      current_ = receiver_->Next();
+      if (current_ == nullptr) {
+        // The receiver ended without the dump's end: only after Close().
+        return Fail(SystemFailure(SysError{EPIPE, "recvmsg"}));
       }
+      if (current_->error) return Fail(SystemFailure(current_->error));
       stats_.datagrams.fetch_add(1, std::memory_order_relaxed);
-      stats_.bytes.fetch_add(received, std::memory_order_relaxed);
+      stats_.bytes.fetch_add(current_->length, std::memory_order_relaxed);
       pending_offset_ = 0;
-      pending_length_ = received;
+      pending_length_ = current_->length;
     }
     assert(pending_offset_ <= pending_length_);
     uint32_t before = batch->count;
     ParseResult result =
-        ParseMessages(buffer_.data() + pending_offset_,
+        ParseMessages(current_->data.data() + pending_offset_,
                       pending_length_ - pending_offset_, options, batch);
     assert(batch->count <= batch->capacity);
     assert(result.offset <= pending_length_ - pending_offset_);
@@ -104,27 +113,23 @@ DumpOutcome DumpSession::FillLocked(Batch* batch) {
       case ParseStatus::kBatchFull:
         return outcome;
       case ParseStatus::kDone:
-        finished_ = true;
-        outcome.finished = true;
-        socket_.Close();
-        return outcome;
+        return Fail(outcome);
       case ParseStatus::kKernelError:
       case ParseStatus::kMalformed:
-        finished_ = true;
-        socket_.Close();
         outcome.kind = result.status == ParseStatus::kKernelError
                            ? DumpOutcome::Kind::kKernel
                            : DumpOutcome::Kind::kMalformed;
         outcome.errnum = result.errnum;
         outcome.detail = result.detail;
-        outcome.finished = true;
-        return outcome;
+        return Fail(outcome);
     }
   }
 }
 
 void DumpSession::Close() {
   finished_ = true;
+  receiver_.reset();  // joins the thread before the socket goes
+  current_ = nullptr;
   socket_.Close();
 }
 

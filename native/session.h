@@ -13,6 +13,7 @@
 
 #include "columns.h"
 #include "netlink.h"
+#include "receiver.h"
 #include "request.h"
 
 namespace sockdiag {
@@ -45,6 +46,7 @@ struct DumpStats {
 class DumpSession {
  public:
   explicit DumpSession(DumpParams params);
+  ~DumpSession() { Close(); }
 
   // Receives and parses until `batch` is full or the dump ends. A row that
   // does not fit stays in the buffer for the next call. Two workers may be
@@ -62,12 +64,13 @@ class DumpSession {
  private:
   DumpOutcome Start();
   DumpOutcome FillLocked(Batch* batch);
+  DumpOutcome Fail(DumpOutcome outcome);
 
   DumpParams params_;
   DiagSocket socket_;
-  // The kernel caps dump datagrams at SKB_WITH_OVERHEAD(32 KiB) = 32448 bytes
-  // (af_netlink.c); 64 KiB leaves room, and MSG_TRUNC is still checked.
-  std::vector<uint8_t> buffer_;
+  // Declared after socket_: destroyed (thread joined) before it is closed.
+  std::unique_ptr<Receiver> receiver_;
+  Datagram* current_ = nullptr;  // being parsed; owned by receiver_
   size_t pending_offset_ = 0;
   size_t pending_length_ = 0;
   uint32_t seq_;

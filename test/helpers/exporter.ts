@@ -2,7 +2,7 @@
 // scrapes it from inside that namespace, as Prometheus on the host would.
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import path from 'node:path';
-import type { Netns } from './netns';
+import { type Netns, NamespacedProcess } from './netns';
 
 const CLI = path.join(__dirname, '..', '..', 'dist', 'src', 'cli.js');
 const FETCH = `
@@ -22,23 +22,13 @@ export interface Response {
   body: string;
 }
 
-export class RunningExporter {
-  private output = '';
+export class RunningExporter extends NamespacedProcess {
   constructor(
-    readonly ns: Netns,
+    ns: Netns,
     readonly port: number,
-    readonly child: ChildProcessWithoutNullStreams,
+    child: ChildProcessWithoutNullStreams,
   ) {
-    child.stdout.on('data', (chunk: Buffer) => {
-      this.output += chunk.toString();
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      this.output += chunk.toString();
-    });
-  }
-
-  get log(): string {
-    return this.output;
+    super(ns, child);
   }
 
   get(pathAndQuery: string, headers: Record<string, string> = {}): Response {
@@ -47,14 +37,6 @@ export class RunningExporter {
     const out = this.ns.run('python3', args);
     const newline = out.indexOf('\n');
     return { status: Number(out.slice(0, newline)), body: out.slice(newline + 1) };
-  }
-
-  async stop(): Promise<void> {
-    if (this.child.exitCode !== null) return;
-    await new Promise<void>((resolve) => {
-      this.child.once('exit', () => resolve());
-      this.child.kill('SIGTERM');
-    });
   }
 }
 

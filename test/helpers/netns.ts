@@ -76,6 +76,42 @@ export class Netns {
   }
 }
 
+/**
+ * A long-running process started in a namespace (an exporter, Prometheus):
+ * its output is kept for error messages, and stop() ends it, forcefully
+ * after 5 s.
+ */
+export class NamespacedProcess {
+  private output = '';
+
+  constructor(
+    readonly ns: Netns,
+    readonly child: ChildProcessWithoutNullStreams,
+  ) {
+    const keep = (chunk: Buffer) => {
+      this.output += chunk.toString();
+    };
+    child.stdout.on('data', keep);
+    child.stderr.on('data', keep);
+  }
+
+  get log(): string {
+    return this.output;
+  }
+
+  async stop(): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => this.child.kill('SIGKILL'), 5000);
+      this.child.once('exit', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      this.child.kill('SIGTERM');
+    });
+  }
+}
+
 type Reply = Record<string, unknown> & { ok: boolean; error?: string };
 
 export class SocketHolder {

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import YAML from 'yaml';
-import type { Netns } from './netns';
+import { NamespacedProcess, type Netns } from './netns';
 
 export const ROOT = path.join(__dirname, '..', '..');
 export const DASHBOARD_DIR = path.join(ROOT, 'grafana', 'dashboards');
@@ -480,25 +480,14 @@ export interface RuleStatus {
   labels?: Record<string, string>;
 }
 
-export class RunningPrometheus {
-  private output = '';
-
+export class RunningPrometheus extends NamespacedProcess {
   constructor(
-    readonly ns: Netns,
+    ns: Netns,
     readonly port: number,
     readonly dir: string,
-    readonly child: ChildProcessWithoutNullStreams,
+    child: ChildProcessWithoutNullStreams,
   ) {
-    child.stdout.on('data', (chunk: Buffer) => {
-      this.output += chunk.toString();
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      this.output += chunk.toString();
-    });
-  }
-
-  get log(): string {
-    return this.output;
+    super(ns, child);
   }
 
   get base(): string {
@@ -553,17 +542,8 @@ export class RunningPrometheus {
     return data.groups.flatMap((group) => group.rules);
   }
 
-  async stop(): Promise<void> {
-    if (this.child.exitCode === null && this.child.signalCode === null) {
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(() => this.child.kill('SIGKILL'), 5000);
-        this.child.once('exit', () => {
-          clearTimeout(timer);
-          resolve();
-        });
-        this.child.kill('SIGTERM');
-      });
-    }
+  override async stop(): Promise<void> {
+    await super.stop();
     rmSync(this.dir, { recursive: true, force: true });
   }
 }

@@ -1,0 +1,91 @@
+#include "receiver.h"
+
+#include <cstring>
+
+#include "uapi/sock_diag_abi.h"
+
+namespace sockdiag {
+
+bool EndsDump(const uint8_t* data, size_t length, uint32_t seq) {
+  size_t offset = 0;
+  while (offset + sizeof(abi::NlMsgHdr) <= length) {
+    abi::NlMsgHdr header;
+    std::memcpy(&header, data + offset, sizeof(header));
+    if (header.nlmsg_len < sizeof(header) ||
+        header.nlmsg_len > length - offset) {
+      return true;
+    }
+    if (header.nlmsg_seq == seq && (header.nlmsg_type == abi::kNlmsgDone ||
+                                    header.nlmsg_type == abi::kNlmsgError)) {
+      return true;
+    }
+    offset += abi::Align4(header.nlmsg_len);
+  }
+  return offset < length;  // a torn header
+}
+
+Receiver::Receiver(DiagSocket* socket, uint32_t seq, size_t buffer_bytes,
+                   size_t slots)
+    : socket_(socket), seq_(seq) {
+  for (size_t i = 0; i < slots; ++i) {
+    slots_.push_back(std::make_unique<Datagram>());
+    slots_.back()->data.resize(buffer_bytes);
+    free_.push_back(slots_.back().get());
+  }
+  thread_ = std::thread([this] { Run(); });
+}
+
+void Receiver::Run() {
+  for (;;) {
+    Datagram* datagram;
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      changed_.wait(lock, [&] { return stopping_ || !free_.empty(); });
+      if (stopping_) break;
+      datagram = free_.front();
+      free_.pop_front();
+    }
+    datagram->length = 0;
+    datagram->error = socket_->Receive(
+        datagram->data.data(), datagram->data.size(), &datagram->length);
+    datagram->last = static_cast<bool>(datagram->error) ||
+                     EndsDump(datagram->data.data(), datagram->length, seq_);
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      filled_.push_back(datagram);
+    }
+    changed_.notify_all();
+    if (datagram->last) break;
+  }
+  std::lock_guard<std::mutex> lock(mutex_);
+  done_ = true;
+  changed_.notify_all();
+}
+
+Datagram* Receiver::Next() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  changed_.wait(lock, [&] { return !filled_.empty() || done_ || stopping_; });
+  if (filled_.empty()) return nullptr;
+  Datagram* datagram = filled_.front();
+  filled_.pop_front();
+  return datagram;
+}
+
+void Receiver::Release(Datagram* datagram) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    free_.push_back(datagram);
+  }
+  changed_.notify_all();
+}
+
+void Receiver::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stopping_ = true;
+  }
+  changed_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+}  // namespace sockdiag

@@ -1,0 +1,63 @@
+// Receives a dump's datagrams on a thread of its own, a few ahead of the
+// parser. The kernel builds the next chunk of a dump inside recvmsg(), so
+// with receiving and parsing on separate threads the kernel walk no longer
+// pauses while a datagram is parsed.
+#ifndef SOCKDIAG_NATIVE_RECEIVER_H_
+#define SOCKDIAG_NATIVE_RECEIVER_H_
+
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "netlink.h"
+
+namespace sockdiag {
+
+struct Datagram {
+  std::vector<uint8_t> data;
+  size_t length = 0;
+  SysError error;     // recvmsg failed: the dump ends here
+  bool last = false;  // carries the dump's end (NLMSG_DONE or NLMSG_ERROR)
+};
+
+// True when `data` holds our NLMSG_DONE or NLMSG_ERROR, or does not frame
+// (the parser reports why): nothing more will come, or nothing useful.
+bool EndsDump(const uint8_t* data, size_t length, uint32_t seq);
+
+class Receiver {
+ public:
+  // `socket` must outlive the receiver; the dump request is already sent.
+  Receiver(DiagSocket* socket, uint32_t seq, size_t buffer_bytes, size_t slots);
+  ~Receiver() { Stop(); }
+  Receiver(const Receiver&) = delete;
+  Receiver& operator=(const Receiver&) = delete;
+
+  // The next datagram in order, waiting for it. Give it back with Release().
+  Datagram* Next();
+  void Release(Datagram* datagram);
+  // Ends the thread (after at most the recvmsg() in progress) and joins it.
+  void Stop();
+
+ private:
+  void Run();
+
+  DiagSocket* socket_;
+  uint32_t seq_;
+  std::vector<std::unique_ptr<Datagram>> slots_;
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::deque<Datagram*> free_;    // guarded by mutex_
+  std::deque<Datagram*> filled_;  // guarded by mutex_
+  bool stopping_ = false;         // guarded by mutex_
+  bool done_ = false;             // guarded by mutex_: Run() returned
+  std::thread thread_;
+};
+
+}  // namespace sockdiag
+
+#endif  // SOCKDIAG_NATIVE_RECEIVER_H_
