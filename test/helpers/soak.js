@@ -1,0 +1,38 @@
+// Many scrapes in one process: memory after a forced GC must not grow
+// between the early and the late ones. Run by test/soak.test.ts inside a
+// namespace with a small socket table; prints one JSON line.
+const pino = require('pino');
+const { COLLECTORS } = require('../../dist/src/collectors');
+const { CollectorRegistry } = require('../../dist/src/registry');
+const { ProcessMetrics, render, PROMETHEUS_CONTENT_TYPE } = require('../../dist/src/render');
+
+async function main() {
+  const rounds = Number(process.argv[2] ?? 400);
+  const enabled = new Set(COLLECTORS.map((c) => c.name)); // peers too
+  const registry = new CollectorRegistry(COLLECTORS, {
+    enabled,
+    settings: {},
+    procfs: '/proc',
+    log: pino({ level: 'silent' }),
+  });
+  const processMetrics = new ProcessMetrics();
+  const samples = [];
+  for (let i = 1; i <= rounds; i++) {
+    const families = await registry.collect(registry.enabled);
+    families.push(...(await processMetrics.families()));
+    await render(families, PROMETHEUS_CONTENT_TYPE);
+    if (i === Math.round(rounds / 8) || i === Math.round(rounds / 2) || i === rounds) {
+      global.gc();
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      global.gc();
+      const memory = process.memoryUsage();
+      samples.push({ round: i, heapUsed: memory.heapUsed, external: memory.external, rss: memory.rss });
+    }
+  }
+  process.stdout.write(`${JSON.stringify(samples)}\n`);
+}
+
+main().catch((error) => {
+  process.stderr.write(`${error.stack}\n`);
+  process.exit(3);
+});
