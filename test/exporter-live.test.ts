@@ -178,4 +178,43 @@ if (reason) {
       t.notMatch(open.body, /sockdiag_listener_half_open_sockets/, 'no half-open without sockets');
     });
   });
+
+  t.test('peers collector: top peers per state and the busiest tuple, against ss', async (t) => {
+    const ns = Netns.create();
+    const holder = ns.holder();
+    let exporter: RunningExporter | undefined;
+    t.teardown(async () => {
+      await exporter?.stop();
+      await holder.exit();
+      ns.destroy();
+    });
+    await holder.send({ op: 'listen', host: '127.0.0.2', port: 9000 });
+    await holder.send({ op: 'connect', host: '127.0.0.2', port: 9000, count: 5 });
+    await holder.send({ op: 'listen', host: '127.0.0.3', port: 9001 });
+    await holder.send({ op: 'connect', host: '127.0.0.3', port: 9001, count: 3 });
+    exporter = await startExporter(ns, ['--collector.peers', '--collector.peers.limit=2']);
+    const metrics = parseMetrics(exporter.get('/metrics').body);
+    const count = (filter: string) =>
+      ns
+        .run('ss', ['-Htn', 'state', 'established', ...filter.split(' ')])
+        .split('\n')
+        .filter((line) => line.trim() !== '').length;
+    const top = [...metrics].filter(([name]) =>
+      name.startsWith('sockdiag_peer_sockets{state="established"'),
+    );
+    // Server sides count their client (127.0.0.1) as peer; the scrape's own
+    // connection adds two sockets toward 127.0.0.1 that ss, run after it, no
+    // longer sees. The limit keeps the top two; 127.0.0.3 (3) is cut.
+    t.same(top, [
+      ['sockdiag_peer_sockets{state="established",peer="127.0.0.1"}', count('dst 127.0.0.1') + 2],
+      ['sockdiag_peer_sockets{state="established",peer="127.0.0.2"}', count('dst 127.0.0.2')],
+    ]);
+    t.equal(count('dst 127.0.0.2'), 5, 'ss agrees: five connections toward 127.0.0.2');
+    t.equal(
+      metrics.get('sockdiag_ephemeral_ports_busiest_tuple{local_address="127.0.0.1",peer="127.0.0.2",peer_port="9000"}'),
+      5,
+      'the busiest ephemeral tuple, named',
+    );
+    t.equal(metrics.get('sockdiag_ephemeral_ports_busiest_tuple_ports'), 5);
+  });
 }

@@ -9,24 +9,15 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import t, { type Test } from 'tap';
+import { INCIDENT_NAMES } from '../src/incidents/engine';
 import { parseMetrics, type RunningExporter, startExporter } from './helpers/exporter';
 import { Netns, netnsUnavailable, type SocketHolder } from './helpers/netns';
 import { parseSs, type SsRow } from './helpers/ss';
 
 const CLI = path.join(__dirname, '..', 'dist', 'src', 'cli.js');
 const EXPORTER_PORT = 19561;
-const INCIDENTS = [
-  'accept_queue_overflow',
-  'syn_queue_overflow',
-  'time_wait_bucket_overflow',
-  'ephemeral_port_exhaustion',
-  'syn_cookies',
-  'paws_rejects',
-  'receive_buffer_collapse',
-  'keepalive_ghosts',
-  'connection_churn',
-  'resets',
-];
+// Every check the engine has (test/incidents.test.ts pins the list and its order).
+const INCIDENTS = INCIDENT_NAMES;
 /** The low thresholds the scenarios below need; the quiet namespace runs with all of them. */
 const LOW = {
   keepalive: '--collector.incidents.keepalive-idle=2',

@@ -109,21 +109,25 @@ export class PeerTracker {
     sizeHints.peers = Math.max(this.peers4.size, 16);
   }
 
+  private busiest: TupleUsage | null = null;
+
   /** The (local address, remote address, remote port) using the most ephemeral ports. */
   busiestTuple(revealAddresses: boolean): TupleUsage {
+    // Several collectors ask once the scan is complete: walk the table once.
+    this.busiest ??= this.findBusiestTuple();
+    return revealAddresses ? { ...this.busiest } : { ports: this.busiest.ports };
+  }
+
+  private findBusiestTuple(): TupleUsage {
     let best: TupleUsage = { ports: 0 };
     this.tuples4.forEach((local, remote, remotePort, ports) => {
       if (ports <= best.ports) return;
-      best = revealAddresses
-        ? { ports, localAddress: ipv4String(local), remoteAddress: ipv4String(remote), remotePort }
-        : { ports };
+      best = { ports, localAddress: ipv4String(local), remoteAddress: ipv4String(remote), remotePort };
     });
     for (const [key, ports] of this.tuples6) {
       if (ports <= best.ports) continue;
       const [localAddress, remoteAddress, remotePort] = key.split('|');
-      best = revealAddresses
-        ? { ports, localAddress, remoteAddress, remotePort: Number(remotePort) }
-        : { ports };
+      best = { ports, localAddress, remoteAddress, remotePort: Number(remotePort) };
     }
     return best;
   }
