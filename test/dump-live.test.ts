@@ -3,7 +3,7 @@
 import t, { type Test } from 'tap';
 import { Dump } from '../src/diag';
 import { type DumpRow, dumpRows } from './helpers/dump-rows';
-import { Netns, netnsUnavailable, type SocketHolder } from './helpers/netns';
+import { netnsUnavailable, testNamespace, type SocketHolder } from './helpers/netns';
 import { endpointKey, parseSs, type SsRow } from './helpers/ss';
 
 const reason = netnsUnavailable();
@@ -11,12 +11,7 @@ if (reason) {
   t.plan(0, reason);
 } else {
   t.test('dump equals ss on a built table', async (t) => {
-    const ns = Netns.create();
-    const holder = ns.holder();
-    t.teardown(async () => {
-      await holder.exit();
-      ns.destroy();
-    });
+    const { ns, holder } = testNamespace(t);
     const table = await buildTable(holder);
     const netns = ns.path;
     const tcp = await dumpRows({
@@ -110,12 +105,7 @@ if (reason) {
   });
 
   t.test('kernel port filters equal ss filters', async (t) => {
-    const ns = Netns.create();
-    const holder = ns.holder();
-    t.teardown(async () => {
-      await holder.exit();
-      ns.destroy();
-    });
+    const { ns, holder } = testNamespace(t);
     const ports: number[] = [];
     for (const port of [7001, 7002, 7003, 7500]) {
       await holder.send({ op: 'listen', port, backlog: 16 });
@@ -143,12 +133,7 @@ if (reason) {
   });
 
   t.test('UDP-Lite and MPTCP sockets', async (t) => {
-    const ns = Netns.create();
-    const holder = ns.holder();
-    t.teardown(async () => {
-      await holder.exit();
-      ns.destroy();
-    });
+    const { ns, holder } = testNamespace(t);
     const lite = await holder.send({ op: 'udp', lite: true, port: 0 });
     const mptcp = await holder.send({ op: 'listen', mptcp: true, port: 0 });
     const liteRows = await dumpRows({ netns: ns.path, protocols: ['udplite'], families: ['inet'] });

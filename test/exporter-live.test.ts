@@ -4,8 +4,8 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
-import { parseMetrics, type RunningExporter, startExporter } from './helpers/exporter';
-import { Netns, netnsUnavailable, type SocketHolder } from './helpers/netns';
+import { parseMetrics, startExporter } from './helpers/exporter';
+import { netnsUnavailable, testNamespace, type SocketHolder } from './helpers/netns';
 import { normaliseAddress, parseSs } from './helpers/ss';
 
 const GOLDEN = path.join(__dirname, 'golden', 'metrics.txt');
@@ -71,16 +71,10 @@ if (reason) {
   t.plan(0, reason);
 } else {
   t.test('exporter in a namespace', async (t) => {
-    const ns = Netns.create();
-    const holder = ns.holder();
-    let exporter: RunningExporter | undefined;
-    t.teardown(async () => {
-      await exporter?.stop();
-      await holder.exit();
-      ns.destroy();
-    });
+    const { ns, holder, stopFirst } = testNamespace(t);
     await buildTable(holder);
-    exporter = await startExporter(ns);
+    const exporter = await startExporter(ns);
+    stopFirst(exporter);
     const response = exporter.get('/metrics');
     t.equal(response.status, 200);
     const body = response.body;
@@ -168,7 +162,7 @@ if (reason) {
     });
 
     t.test('OpenMetrics and collect[]', async (t) => {
-      const open = exporter!.get('/metrics?collect[]=listeners', {
+      const open = exporter.get('/metrics?collect[]=listeners', {
         Accept: 'application/openmetrics-text; version=1.0.0',
       });
       t.equal(open.status, 200);
@@ -180,19 +174,13 @@ if (reason) {
   });
 
   t.test('peers collector: top peers per state and the busiest tuple, against ss', async (t) => {
-    const ns = Netns.create();
-    const holder = ns.holder();
-    let exporter: RunningExporter | undefined;
-    t.teardown(async () => {
-      await exporter?.stop();
-      await holder.exit();
-      ns.destroy();
-    });
+    const { ns, holder, stopFirst } = testNamespace(t);
     await holder.send({ op: 'listen', host: '127.0.0.2', port: 9000 });
     await holder.send({ op: 'connect', host: '127.0.0.2', port: 9000, count: 5 });
     await holder.send({ op: 'listen', host: '127.0.0.3', port: 9001 });
     await holder.send({ op: 'connect', host: '127.0.0.3', port: 9001, count: 3 });
-    exporter = await startExporter(ns, ['--collector.peers', '--collector.peers.limit=2']);
+    const exporter = await startExporter(ns, ['--collector.peers', '--collector.peers.limit=2']);
+    stopFirst(exporter);
     const metrics = parseMetrics(exporter.get('/metrics').body);
     const count = (filter: string) =>
       ns

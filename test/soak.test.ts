@@ -5,19 +5,14 @@
 // from the second.
 import path from 'node:path';
 import t from 'tap';
-import { Netns, netnsUnavailable } from './helpers/netns';
+import { netnsUnavailable, testNamespace } from './helpers/netns';
 
 const reason = netnsUnavailable();
 if (reason) {
   t.plan(0, reason);
 } else {
   t.test('memory stays flat over 800 scrapes', async (t) => {
-    const ns = Netns.create();
-    const holder = ns.holder();
-    t.teardown(async () => {
-      await holder.exit();
-      ns.destroy();
-    });
+    const { ns, holder } = testNamespace(t);
     const listener = await holder.send({ op: 'listen', port: 8080, backlog: 64 });
     await holder.send({ op: 'connect', host: '127.0.0.1', port: 8080, count: 50 });
     await holder.send({ op: 'accept', id: listener.id, count: 40 });

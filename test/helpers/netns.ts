@@ -153,3 +153,23 @@ export class SocketHolder {
     });
   }
 }
+
+/**
+ * A fresh namespace with a socket holder for one tap test, both removed at
+ * its teardown; `stopFirst` registers processes (an exporter) to end before.
+ */
+export function testNamespace(t: { teardown(fn: () => Promise<void> | void): void }): {
+  ns: Netns;
+  holder: SocketHolder;
+  stopFirst(process: { stop(): Promise<void> } | undefined): void;
+} {
+  const ns = Netns.create();
+  const holder = ns.holder();
+  const processes: { stop(): Promise<void> }[] = [];
+  t.teardown(async () => {
+    for (const process of processes) await process.stop();
+    await holder.exit();
+    ns.destroy();
+  });
+  return { ns, holder, stopFirst: (process) => process && processes.push(process) };
+}
