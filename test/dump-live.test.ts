@@ -123,6 +123,11 @@ if (reason) {
         { localPort: [7001, 7003], remotePort: { min: 1024 } },
       ],
       ['dport <= :7002 and dport >= :7001', { remotePort: { min: 7001, max: 7002 } }],
+      ['( sport = :7001 or dport = :7002 )', { any: [{ localPort: 7001 }, { remotePort: 7002 }] }],
+      [
+        'not ( sport = :7001 or dport = :7500 ) and not sport = :7003',
+        { all: [{ not: { any: [{ localPort: 7001 }, { remotePort: 7500 }] } }, { not: { localPort: 7003 } }] },
+      ],
     ];
     for (const [expression, filter] of cases) {
       const ours = await dumpRows({ netns: ns.path, protocols: ['tcp'], filter });

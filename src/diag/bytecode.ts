@@ -67,26 +67,112 @@ export function normaliseMatches(match: PortMatch | PortMatch[], name: string): 
   });
 }
 
+/**
+ * A filter expression: a PortFilter (its sides ANDed), or all/any/not of
+ * expressions. `{ any: [{ localPort: 80 }, { remotePort: 80 }] }` is ss's
+ * `( sport = :80 or dport = :80 )`.
+ */
+export type PortExpression =
+  | PortFilter
+  | { all: PortExpression[] }
+  | { any: PortExpression[] }
+  | { not: PortExpression };
+
+const MAX_DEPTH = 32;
+const LEAF_KEYS = new Set(['localPort', 'remotePort']);
+
+/** Labels are unique per compilation; `reject` is end + 4, `accept` the end. */
+class Emitter {
+  readonly out: Instruction[] = [];
+  private next = 0;
+  label(): string {
+    return `l${this.next++}`;
+  }
+}
+
 /** OR over ranges of one side; falls through on a match, jumps to `onFail` otherwise. */
-function emitGroup(
-  ranges: Range[],
-  ge: number,
-  le: number,
-  group: string,
-  onFail: string,
-  out: Instruction[],
-): void {
+function emitSide(ranges: Range[], ge: number, le: number, onFail: string, emit: Emitter): void {
+  const end = emit.label();
   ranges.forEach((range, index) => {
     const last = index === ranges.length - 1;
-    const next = last ? onFail : `${group}.alt${index + 1}`;
-    if (range.min > 0) out.push({ kind: 'compare', code: ge, port: range.min, onFail: next });
-    if (range.max < 65535) out.push({ kind: 'compare', code: le, port: range.max, onFail: next });
+    const next = last ? onFail : emit.label();
+    if (range.min > 0) emit.out.push({ kind: 'compare', code: ge, port: range.min, onFail: next });
+    if (range.max < 65535) emit.out.push({ kind: 'compare', code: le, port: range.max, onFail: next });
     if (!last) {
-      out.push({ kind: 'jump', target: `${group}.end` });
-      out.push({ kind: 'label', name: next });
+      emit.out.push({ kind: 'jump', target: end });
+      emit.out.push({ kind: 'label', name: next });
     }
   });
-  out.push({ kind: 'label', name: `${group}.end` });
+  emit.out.push({ kind: 'label', name: end });
+}
+
+function expressionList(value: unknown, where: string): PortExpression[] {
+  if (!Array.isArray(value) || value.length === 0) {
+    throw new TypeError(`Expected a non-empty array of filter expressions for ${where}`);
+  }
+  return value as PortExpression[];
+}
+
+/**
+ * Emits code that falls through when `expression` holds for a socket and
+ * jumps to `onFail` when it does not. Every jump goes forward, and every op
+ * is on the `yes` chain, as inet_diag_bc_audit() requires.
+ */
+function emitExpression(
+  expression: PortExpression,
+  where: string,
+  onFail: string,
+  emit: Emitter,
+  depth: number,
+): void {
+  if (expression === null || typeof expression !== 'object' || Array.isArray(expression)) {
+    throw new TypeError(`Expected an object for ${where} but received ${String(expression)}`);
+  }
+  if (depth > MAX_DEPTH) throw new RangeError(`${where}: filter nested deeper than ${MAX_DEPTH}`);
+  const keys = Object.keys(expression);
+  const operator = keys.find((key) => !LEAF_KEYS.has(key));
+  if (operator !== undefined) {
+    if (keys.length !== 1 || !['all', 'any', 'not'].includes(operator)) {
+      throw new TypeError(
+        `${where}: expected localPort/remotePort, or exactly one of all, any, not; got ${keys.join(', ')}`,
+      );
+    }
+  }
+  if ('all' in expression) {
+    expressionList(expression.all, `${where}.all`).forEach((item, index) =>
+      emitExpression(item, `${where}.all[${index}]`, onFail, emit, depth + 1),
+    );
+  } else if ('any' in expression) {
+    const items = expressionList(expression.any, `${where}.any`);
+    const end = emit.label();
+    items.forEach((item, index) => {
+      if (index === items.length - 1) {
+        emitExpression(item, `${where}.any[${index}]`, onFail, emit, depth + 1);
+        return;
+      }
+      const next = emit.label();
+      emitExpression(item, `${where}.any[${index}]`, next, emit, depth + 1);
+      emit.out.push({ kind: 'jump', target: end });
+      emit.out.push({ kind: 'label', name: next });
+    });
+    emit.out.push({ kind: 'label', name: end });
+  } else if ('not' in expression) {
+    // The inner code falls through when it holds: then jump to onFail.
+    const holdsNot = emit.label();
+    emitExpression(expression.not, `${where}.not`, holdsNot, emit, depth + 1);
+    emit.out.push({ kind: 'jump', target: onFail });
+    emit.out.push({ kind: 'label', name: holdsNot });
+  } else {
+    const leaf = expression as PortFilter;
+    if (leaf.localPort !== undefined) {
+      const ranges = normaliseMatches(leaf.localPort, `${where}.localPort`);
+      emitSide(ranges, OP_S_GE, OP_S_LE, onFail, emit);
+    }
+    if (leaf.remotePort !== undefined) {
+      const ranges = normaliseMatches(leaf.remotePort, `${where}.remotePort`);
+      emitSide(ranges, OP_D_GE, OP_D_LE, onFail, emit);
+    }
+  }
 }
 
 function size(instruction: Instruction): number {
@@ -95,23 +181,15 @@ function size(instruction: Instruction): number {
 }
 
 /** Returns the program, or null when the filter matches every socket. */
-export function compilePortFilter(filter: PortFilter | undefined): Uint8Array | null {
+export function compilePortFilter(filter: PortExpression | undefined): Uint8Array | null {
   if (filter === undefined) return null;
-  if (filter === null || typeof filter !== 'object') {
-    throw new TypeError(`Expected an object for filter but received ${String(filter)}`);
-  }
-  const program: Instruction[] = [];
-  if (filter.localPort !== undefined) {
-    const ranges = normaliseMatches(filter.localPort, 'filter.localPort');
-    emitGroup(ranges, OP_S_GE, OP_S_LE, 'local', 'reject', program);
-  }
-  if (filter.remotePort !== undefined) {
-    const ranges = normaliseMatches(filter.remotePort, 'filter.remotePort');
-    emitGroup(ranges, OP_D_GE, OP_D_LE, 'remote', 'reject', program);
-  }
+  const emit = new Emitter();
+  emitExpression(filter, 'filter', 'reject', emit, 0);
+  const program = emit.out;
   const total = program.reduce((sum, instruction) => sum + size(instruction), 0);
   if (total === 0) return null; // only full ranges: no filtering needed
-  if (total > 65535) throw new RangeError('filter: too many port ranges for one program');
+  // The attribute's length is 16 bits, and so is each op's `no` offset.
+  if (total > 65000) throw new RangeError('filter: too many port ranges for one program');
 
   const labels = new Map<string, number>([['reject', total + 4]]);
   let offset = 0;
@@ -121,10 +199,11 @@ export function compilePortFilter(filter: PortFilter | undefined): Uint8Array | 
   }
   const bytes = new Uint8Array(total);
   const view = new DataView(bytes.buffer);
+  const little = endianness() === 'LE';
   const writeOp = (at: number, code: number, yes: number, no: number) => {
     view.setUint8(at, code);
     view.setUint8(at + 1, yes);
-    view.setUint16(at + 2, no, endianness() === 'LE'); // host byte order
+    view.setUint16(at + 2, no, little); // host byte order
   };
   offset = 0;
   for (const instruction of program) {

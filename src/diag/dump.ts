@@ -1,6 +1,6 @@
 // The TypeScript face of the native dump: validated options in, batches of
 // columns out, off the event loop. `for await (const batch of dumpSockets())`.
-import { compilePortFilter, type PortFilter } from './bytecode';
+import { compilePortFilter, type PortExpression } from './bytecode';
 import {
   COLUMN_GROUPS,
   DEFAULT_STATE_MASK,
@@ -31,8 +31,8 @@ export interface DumpOptions {
   /** A mask of 1 << state, or state names. Default 0xfff (never ~0). */
   states?: number | RequestStateName[];
   extensions?: Extensions;
-  /** Kernel-side filter on local and remote ports. */
-  filter?: PortFilter;
+  /** Kernel-side filter on local and remote ports (and/or/not of them). */
+  filter?: PortExpression;
   /** Path to a network namespace (e.g. /var/run/netns/NAME); default: our own. */
   netns?: string;
   /** Rows per batch (default 16384). */

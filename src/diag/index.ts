@@ -1,4 +1,9 @@
-export { compilePortFilter, type PortFilter, type PortMatch } from './bytecode';
+export {
+  compilePortFilter,
+  type PortExpression,
+  type PortFilter,
+  type PortMatch,
+} from './bytecode';
 export * from './constants';
 export {
   Dump,
