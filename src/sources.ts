@@ -1,6 +1,7 @@
 // Data sources memoised per scrape: whichever collector asks first starts
 // the read, the others await the same promise. No ordering between
 // collectors is needed, and nothing is read twice in one scrape.
+import { availableParallelism } from 'node:os';
 import type { ScrapeContext } from './collector';
 import { readSysctlSamples } from './collectors/sysctl';
 import { readSnmpFiles, type SnmpCounter } from './procfs/netstat';
@@ -46,6 +47,12 @@ export function getSysctls(context: ScrapeContext): Promise<Map<string, number>>
   });
 }
 
+/** 0 (auto): one TCP dump per CPU, at most 2; otherwise as asked, at most 8. */
+export function dumpParallelism(asked: number): number {
+  if (!Number.isFinite(asked) || asked < 1) return Math.min(2, availableParallelism());
+  return Math.min(Math.floor(asked), 8);
+}
+
 /** Options of the table scan, derived from what is enabled this scrape. */
 export function scanOptions(context: ScrapeContext): ScanOptions {
   const settings = context.settings;
@@ -55,6 +62,7 @@ export function scanOptions(context: ScrapeContext): ScanOptions {
     peersLimit: Math.min(Number(settings['peers.limit'] ?? 10), 100),
     tcpInfo: settings['sockets.tcp-info'] !== false,
     ghostIdleSeconds: Number(settings['incidents.keepalive-idle'] ?? 3600),
+    parallelism: dumpParallelism(Number(settings['sockets.parallel-dumps'] ?? 0)),
   };
 }
 

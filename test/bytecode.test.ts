@@ -5,7 +5,12 @@
 // every (sport, dport) exactly as the expression does. The live tests in
 // dump-live.test.ts check the same compiler against ss on real sockets.
 import t from 'tap';
-import { compilePortFilter, type PortExpression, type PortMatch } from '../src/diag';
+import {
+  compilePortFilter,
+  type PortExpression,
+  type PortMatch,
+  portExpressionMatches as evaluate,
+} from '../src/diag';
 
 const NOP = 0;
 const JMP = 1;
@@ -76,22 +81,6 @@ function run(bytes: Uint8Array, sport: number, dport: number): boolean {
     at += step;
   }
   return len === 0;
-}
-
-function inMatch(port: number, match: PortMatch | PortMatch[]): boolean {
-  return (Array.isArray(match) ? match : [match]).some((m) =>
-    typeof m === 'number' ? port === m : port >= (m.min ?? 0) && port <= (m.max ?? 65535),
-  );
-}
-
-function evaluate(expression: PortExpression, sport: number, dport: number): boolean {
-  if ('all' in expression) return expression.all.every((e) => evaluate(e, sport, dport));
-  if ('any' in expression) return expression.any.some((e) => evaluate(e, sport, dport));
-  if ('not' in expression) return !evaluate(expression.not, sport, dport);
-  return (
-    (expression.localPort === undefined || inMatch(sport, expression.localPort)) &&
-    (expression.remotePort === undefined || inMatch(dport, expression.remotePort))
-  );
 }
 
 // A small deterministic generator (mulberry32), so a failure reproduces.

@@ -34,6 +34,7 @@ t.test('node_exporter conventions', async (t) => {
       '--collector.peers',
       '--collector.peers.limit=25',
       '--collector.sockets.tcp-info=false',
+      '--collector.sockets.parallel-dumps=1',
       '--log.level=debug',
     ],
     COLLECTORS,
@@ -44,6 +45,7 @@ t.test('node_exporter conventions', async (t) => {
   t.ok(config.enabled.has('peers'));
   t.equal(config.settings['peers.limit'], 25);
   t.equal(config.settings['sockets.tcp-info'], false);
+  t.equal(config.settings['sockets.parallel-dumps'], 1);
   t.equal(config.logLevel, 'debug');
   const only = parseFlags(['--collector.disable-defaults', '--collector.listeners'], COLLECTORS);
   t.same([...only.enabled], ['listeners']);

@@ -207,6 +207,12 @@ export const socketsCollector: CollectorDefinition = {
       type: 'boolean',
       default: true,
     },
+    {
+      name: 'parallel-dumps',
+      help: 'TCP dumps run at once, each over a share of the table split by port in the kernel, so big tables use more than one CPU. 0 = one per CPU, at most 2; 1 = a single walk.',
+      type: 'number',
+      default: 0,
+    },
   ],
   create(options) {
     const limit = Number(options['ports-limit']);

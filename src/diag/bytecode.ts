@@ -219,3 +219,24 @@ export function compilePortFilter(filter: PortExpression | undefined): Uint8Arra
   }
   return bytes;
 }
+
+function inMatch(port: number, match: PortMatch | PortMatch[]): boolean {
+  return (Array.isArray(match) ? match : [match]).some((m) =>
+    typeof m === 'number' ? port === m : port >= (m.min ?? 0) && port <= (m.max ?? 65535),
+  );
+}
+
+/** What the kernel decides for a socket with these ports (for tests and tools). */
+export function portExpressionMatches(
+  expression: PortExpression,
+  localPort: number,
+  remotePort: number,
+): boolean {
+  if ('all' in expression) return expression.all.every((e) => portExpressionMatches(e, localPort, remotePort));
+  if ('any' in expression) return expression.any.some((e) => portExpressionMatches(e, localPort, remotePort));
+  if ('not' in expression) return !portExpressionMatches(expression.not, localPort, remotePort);
+  return (
+    (expression.localPort === undefined || inMatch(localPort, expression.localPort)) &&
+    (expression.remotePort === undefined || inMatch(remotePort, expression.remotePort))
+  );
+}

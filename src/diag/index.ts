@@ -1,5 +1,6 @@
 export {
   compilePortFilter,
+  portExpressionMatches,
   type PortExpression,
   type PortFilter,
   type PortMatch,

@@ -10,6 +10,7 @@ import {
   type SocketBatch,
 } from '../diag';
 import { readOptional } from '../procfs/read';
+import { higherPortSplit, mergeStreams } from './split';
 import { tcpDump } from './tcp-dump';
 import { Histogram } from './histogram';
 import { PeerTracker } from './peers';
@@ -49,6 +50,8 @@ export interface ScanOptions {
   /** ESTABLISHED sockets idle longer than this without keepalive are counted as possible ghosts. */
   ghostIdleSeconds: number;
   batchSize?: number;
+  /** TCP dumps run at once, each over its share of the table (1: one walk). */
+  parallelism?: number;
 }
 
 export interface ProtocolTotals {
@@ -71,9 +74,10 @@ export class TableScan {
   /** TCP [state][timer] counts. */
   readonly timers = new Float64Array(STATE_SLOTS * TIMER_SLOTS);
   /**
-   * TCP sockets per state for each local port that has a listener. The
-   * kernel walks the listening hash before the established one, so a port's
-   * listener is known before its connections arrive.
+   * TCP sockets per state for each local port that has a listener. A port's
+   * listener is known before its connections arrive: the kernel walks the
+   * listening hash before the established one, and a split scan dumps the
+   * listeners before the parts.
    */
   private readonly servicePorts = new Map<number, Uint32Array>();
   readonly listenerPorts = new Set<number>();
@@ -97,6 +101,8 @@ export class TableScan {
   readonly timeWaitByRemotePort = new Uint32Array(65536);
   readonly peers: PeerTracker;
   rows = 0;
+  /** TCP rows per part of the walk: one entry (every row) for a single walk; for a split, each part (listeners, dumped first, aside). */
+  readonly partRows: number[] = [];
   private readonly ghostIdleMs: number;
   private readonly revealPeers: boolean;
 
@@ -249,7 +255,24 @@ export async function readPortRange(procfs: string): Promise<[number, number]> {
   return [32768, 60999];
 }
 
-/** Runs the dumps: TCP (both families, one walk when possible) with tcp_info and skmeminfo, then UDP. */
+const LISTEN_ONLY = 1 << STATE_LISTEN;
+
+async function* tagged<T extends unknown[]>(
+  stream: AsyncGenerator<T>,
+  tag: number,
+): AsyncGenerator<[...T, number]> {
+  for await (const item of stream) yield [...item, tag];
+}
+
+const ALL_BUT_LISTEN = 0xfff & ~LISTEN_ONLY;
+
+/**
+ * Runs the dumps: TCP (both families, one walk when possible) with tcp_info
+ * and skmeminfo, then UDP. With `parallelism` > 1 the TCP walk is split:
+ * a LISTEN-only dump first (microseconds; it tells every part which ports
+ * are services), then that many dumps of the rest at once, each keeping its
+ * slice of the sockets by a kernel port filter (split.ts).
+ */
 export async function scanTable(options: ScanOptions): Promise<TableScan> {
   const scan = new TableScan(await readPortRange(options.procfs), options);
   // 2048 rows keep each batch's aggregation near 1 ms on the event loop
@@ -257,12 +280,30 @@ export async function scanTable(options: ScanOptions): Promise<TableScan> {
   // fills queued, smaller batches no longer leave the kernel walk waiting.
   const base: DumpOptions = { batchSize: options.batchSize ?? 2048 };
   if (options.netns) base.netns = options.netns;
-  for await (const [batch, dump] of tcpDump({
-    ...base,
-    extensions: { info: options.tcpInfo, skmeminfo: true },
-  })) {
-    scan.add(batch, 'tcp');
-    dump.recycle(batch);
+  const tcp: DumpOptions = { ...base, extensions: { info: options.tcpInfo, skmeminfo: true } };
+  const parallelism = options.parallelism ?? 1;
+  if (parallelism > 1) {
+    for await (const [batch, dump] of tcpDump({ ...tcp, states: LISTEN_ONLY })) {
+      scan.add(batch, 'tcp');
+      dump.recycle(batch);
+    }
+    const parts = higherPortSplit(scan.ephemeralRange, parallelism);
+    const streams = parts.map((filter, part) =>
+      tagged(tcpDump({ ...tcp, states: ALL_BUT_LISTEN, filter }), part),
+    );
+    scan.partRows.push(...parts.map(() => 0));
+    for await (const [batch, dump, part] of mergeStreams(streams)) {
+      scan.partRows[part]! += batch.count;
+      scan.add(batch, 'tcp');
+      dump.recycle(batch);
+    }
+  } else {
+    scan.partRows.push(0);
+    for await (const [batch, dump] of tcpDump(tcp)) {
+      scan.partRows[0]! += batch.count;
+      scan.add(batch, 'tcp');
+      dump.recycle(batch);
+    }
   }
   for (const family of FAMILY_NAMES) {
     for await (const batch of new Dump({ ...base, family, protocol: 'udp' })) scan.add(batch, 'udp');
