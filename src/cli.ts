@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // sockdiag-exporter: parse flags, build the registry and the server, listen.
 // Exit codes: 0 done, 1 could not serve (e.g. port in use), 2 bad flags.
+import './threadpool'; // first: sizes libuv's pool before anything starts it
 import pino from 'pino';
 import { COLLECTORS } from './collectors';
 import { runDoctor } from './doctor';
