@@ -1,5 +1,6 @@
 // The dump against `ss` on the same socket table, in a namespace this test
 // builds: states, queues, addresses, ports, timers, listener skmem.
+import { readdirSync, readFileSync } from 'node:fs';
 import t, { type Test } from 'tap';
 import { Dump } from '../src/diag';
 import { type DumpRow, dumpRows } from './helpers/dump-rows';
@@ -135,6 +136,31 @@ if (reason) {
       t.ok(theirs.length > 0, `${expression}: ss finds sockets`);
       t.same(ours.map(endpointKey).sort(), theirs.map(endpointKey).sort(), expression);
     }
+  });
+
+  t.test('the receiver thread runs 5 nice steps below the process', async (t) => {
+    // 1,200 sockets with tcp_info are more than the receiver's three 64 KiB
+    // slots: with one row taken, it blocks, alive, waiting for a free slot.
+    const { ns, holder } = testNamespace(t);
+    const listener = await holder.send({ op: 'listen', backlog: 1024 });
+    await holder.send({ op: 'connect', host: '127.0.0.1', port: listener.port, count: 600 });
+    const niceOf = (stat: string) => Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+    const threadNices = () =>
+      readdirSync('/proc/self/task').map((tid) => {
+        try {
+          return niceOf(readFileSync(`/proc/self/task/${tid}/stat`, 'utf8'));
+        } catch {
+          return NaN; // a thread that just ended
+        }
+      });
+    const own = niceOf(readFileSync('/proc/self/stat', 'utf8'));
+    t.notOk(threadNices().includes(own + 5), 'no niced thread before the dump');
+    const dump = new Dump({ netns: ns.path, extensions: { info: true }, batchSize: 1 });
+    const iterator = dump[Symbol.asyncIterator]();
+    const first = await iterator.next();
+    t.equal(first.value?.count, 1, 'one row taken');
+    t.ok(threadNices().includes(Math.min(own + 5, 19)), 'a thread at nice + 5 while the dump runs');
+    await iterator.return(undefined);
   });
 
   t.test('UDP-Lite and MPTCP sockets', async (t) => {
