@@ -9,7 +9,6 @@
 const fs = require('node:fs');
 
 const GOALS = {
-  addonVsC: 1.15,
   scrapeVsC: 1.2,
   fasterThanNodeExporter: 2,
   rssGrowthMiB: 64,
@@ -40,7 +39,7 @@ const fmtInt = (n) => Math.round(n).toLocaleString('en-US');
 const fmtS = (s) => s.toFixed(4);
 const fmtMs = (ms) => (ms === null || ms === undefined ? '—' : ms.toFixed(2));
 const fmtRate = (r) => (r >= 1e6 ? `${(r / 1e6).toFixed(2)} M` : `${(r / 1e3).toFixed(0)} k`);
-const verdict = (ok) => (ok ? 'pass' : '**MISS**');
+const verdict = (ok) => (ok === null ? '—' : ok ? 'pass' : '**MISS**');
 
 /** Median seconds and sockets/s per method of one size. */
 function stats(result) {
@@ -85,18 +84,32 @@ function sizeSection(size, result, s) {
 function goalRows(size, result, s) {
   const rows = [];
   const ratio = (a, b) => s[a].median / s[b].median;
-  rows.push([size, `addon/C, ext info,skmeminfo <= ${GOALS.addonVsC}x`, `${ratio('addon-ext42', 'c-ext42').toFixed(3)}x`, ratio('addon-ext42', 'c-ext42') <= GOALS.addonVsC]);
-  rows.push([size, `addon/C, ext none <= ${GOALS.addonVsC}x`, `${ratio('addon-ext0', 'c-ext0').toFixed(3)}x`, ratio('addon-ext0', 'c-ext0') <= GOALS.addonVsC]);
-  rows.push([size, `full scrape / C with tcp_info <= ${GOALS.scrapeVsC}x`, `${ratio('scrape', 'c-ext42').toFixed(3)}x`, ratio('scrape', 'c-ext42') <= GOALS.scrapeVsC]);
+  // Issue #6's goals by number; the addon rows have no goal of their own
+  // (null verdict): they show what the dump costs before aggregation.
+  const scrapeVsC = ratio('scrape', 'c-ext42');
+  rows.push([size, `1. full scrape / C with tcp_info <= ${GOALS.scrapeVsC}x`, `${scrapeVsC.toFixed(3)}x`, scrapeVsC <= GOALS.scrapeVsC]);
   const faster = ratio('node-exporter', 'scrape');
-  rows.push([size, `>= ${GOALS.fasterThanNodeExporter}x faster than node_exporter tcpstat`, `${faster.toFixed(3)}x`, faster >= GOALS.fasterThanNodeExporter]);
+  rows.push([size, `2. >= ${GOALS.fasterThanNodeExporter}x faster than node_exporter tcpstat`, `${faster.toFixed(3)}x`, faster >= GOALS.fasterThanNodeExporter]);
+  rows.push([size, '7. stretch: full scrape below 1.0x the single-threaded C dump', `${scrapeVsC.toFixed(3)}x`, scrapeVsC < 1]);
+  rows.push([size, 'diagnostic: one addon Dump / C, ext info,skmeminfo', `${ratio('addon-ext42', 'c-ext42').toFixed(3)}x`, null]);
+  rows.push([size, 'diagnostic: one addon Dump / C, ext none', `${ratio('addon-ext0', 'c-ext0').toFixed(3)}x`, null]);
   const mem = result.memory.ours;
   const growth = mem.end.hwmMiB - mem.idle.rssMiB;
-  rows.push([size, `peak RSS <= idle + ${GOALS.rssGrowthMiB} MiB (goal is for 1M)`, `+${growth.toFixed(1)} MiB (${mem.idle.rssMiB.toFixed(1)} -> ${mem.end.hwmMiB.toFixed(1)})`, growth <= GOALS.rssGrowthMiB]);
+  rows.push([size, `4. peak RSS <= idle + ${GOALS.rssGrowthMiB} MiB (goal is for 1M)`, `+${growth.toFixed(1)} MiB (${mem.idle.rssMiB.toFixed(1)} -> ${mem.end.hwmMiB.toFixed(1)})`, growth <= GOALS.rssGrowthMiB]);
   const p99 = result.healthz.duringScrapes.p99Ms;
-  rows.push([size, `/healthz p99 during scrapes < ${GOALS.healthzP99Ms} ms`, `${fmtMs(p99)} ms`, p99 !== null && p99 < GOALS.healthzP99Ms]);
-  const cheapMs = s.cheap.median * 1000;
-  rows.push([size, `cheap collectors < ${GOALS.cheapMs} ms`, `${cheapMs.toFixed(2)} ms median, ${(s.cheap.max * 1000).toFixed(2)} max`, cheapMs < GOALS.cheapMs]);
+  rows.push([size, `5. /healthz p99 during scrapes < ${GOALS.healthzP99Ms} ms`, `${fmtMs(p99)} ms`, p99 !== null && p99 < GOALS.healthzP99Ms]);
+  // Goal 6 is about the collectors: they start together and run
+  // concurrently, so a scrape's collector time is the slowest of the four.
+  // The HTTP request adds process metrics, rendering and the connection.
+  const together = result.samples.cheap.map((c) => Math.max(...Object.values(c.collectors))).filter(Number.isFinite);
+  const collectorsMs = together.length ? median(together) * 1000 : NaN;
+  const httpMs = s.cheap.median * 1000;
+  rows.push([
+    size,
+    `6. listeners+netstat+sockstat+sysctl collectors < ${GOALS.cheapMs} ms`,
+    `${collectorsMs.toFixed(2)} ms median, ${(Math.max(...together) * 1000).toFixed(2)} max (whole HTTP request: ${httpMs.toFixed(2)} ms median)`,
+    collectorsMs < GOALS.cheapMs,
+  ]);
   return rows;
 }
 
@@ -111,6 +124,11 @@ function memorySection(results) {
   return lines;
 }
 
+function scrapeList(seconds) {
+  if (seconds.length <= 8) return seconds.map((x) => x.toFixed(3)).join(' ');
+  return `${seconds.length} scrapes, median ${median(seconds).toFixed(3)}, max ${Math.max(...seconds).toFixed(3)}`;
+}
+
 function healthzSection(results) {
   const lines = [
     '| size | idle p50 / p99 / max ms (n) | during scrapes p50 / p99 / max ms (n) | errors | those scrapes, s |',
@@ -119,7 +137,7 @@ function healthzSection(results) {
   const cell = (h) => `${fmtMs(h.p50Ms)} / ${fmtMs(h.p99Ms)} / ${fmtMs(h.maxMs)} (${h.count})`;
   for (const [size, result] of results) {
     const h = result.healthz;
-    lines.push(`| ${size} | ${cell(h.idle)} | ${cell(h.duringScrapes)} | ${h.errors} | ${h.scrapeSeconds.map((x) => x.toFixed(3)).join(' ')} |`);
+    lines.push(`| ${size} | ${cell(h.idle)} | ${cell(h.duringScrapes)} | ${h.errors} | ${scrapeList(h.scrapeSeconds)} |`);
   }
   return lines;
 }
