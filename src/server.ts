@@ -21,6 +21,11 @@ export interface ServerOptions {
   webConfig?: WebConfig;
 }
 
+/** Resolves after the event loop has polled for I/O once. */
+export function loopTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
 function collectFilter(query: unknown): string[] | undefined {
   const raw = (query as Record<string, unknown> | undefined)?.['collect[]'];
   if (raw === undefined) return undefined;
@@ -70,7 +75,12 @@ export function buildServer(options: ServerOptions): FastifyInstance {
         throw error;
       }
       const families = [...(await coordinator.collect(names))];
+      // Each step below runs for a few ms without awaiting anything that
+      // waits: give the event loop a turn between them, so /healthz and
+      // other requests are not held behind one scrape's whole tail.
+      await loopTurn();
       if (options.processMetrics) families.push(...(await options.processMetrics.families()));
+      await loopTurn();
       const contentType = negotiate(request.headers.accept);
       const body = await render(families, contentType);
       return reply.type(contentType).send(body);
