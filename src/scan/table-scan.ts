@@ -256,15 +256,25 @@ export async function readPortRange(procfs: string): Promise<[number, number]> {
 }
 
 const LISTEN_ONLY = 1 << STATE_LISTEN;
-
-async function* tagged<T extends unknown[]>(
-  stream: AsyncGenerator<T>,
-  tag: number,
-): AsyncGenerator<[...T, number]> {
-  for await (const item of stream) yield [...item, tag];
-}
-
 const ALL_BUT_LISTEN = 0xfff & ~LISTEN_ONLY;
+
+/** Aggregates TCP batches from streams that run at once; `parts` counts rows per stream. */
+async function addTcpStreams(
+  scan: TableScan,
+  streams: ReturnType<typeof tcpDump>[],
+  parts: boolean,
+): Promise<void> {
+  const first = scan.partRows.length;
+  if (parts) scan.partRows.push(...streams.map(() => 0));
+  const tagged = streams.map(async function* (stream, index) {
+    for await (const [batch, dump] of stream) yield [batch, dump, index] as const;
+  });
+  for await (const [batch, dump, index] of mergeStreams(tagged)) {
+    if (parts) scan.partRows[first + index]! += batch.count;
+    scan.add(batch, 'tcp');
+    dump.recycle(batch);
+  }
+}
 
 /**
  * Runs the dumps: TCP (both families, one walk when possible) with tcp_info
@@ -283,27 +293,12 @@ export async function scanTable(options: ScanOptions): Promise<TableScan> {
   const tcp: DumpOptions = { ...base, extensions: { info: options.tcpInfo, skmeminfo: true } };
   const parallelism = options.parallelism ?? 1;
   if (parallelism > 1) {
-    for await (const [batch, dump] of tcpDump({ ...tcp, states: LISTEN_ONLY })) {
-      scan.add(batch, 'tcp');
-      dump.recycle(batch);
-    }
+    await addTcpStreams(scan, [tcpDump({ ...tcp, states: LISTEN_ONLY })], false);
     const parts = higherPortSplit(scan.ephemeralRange, parallelism);
-    const streams = parts.map((filter, part) =>
-      tagged(tcpDump({ ...tcp, states: ALL_BUT_LISTEN, filter }), part),
-    );
-    scan.partRows.push(...parts.map(() => 0));
-    for await (const [batch, dump, part] of mergeStreams(streams)) {
-      scan.partRows[part]! += batch.count;
-      scan.add(batch, 'tcp');
-      dump.recycle(batch);
-    }
+    const streams = parts.map((filter) => tcpDump({ ...tcp, states: ALL_BUT_LISTEN, filter }));
+    await addTcpStreams(scan, streams, true);
   } else {
-    scan.partRows.push(0);
-    for await (const [batch, dump] of tcpDump(tcp)) {
-      scan.partRows[0]! += batch.count;
-      scan.add(batch, 'tcp');
-      dump.recycle(batch);
-    }
+    await addTcpStreams(scan, [tcpDump(tcp)], true);
   }
   for (const family of FAMILY_NAMES) {
     for await (const batch of new Dump({ ...base, family, protocol: 'udp' })) scan.add(batch, 'udp');
