@@ -29,7 +29,7 @@ const ROOT = path.dirname(BENCH_DIR);
 const NLDUMP = path.join(BENCH_DIR, 'bin', 'nldump');
 // run.sh points this at a snapshot of dist/ and the addon; default: the repo.
 const CODE = process.env.SOCKDIAG_BENCH_CODE || ROOT;
-const CLI = path.join(CODE, 'dist', 'src', 'cli.js');
+const CLI = path.join(CODE, 'dist', 'src', 'cli', 'main.js');
 const NODE_EXPORTER = process.env.NODE_EXPORTER || '/usr/bin/prometheus-node-exporter';
 const CHEAP_COLLECTORS = ['listeners', 'netstat', 'sockstat', 'sysctl'];
 const CHEAP_PATH = `/metrics?${CHEAP_COLLECTORS.map((c) => `collect[]=${c}`).join('&')}`;

@@ -67,7 +67,7 @@ done
 prerequisites() {
   cd "$ROOT"
   command -v node >/dev/null || die "node is not installed"
-  if [[ ! -f dist/src/cli.js || ! -f dist/src/diag/index.js ]]; then
+  if [[ ! -f dist/src/cli/main.js || ! -f dist/src/diag/index.js ]]; then
     echo "# building dist/ (npx tsc -p tsconfig.build.json)"
     npx tsc -p tsconfig.build.json
   fi

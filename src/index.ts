@@ -1,6 +1,6 @@
-export * from './collector';
+export * from './collectors/collector';
 export { COLLECTORS } from './collectors';
 export * from './diag';
-export { parseFlags } from './flags';
-export { CollectorRegistry } from './registry';
-export { buildServer } from './server';
+export { parseFlags } from './cli/flags';
+export { CollectorRegistry } from './collectors/registry';
+export { buildServer } from './http/server';

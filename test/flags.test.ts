@@ -4,9 +4,9 @@ import net from 'node:net';
 import path from 'node:path';
 import t from 'tap';
 import { COLLECTORS } from '../src/collectors';
-import { FlagError, parseFlags, parseListenAddress } from '../src/flags';
+import { FlagError, parseFlags, parseListenAddress } from '../src/cli/flags';
 
-const CLI = path.join(__dirname, '..', 'dist', 'src', 'cli.js');
+const CLI = path.join(__dirname, '..', 'dist', 'src', 'cli', 'main.js');
 
 t.test('defaults', async (t) => {
   const config = parseFlags([], COLLECTORS);

@@ -14,7 +14,7 @@ import { parseMetrics, type RunningExporter, startExporter } from './helpers/exp
 import { Netns, netnsUnavailable, type SocketHolder } from './helpers/netns';
 import { parseSs, type SsRow } from './helpers/ss';
 
-const CLI = path.join(__dirname, '..', 'dist', 'src', 'cli.js');
+const CLI = path.join(__dirname, '..', 'dist', 'src', 'cli', 'main.js');
 const EXPORTER_PORT = 19561;
 // Every check the engine has (test/incidents.test.ts pins the list and its order).
 const INCIDENTS = INCIDENT_NAMES;

@@ -3,12 +3,12 @@
 import path from 'node:path';
 import t from 'tap';
 import { scrapeContext } from './helpers/context';
-import type { CollectorDefinition, MetricFamily, ScrapeContext } from '../src/collector';
+import type { CollectorDefinition, MetricFamily, ScrapeContext } from '../src/collectors/collector';
 import { netstatCollector } from '../src/collectors/netstat';
 import { sockstatCollector } from '../src/collectors/sockstat';
 import { sysctlCollector } from '../src/collectors/sysctl';
 import { pageSize } from '../src/procfs/sockstat';
-import { PROMETHEUS_CONTENT_TYPE, render } from '../src/render';
+import { PROMETHEUS_CONTENT_TYPE, render } from '../src/http/exposition';
 
 const FIXTURES = path.join(__dirname, 'fixtures', 'procfs');
 

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import t, { type Test } from 'tap';
-import type { CollectorDefinition, ScrapeContext } from '../src/collector';
+import type { CollectorDefinition, ScrapeContext } from '../src/collectors/collector';
 import { netstatCollector } from '../src/collectors/netstat';
 import { sockstatCollector } from '../src/collectors/sockstat';
 import { sysctlCollector } from '../src/collectors/sysctl';

@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
-import type { MetricFamily } from '../src/collector';
+import type { MetricFamily } from '../src/collectors/collector';
 import { COLLECTORS } from '../src/collectors';
 import { scrapeContext } from './helpers/context';
 

@@ -98,7 +98,7 @@ if (skip) {
   });
 
   t.test('the default is one part per CPU, at most two', async (t) => {
-    const { dumpParallelism } = await import('../src/sources');
+    const { dumpParallelism } = await import('../src/collectors/sources');
     t.equal(dumpParallelism(0), Math.min(2, availableParallelism()));
     t.equal(dumpParallelism(1), 1);
     t.equal(dumpParallelism(4), 4);

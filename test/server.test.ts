@@ -2,10 +2,10 @@
 import { gunzipSync } from 'node:zlib';
 import pino from 'pino';
 import t from 'tap';
-import type { CollectorDefinition } from '../src/collector';
-import { CollectorRegistry } from '../src/registry';
-import { ProcessMetrics } from '../src/render';
-import { buildServer } from '../src/server';
+import type { CollectorDefinition } from '../src/collectors/collector';
+import { CollectorRegistry } from '../src/collectors/registry';
+import { ProcessMetrics } from '../src/http/exposition';
+import { buildServer } from '../src/http/server';
 
 let calls = 0;
 const fake = (name: string, behaviour: 'ok' | 'fail' | 'slow'): CollectorDefinition => ({

@@ -8,11 +8,11 @@ import path from 'node:path';
 import bcrypt from 'bcryptjs';
 import pino from 'pino';
 import t from 'tap';
-import { CollectorRegistry } from '../src/registry';
-import { buildServer } from '../src/server';
-import { loadWebConfig } from '../src/web-config';
+import { CollectorRegistry } from '../src/collectors/registry';
+import { buildServer } from '../src/http/server';
+import { loadWebConfig } from '../src/http/web-config';
 
-const CLI = path.join(__dirname, '..', 'dist', 'src', 'cli.js');
+const CLI = path.join(__dirname, '..', 'dist', 'src', 'cli', 'main.js');
 const dir = mkdtempSync(path.join(tmpdir(), 'sockdiag-webconfig-'));
 
 function write(name: string, text: string): string {

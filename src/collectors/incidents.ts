@@ -7,12 +7,12 @@ import type {
   MetricFamily,
   MetricSample,
   ScrapeContext,
-} from '../collector';
+} from './collector';
 import { IncidentEngine } from '../incidents/engine';
 import type { Finding, IncidentInput, TableFacts, Thresholds } from '../incidents/types';
 import { DEFAULT_THRESHOLDS } from '../incidents/types';
 import type { TableScan } from '../scan/table-scan';
-import { getListeners, getNetstat, getSysctls, getTableScan } from '../sources';
+import { getListeners, getNetstat, getSysctls, getTableScan } from './sources';
 
 export interface IncidentsInstance extends CollectorInstance {
   /** The findings of the newest evaluation, for /doctor. */

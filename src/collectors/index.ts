@@ -1,6 +1,6 @@
 // Every collector, in the order their metrics appear. The registry and the
 // --collector.NAME flags derive from this list.
-import type { CollectorDefinition } from '../collector';
+import type { CollectorDefinition } from './collector';
 import { incidentsCollector } from './incidents';
 import { listenersCollector } from './listeners';
 import { netstatCollector } from './netstat';

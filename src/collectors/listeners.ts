@@ -1,8 +1,8 @@
 // listeners: every listening TCP endpoint: accept queue length and limit,
 // the listener's own drop counter, half-open connections.
-import type { CollectorDefinition, MetricFamily, MetricSample, ScrapeContext } from '../collector';
+import type { CollectorDefinition, MetricFamily, MetricSample, ScrapeContext } from './collector';
 import type { Listener } from '../scan/listeners';
-import { getListeners } from '../sources';
+import { getListeners } from './sources';
 
 function family(
   name: string,

@@ -3,8 +3,8 @@
 // node_exporter's regex is why users keep asking for TCPTimeWaitOverflow and
 // friends one PR at a time (node_exporter #2328), and a kernel's new fields
 // should appear without a release of ours.
-import type { CollectorDefinition, MetricFamily, MetricSample, ScrapeContext } from '../collector';
-import { getNetstat } from '../sources';
+import type { CollectorDefinition, MetricFamily, MetricSample, ScrapeContext } from './collector';
+import { getNetstat } from './sources';
 
 /**
  * Fields that are levels or constants, not event counts. nstat hides most of

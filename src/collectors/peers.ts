@@ -1,9 +1,9 @@
 // peers (off by default: it reveals remote addresses): the busiest remote
 // addresses per state, and the (local, remote, remote port) tuple that uses
 // the most ephemeral ports.
-import type { CollectorDefinition, MetricSample } from '../collector';
+import type { CollectorDefinition, MetricSample } from './collector';
 import { STATE } from '../diag';
-import { getTableScan } from '../sources';
+import { getTableScan } from './sources';
 
 const REPORTED_STATES = [
   'established',

@@ -1,10 +1,10 @@
 // sockets: the whole socket table from one netlink pass per scrape. State
 // counts (zeros included), queued bytes (listeners excluded), timers, RTT
 // and idle histograms, socket memory and drops, sockets per service port.
-import type { CollectorDefinition, MetricFamily, MetricSample } from '../collector';
+import type { CollectorDefinition, MetricFamily, MetricSample } from './collector';
 import { TCP_STATES, TIMERS } from '../diag';
 import type { TableScan } from '../scan/table-scan';
-import { getTableScan } from '../sources';
+import { getTableScan } from './sources';
 
 const TIMER_LABELS = [...TIMERS, 'other'];
 const UDP_STATES: [number, string][] = [

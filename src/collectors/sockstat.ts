@@ -1,7 +1,7 @@
 // Socket counts and memory per protocol from /proc/net/sockstat{,6}: the
 // cheap TIME_WAIT total to hold against tcp_max_tw_buckets, and TCP memory
 // to hold against tcp_mem, without walking the socket table.
-import type { CollectorDefinition, MetricFamily, ScrapeContext } from '../collector';
+import type { CollectorDefinition, MetricFamily, ScrapeContext } from './collector';
 import { pageSize, readSockstatFiles, type SockstatValue } from '../procfs/sockstat';
 
 // NETLINK.md 4.3: the kernel keeps these in host-wide counters, so a

@@ -1,9 +1,9 @@
 // The limits the incident counters are measured against, next to them:
 // accept and SYN backlogs, TIME_WAIT buckets, ephemeral ports, keepalive,
 // socket memory. A fixed list, so the label's cardinality is bounded.
-import type { CollectorDefinition, MetricFamily, MetricSample, ScrapeContext } from '../collector';
+import type { CollectorDefinition, MetricFamily, MetricSample, ScrapeContext } from './collector';
 import { parseSysctlValues, readSysctl } from '../procfs/sysctl';
-import { getSysctls } from '../sources';
+import { getSysctls } from './sources';
 
 interface SysctlSpec {
   name: string;

@@ -1,5 +1,5 @@
 // A fixed-bucket histogram filled in the per-socket loop without allocation.
-import type { MetricSample } from '../collector';
+import type { MetricSample } from '../collectors/collector';
 
 export class Histogram {
   readonly counts: Float64Array;

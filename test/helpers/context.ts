@@ -1,6 +1,6 @@
 // A ScrapeContext for running collectors directly in tests.
 import pino from 'pino';
-import type { ScrapeContext } from '../../src/collector';
+import type { ScrapeContext } from '../../src/collectors/collector';
 
 export function scrapeContext(procfs: string, enabled: string[]): ScrapeContext {
   return {

@@ -1,10 +1,10 @@
-// Runs the built exporter (dist/src/cli.js) inside a test namespace and
+// Runs the built exporter (dist/src/cli/main.js) inside a test namespace and
 // scrapes it from inside that namespace, as Prometheus on the host would.
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import path from 'node:path';
 import { type Netns, NamespacedProcess } from './netns';
 
-const CLI = path.join(__dirname, '..', '..', 'dist', 'src', 'cli.js');
+const CLI = path.join(__dirname, '..', '..', 'dist', 'src', 'cli', 'main.js');
 const FETCH = `
 import sys, urllib.request
 request = urllib.request.Request(sys.argv[1], headers=dict(h.split(': ', 1) for h in sys.argv[2:]))

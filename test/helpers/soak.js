@@ -3,8 +3,8 @@
 // namespace with a small socket table; prints one JSON line.
 const pino = require('pino');
 const { COLLECTORS } = require('../../dist/src/collectors');
-const { CollectorRegistry } = require('../../dist/src/registry');
-const { ProcessMetrics, render, PROMETHEUS_CONTENT_TYPE } = require('../../dist/src/render');
+const { CollectorRegistry } = require('../../dist/src/collectors/registry');
+const { ProcessMetrics, render, PROMETHEUS_CONTENT_TYPE } = require('../../dist/src/http/exposition');
 
 async function main() {
   const rounds = Number(process.argv[2] ?? 400);

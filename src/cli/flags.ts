@@ -2,7 +2,7 @@
 // --name value, --collector.NAME / --no-collector.NAME,
 // --collector.NAME.OPTION=value, --help, --version. Pure: returns a config
 // or throws a FlagError (the CLI exits 2 with its message).
-import type { CollectorDefinition, CollectorOption } from './collector';
+import type { CollectorDefinition, CollectorOption } from '../collectors/collector';
 
 export const DEFAULT_LISTEN_ADDRESS = ':19561';
 

@@ -1,8 +1,8 @@
 // Scrape coalescing: concurrent scrapes of the same collectors share one
 // in-flight collection, and with --scrape.min-interval a recent result is
 // reused instead of dumping the table again.
-import type { MetricFamily } from './collector';
-import type { CollectorRegistry } from './registry';
+import type { MetricFamily } from '../collectors/collector';
+import type { CollectorRegistry } from '../collectors/registry';
 
 interface Entry {
   promise: Promise<MetricFamily[]>;

@@ -3,14 +3,14 @@
 // Exit codes: 0 done, 1 could not serve (e.g. port in use), 2 bad flags.
 import './threadpool'; // first: sizes libuv's pool before anything starts it
 import pino from 'pino';
-import { COLLECTORS } from './collectors';
+import { COLLECTORS } from '../collectors';
 import { runDoctor } from './doctor';
 import { FlagError, parseFlags, parseListenAddress, usage } from './flags';
-import { CollectorRegistry } from './registry';
-import { ProcessMetrics } from './render';
-import { buildServer } from './server';
+import { CollectorRegistry } from '../collectors/registry';
+import { ProcessMetrics } from '../http/exposition';
+import { buildServer } from '../http/server';
 import { VERSION } from './version';
-import { loadWebConfig, type WebConfig, WebConfigError } from './web-config';
+import { loadWebConfig, type WebConfig, WebConfigError } from '../http/web-config';
 
 async function main(argv: string[]): Promise<number> {
   if (argv[0] === 'doctor') {

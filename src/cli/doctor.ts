@@ -3,11 +3,11 @@
 // need a rate), prints the report, exits 0 when healthy and 1 when something
 // fired (2 for bad flags).
 import type { Logger } from 'pino';
-import { COLLECTORS } from './collectors';
-import type { IncidentsInstance } from './collectors/incidents';
+import { COLLECTORS } from '../collectors';
+import type { IncidentsInstance } from '../collectors/incidents';
 import { FlagError, parseFlags } from './flags';
-import { renderJson, renderText } from './incidents/report';
-import { CollectorRegistry } from './registry';
+import { renderJson, renderText } from '../incidents/report';
+import { CollectorRegistry } from '../collectors/registry';
 
 export interface DoctorOptions {
   intervalSeconds: number;

@@ -3,7 +3,7 @@
 // collectors' siblings before they resolve), and every scrape renders fresh
 // adapter objects: prom-client renames counters in place for OpenMetrics.
 import { collectDefaultMetrics, type Metric, Registry } from 'prom-client';
-import type { MetricFamily } from './collector';
+import type { MetricFamily } from '../collectors/collector';
 
 export const PROMETHEUS_CONTENT_TYPE = Registry.PROMETHEUS_CONTENT_TYPE;
 export const OPENMETRICS_CONTENT_TYPE = Registry.OPENMETRICS_CONTENT_TYPE;

@@ -3,10 +3,10 @@
 // collectors is needed, and nothing is read twice in one scrape.
 import { availableParallelism } from 'node:os';
 import type { ScrapeContext } from './collector';
-import { readSysctlSamples } from './collectors/sysctl';
-import { readSnmpFiles, type SnmpCounter } from './procfs/netstat';
-import { attachHalfOpen, dumpListeners, type Listener } from './scan/listeners';
-import { type ScanOptions, scanTable, type TableScan } from './scan/table-scan';
+import { readSysctlSamples } from './sysctl';
+import { readSnmpFiles, type SnmpCounter } from '../procfs/netstat';
+import { attachHalfOpen, dumpListeners, type Listener } from '../scan/listeners';
+import { type ScanOptions, scanTable, type TableScan } from '../scan/table-scan';
 
 export function memo<T>(context: ScrapeContext, key: string, make: () => Promise<T>): Promise<T> {
   let value = context.shared.get(key) as Promise<T> | undefined;

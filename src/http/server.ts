@@ -3,12 +3,12 @@
 import compress from '@fastify/compress';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import type { Logger } from 'pino';
-import type { IncidentsInstance } from './collectors/incidents';
-import { renderJson, renderText } from './incidents/report';
-import { type CollectorRegistry, UnknownCollectorError } from './registry';
-import { negotiate, type ProcessMetrics, render } from './render';
-import { ScrapeCoordinator } from './scrape';
-import { VERSION } from './version';
+import type { IncidentsInstance } from '../collectors/incidents';
+import { renderJson, renderText } from '../incidents/report';
+import { type CollectorRegistry, UnknownCollectorError } from '../collectors/registry';
+import { negotiate, type ProcessMetrics, render } from './exposition';
+import { ScrapeCoordinator } from './coalesce';
+import { VERSION } from '../cli/version';
 import { installBasicAuth, type WebConfig } from './web-config';
 
 export interface ServerOptions {
