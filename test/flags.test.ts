@@ -4,7 +4,8 @@ import net from 'node:net';
 import path from 'node:path';
 import t from 'tap';
 import { COLLECTORS } from '../src/collectors';
-import { FlagError, parseFlags, parseListenAddress } from '../src/cli/flags';
+import { parseFlags, parseListenAddress } from '../src/cli/flags';
+import { FlagError } from '../src/errors';
 
 const CLI = path.join(__dirname, '..', 'dist', 'src', 'cli', 'main.js');
 
@@ -20,8 +21,8 @@ t.test('defaults', async (t) => {
     'sockstat',
     'sysctl',
   ]);
-  t.equal(config.settings['sockets.ports-limit'], 32);
-  t.equal(config.settings['peers.limit'], 10);
+  t.equal(config.settings.sockets.portsLimit, 32);
+  t.equal(config.settings.peers.limit, 10);
 });
 
 t.test('node_exporter conventions', async (t) => {
@@ -43,9 +44,9 @@ t.test('node_exporter conventions', async (t) => {
   t.equal(config.telemetryPath, '/m');
   t.notOk(config.enabled.has('netstat'));
   t.ok(config.enabled.has('peers'));
-  t.equal(config.settings['peers.limit'], 25);
-  t.equal(config.settings['sockets.tcp-info'], false);
-  t.equal(config.settings['sockets.parallel-dumps'], 1);
+  t.equal(config.settings.peers.limit, 25);
+  t.equal(config.settings.sockets.tcpInfo, false);
+  t.equal(config.settings.sockets.parallelDumps, 1);
   t.equal(config.logLevel, 'debug');
   const only = parseFlags(['--collector.disable-defaults', '--collector.listeners'], COLLECTORS);
   t.same([...only.enabled], ['listeners']);
@@ -58,7 +59,7 @@ t.test('bad flags name the flag', async (t) => {
   );
   t.throws(
     () => parseFlags(['--collector.peers.limit=many'], COLLECTORS),
-    /--collector\.peers\.limit expects a number/,
+    /--collector\.peers\.limit expects a whole number from 0 to 100, got "many"/,
   );
   t.throws(() => parseFlags(['--log.level=loud'], COLLECTORS), /--log\.level must be one of/);
   t.throws(
@@ -90,7 +91,7 @@ t.test('CLI exit codes', async (t) => {
   t.match(version.stdout, /^sockdiag-exporter \d+\.\d+\.\d+/);
   const bad = run(['--collector.sockets.ports-limit=-3']);
   t.equal(bad.status, 2);
-  t.match(bad.stderr, /--collector\.sockets\.ports-limit expects a number >= 0/);
+  t.match(bad.stderr, /--collector\.sockets\.ports-limit expects a whole number from 0 to 1000/);
   const blocker = net.createServer();
   await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
   const port = (blocker.address() as net.AddressInfo).port;

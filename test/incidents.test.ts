@@ -4,8 +4,8 @@
 import t from 'tap';
 import { IncidentEngine, INCIDENT_NAMES } from '../src/incidents/engine';
 import { renderJson, renderText } from '../src/incidents/report';
+import { DEFAULT_THRESHOLDS } from '../src/incidents/thresholds';
 import {
-  DEFAULT_THRESHOLDS,
   type Finding,
   type IncidentInput,
   type TableFacts,
@@ -363,7 +363,7 @@ t.test('keepalive_ghosts', async (t) => {
   t.equal(f.fired, true);
   t.equal(evidence(f, 'established, no keepalive, idle > 3600 s'), 6);
   t.same(f.details, ['a -> b idle 9 s']);
-  const labelled = run([{}], { keepaliveIdleSeconds: 1 }).get('keepalive_ghosts')!;
+  const labelled = run([{}], { keepaliveIdle: 1 }).get('keepalive_ghosts')!;
   t.equal(evidence(labelled, 'established, no keepalive, idle > 1 s'), 0, 'threshold in the name');
   const noInfo = run([{ table: quietTable({ tcpInfoAvailable: false }) }]).get(
     'keepalive_ghosts',
@@ -397,7 +397,7 @@ t.test('connection_churn: opens per second, with both thresholds', async (t) => 
   t.equal(f.fired, true);
   t.same(f.details, ['service port 8080: 77 TIME_WAIT sockets']);
   t.equal(churn(990, 10, 1).fired, false, '99/s is under the 100/s floor');
-  t.equal(churn(990, 10, 1, { churnMinOpensPerSecond: 50 }).fired, true, 'floor flag respected');
+  t.equal(churn(990, 10, 1, { churnMinOpens: 50 }).fired, true, 'floor flag respected');
   t.equal(churn(2000, 10, 2001).fired, false, '200/s over 2001 established is reuse');
   t.equal(churn(2000, 10, 2001, { churnRatio: 0.05 }).fired, true, 'ratio flag respected');
 });
@@ -419,7 +419,7 @@ t.test('resets: per second against the threshold', async (t) => {
   t.equal(evidence(f, 'Tcp.EstabResets per second'), 0);
   t.same(f.details, ['Tcp.OutRsts: 10.0/s', 'Tcp.AttemptFails: 10.0/s']);
   t.equal(resets(149, 15).fired, false, '9.9/s does not');
-  t.equal(resets(149, 15, { resetsPerSecond: 5 }).fired, true, 'threshold flag respected');
+  t.equal(resets(149, 15, { resetsRate: 5 }).fired, true, 'threshold flag respected');
 });
 
 t.test('unreadable counters: no opinion, and the next rate spans the gap', async (t) => {

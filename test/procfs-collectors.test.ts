@@ -2,7 +2,7 @@
 // metric names, types, help text, units and what they share.
 import path from 'node:path';
 import t from 'tap';
-import { scrapeContext } from './helpers/context';
+import { createCollector, scrapeContext } from './helpers/context';
 import type { CollectorDefinition, MetricFamily, ScrapeContext } from '../src/collectors/collector';
 import { netstatCollector } from '../src/collectors/netstat';
 import { sockstatCollector } from '../src/collectors/sockstat';
@@ -13,11 +13,11 @@ import { PROMETHEUS_CONTENT_TYPE, render } from '../src/http/exposition';
 const FIXTURES = path.join(__dirname, 'fixtures', 'procfs');
 
 function context(kernel: string): ScrapeContext {
-  return scrapeContext(path.join(FIXTURES, kernel), ['netstat', 'sockstat', 'sysctl']);
+  return scrapeContext(path.join(FIXTURES, kernel));
 }
 
 async function scrape(definition: CollectorDefinition, ctx: ScrapeContext) {
-  const families = await definition.create({}).collect(ctx);
+  const families = await createCollector(definition).collect(ctx);
   const byName = new Map<string, MetricFamily>(families.map((f) => [f.name, f]));
   return { families, byName };
 }
@@ -82,10 +82,14 @@ t.test('netstat on an old kernel without IPv6', async (t) => {
 
 t.test('netstat fails loudly when procfs is wrong', async (t) => {
   await t.rejects(scrape(netstatCollector, context('no-such-kernel')), {
-    code: 'ENOENT',
+    code: 'ERR_PROCFS',
+    path: /no-such-kernel\/net\/snmp$/,
     message: /--path\.procfs/,
   });
-  await t.rejects(scrape(sockstatCollector, context('no-such-kernel')), { code: 'ENOENT' });
+  await t.rejects(scrape(sockstatCollector, context('no-such-kernel')), {
+    code: 'ERR_PROCFS',
+    path: /no-such-kernel\/net\/sockstat$/,
+  });
 });
 
 t.test('sockstat: gauges, mem in bytes, host-global caveat', async (t) => {
@@ -109,9 +113,11 @@ t.test('sockstat: gauges, mem in bytes, host-global caveat', async (t) => {
     t.match(byName.get(`sockdiag_sockstat_${name}`)?.help, /host-global/, `${name} caveat`);
   }
   t.notMatch(byName.get('sockdiag_sockstat_TCP_tw')?.help, /host-global/);
-  const shared = ctx.shared.get('sockstat') as Map<string, number>;
-  t.equal(shared.get('TCP.tw'), 37);
-  t.equal(shared.get('TCP.mem'), 197, 'shared in pages, like tcp_mem');
+  const files = await ctx.sources.sockstat;
+  const tcp = (key: string) =>
+    files.sockstat?.find((v) => v.protocol === 'TCP' && v.key === key)?.value;
+  t.equal(tcp('tw'), 37);
+  t.equal(tcp('mem'), 197, 'the source keeps pages, like tcp_mem');
 
   const old = await scrape(sockstatCollector, context('linux-3.10'));
   t.equal(old.byName.get('sockdiag_sockstat_TCP_tw')?.values[0]?.value, 6068);
@@ -139,7 +145,7 @@ t.test('sysctl: the fixed list, vectors split, absent ones omitted', async (t) =
   t.equal(series.size, 28, '17 scalars, port range split in 2, three memory vectors in 3');
   t.match(family?.help, /pages/);
   t.same(
-    await ctx.shared.get('source.sysctl'),
+    await ctx.sources.sysctls,
     series,
     'the memoised source holds the same values',
   );

@@ -11,7 +11,7 @@ import type { CollectorDefinition, ScrapeContext } from '../src/collectors/colle
 import { netstatCollector } from '../src/collectors/netstat';
 import { sockstatCollector } from '../src/collectors/sockstat';
 import { sysctlCollector } from '../src/collectors/sysctl';
-import { scrapeContext } from './helpers/context';
+import { createCollector, scrapeContext } from './helpers/context';
 import { Netns, netnsUnavailable, type SocketHolder } from './helpers/netns';
 
 // Values no default has, so reading the wrong namespace cannot pass.
@@ -73,19 +73,22 @@ const NSTAT_HIDDEN = [
 const MAX_DRIFT = 2000;
 
 function context(procfs: string): ScrapeContext {
-  return scrapeContext(procfs, ['netstat', 'sockstat', 'sysctl']);
+  return scrapeContext(procfs);
 }
 
 async function sharedValues(definition: CollectorDefinition, procfs: string) {
   const ctx = context(procfs);
-  await definition.create({}).collect(ctx);
-  // netstat and sysctl are memoised sources; sockstat shares its map directly.
-  if (definition.name === 'netstat') {
-    return ((await ctx.shared.get('source.netstat')) as { values: Map<string, number> }).values;
+  await createCollector(definition).collect(ctx);
+  // What the collector read, from the scrape's memoised sources.
+  if (definition.name === 'netstat') return (await ctx.sources.netstat).values;
+  if (definition.name === 'sysctl') return ctx.sources.sysctls;
+  const files = await ctx.sources.sockstat;
+  const values = new Map<string, number>();
+  for (const entry of [...(files.sockstat ?? []), ...(files.sockstat6 ?? [])]) {
+    const key = `${entry.protocol}.${entry.key}`;
+    if (!values.has(key)) values.set(key, entry.value);
   }
-  if (definition.name === 'sysctl')
-    return (await ctx.shared.get('source.sysctl')) as Map<string, number>;
-  return ctx.shared.get(definition.name) as Map<string, number>;
+  return values;
 }
 
 /** `sysctl -n` as series named like ours, or [] when the sysctl does not exist. */
@@ -269,10 +272,12 @@ if (reason) {
 function sysctlInNamespace(ns: Netns): Map<string, number> {
   const loader = process.execArgv.filter((arg) => arg.includes('typescript'));
   const source = JSON.stringify(path.join(__dirname, '..', 'src', 'collectors', 'sysctl.ts'));
+  const helpers = JSON.stringify(path.join(__dirname, 'helpers', 'context.ts'));
   const script = `
-    const shared = new Map();
-    require(${source}).sysctlCollector.create({}).collect({ procfs: '/proc', shared })
-      .then(() => shared.get('source.sysctl'))
+    const { createCollector, scrapeContext } = require(${helpers});
+    const context = scrapeContext('/proc');
+    createCollector(require(${source}).sysctlCollector).collect(context)
+      .then(() => context.sources.sysctls)
       .then((values) => process.stdout.write(JSON.stringify([...values])));`;
   const env = { ...process.env };
   delete env.NODE_OPTIONS; // tap's coverage hooks have no business in the child

@@ -5,7 +5,7 @@ import path from 'node:path';
 import t from 'tap';
 import type { MetricFamily } from '../src/collectors/collector';
 import { COLLECTORS } from '../src/collectors';
-import { scrapeContext } from './helpers/context';
+import { createCollector, scrapeContext } from './helpers/context';
 
 const ROOT = path.join(__dirname, '..');
 
@@ -52,9 +52,7 @@ function golden(): Map<string, Row> {
 
 async function collectorFamilies(name: string, procfs: string): Promise<MetricFamily[]> {
   const definition = COLLECTORS.find((c) => c.name === name)!;
-  const options = Object.fromEntries(definition.options.map((o) => [o.name, o.default]));
-  const context = scrapeContext(procfs, [name]);
-  return definition.create(options).collect(context);
+  return createCollector(definition).collect(scrapeContext(procfs));
 }
 
 function matches(row: Row, name: string): boolean {

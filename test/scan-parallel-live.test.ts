@@ -5,7 +5,10 @@
 // ephemeral ports on both sides of every split point.
 import { availableParallelism } from 'node:os';
 import t from 'tap';
-import { type ScanOptions, scanTable, type TableScan } from '../src/scan/table-scan';
+import { parseFlags } from '../src/cli/flags';
+import { COLLECTORS } from '../src/collectors';
+import { resolveParallelism, scanTable } from '../src/scan/scan';
+import type { ScanOptions, TableScan } from '../src/scan/table-scan';
 import { netnsUnavailable, testNamespace } from './helpers/netns';
 import { parseSs } from './helpers/ss';
 
@@ -98,10 +101,11 @@ if (skip) {
   });
 
   t.test('the default is one part per CPU, at most two', async (t) => {
-    const { dumpParallelism } = await import('../src/collectors/sources');
-    t.equal(dumpParallelism(0), Math.min(2, availableParallelism()));
-    t.equal(dumpParallelism(1), 1);
-    t.equal(dumpParallelism(4), 4);
-    t.equal(dumpParallelism(100), 8, 'capped');
+    t.equal(resolveParallelism(0), Math.min(2, availableParallelism()));
+    t.equal(resolveParallelism(1), 1);
+    t.equal(resolveParallelism(4), 4);
+    const clamped = parseFlags(['--collector.sockets.parallel-dumps=100'], COLLECTORS);
+    t.equal(clamped.settings.sockets.parallelDumps, 8, 'capped');
+    t.match(clamped.clamped, [/parallel-dumps=100 is above its maximum: using 8/]);
   });
 }

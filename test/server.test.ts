@@ -3,16 +3,17 @@ import { gunzipSync } from 'node:zlib';
 import pino from 'pino';
 import t from 'tap';
 import type { CollectorDefinition } from '../src/collectors/collector';
-import { CollectorRegistry } from '../src/collectors/registry';
 import { ProcessMetrics } from '../src/http/exposition';
+import { VERSION } from '../src/cli/version';
 import { buildServer } from '../src/http/server';
+import { testRegistry } from './helpers/context';
 
 let calls = 0;
 const fake = (name: string, behaviour: 'ok' | 'fail' | 'slow'): CollectorDefinition => ({
   name,
   help: `fake ${name}`,
   defaultEnabled: true,
-  options: [],
+  options: {},
   create: () => ({
     async collect() {
       calls++;
@@ -32,14 +33,10 @@ const fake = (name: string, behaviour: 'ok' | 'fail' | 'slow'): CollectorDefinit
 
 function app(options: { minIntervalSeconds?: number } = {}) {
   const definitions = [fake('alpha', 'ok'), fake('beta', 'fail'), fake('gamma', 'slow')];
-  const registry = new CollectorRegistry(definitions, {
-    enabled: new Set(['alpha', 'beta', 'gamma']),
-    settings: {},
-    procfs: '/proc',
-    log: pino({ level: 'silent' }),
-  });
+  const registry = testRegistry(definitions);
   return buildServer({
     registry,
+    version: VERSION,
     processMetrics: new ProcessMetrics(),
     log: pino({ level: 'silent' }),
     ...options,

@@ -8,8 +8,8 @@ import path from 'node:path';
 import bcrypt from 'bcryptjs';
 import pino from 'pino';
 import t from 'tap';
-import { CollectorRegistry } from '../src/collectors/registry';
 import { buildServer } from '../src/http/server';
+import { testRegistry } from './helpers/context';
 import { loadWebConfig } from '../src/http/web-config';
 
 const CLI = path.join(__dirname, '..', 'dist', 'src', 'cli', 'main.js');
@@ -22,12 +22,7 @@ function write(name: string, text: string): string {
 }
 
 function app(file: string) {
-  const registry = new CollectorRegistry([], {
-    enabled: new Set(),
-    settings: {},
-    procfs: '/proc',
-    log: pino({ level: 'silent' }),
-  });
+  const registry = testRegistry([]);
   return buildServer({ registry, log: pino({ level: 'silent' }), webConfig: loadWebConfig(file) });
 }
 

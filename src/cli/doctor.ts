@@ -4,10 +4,10 @@
 // fired (2 for bad flags).
 import type { Logger } from 'pino';
 import { COLLECTORS } from '../collectors';
-import type { IncidentsInstance } from '../collectors/incidents';
-import { FlagError, parseFlags } from './flags';
+import { FlagError } from '../errors';
 import { renderJson, renderText } from '../incidents/report';
-import { CollectorRegistry } from '../collectors/registry';
+import { createExporter } from './exporter';
+import { parseFlags } from './flags';
 
 export interface DoctorOptions {
   intervalSeconds: number;
@@ -58,14 +58,11 @@ export async function runDoctor(argv: string[], log: Logger): Promise<number> {
   }
   const config = parseFlags(rest, COLLECTORS);
   // Everything the checks read, nothing the report does not need.
-  const names = ['incidents', 'sockets', 'listeners'];
-  const registry = new CollectorRegistry(COLLECTORS, {
-    enabled: new Set(names),
-    settings: config.settings,
-    procfs: config.procfs,
+  const { registry, incidents } = createExporter(
+    config,
     log,
-  });
-  const incidents = registry.instance('incidents') as IncidentsInstance;
+    new Set(['incidents', 'sockets', 'listeners']),
+  );
   await registry.collect(['incidents']);
   if (doctor.intervalSeconds > 0) {
     process.stderr.write(`sampling again in ${doctor.intervalSeconds} s...\n`);

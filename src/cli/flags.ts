@@ -1,12 +1,15 @@
 // Command-line flags after node_exporter's conventions: --name=value or
 // --name value, --collector.NAME / --no-collector.NAME,
 // --collector.NAME.OPTION=value, --help, --version. Pure: returns a config
-// or throws a FlagError (the CLI exits 2 with its message).
-import type { CollectorDefinition, CollectorOption } from '../collectors/collector';
+// or throws a FlagError (the CLI exits 2 with its message). Collector
+// options come from the collectors' own declarations (collectors/options.ts).
+import type { CollectorDefinition, SettingsOf } from '../collectors/collector';
+import { describeRange, flagSpelling, type OptionSpec, parseOption } from '../collectors/options';
+import { FlagError } from '../errors';
 
 export const DEFAULT_LISTEN_ADDRESS = ':19561';
 
-export interface Config {
+export interface Config<Settings = Readonly<Record<string, Readonly<Record<string, unknown>>>>> {
   listenAddress: string;
   telemetryPath: string;
   /** --web.config.file, '' for none. */
@@ -14,15 +17,14 @@ export interface Config {
   procfs: string;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   enabled: Set<string>;
-  settings: Record<string, unknown>;
+  /** Every collector's options, defaults applied, by collector name. */
+  settings: Settings;
+  /** Values above an option's maximum that were lowered to it, for the log. */
+  clamped: string[];
   /** Minimum seconds between two table dumps; scrapes in between reuse the last one. */
   minInterval: number;
   help: boolean;
   version: boolean;
-}
-
-export class FlagError extends Error {
-  readonly code = 'ERR_BAD_FLAG';
 }
 
 interface GlobalFlag {
@@ -110,39 +112,33 @@ export function parseListenAddress(value: string): { host?: string; port: number
   return host ? { host, port } : { port };
 }
 
-function parseOptionValue(option: CollectorOption, flag: string, raw: string): unknown {
-  switch (option.type) {
-    case 'number': {
-      const value = Number(raw);
-      if (raw.trim() === '' || !Number.isFinite(value) || value < 0) {
-        throw new FlagError(`--${flag} expects a number >= 0, got ${JSON.stringify(raw)}`);
-      }
-      return value;
-    }
-    case 'boolean':
-      if (raw !== 'true' && raw !== 'false') {
-        throw new FlagError(`--${flag} expects true or false, got ${JSON.stringify(raw)}`);
-      }
-      return raw === 'true';
-    case 'list':
-      return raw === '' ? [] : raw.split(',');
-    default:
-      return raw;
-  }
+/** A collector's option found by its flag spelling. */
+function findOption(
+  collector: CollectorDefinition,
+  spelling: string,
+): [string, OptionSpec] | undefined {
+  return Object.entries(collector.options).find(([key]) => flagSpelling(key) === spelling);
 }
 
-export function parseFlags(
+export function parseFlags<const Definitions extends readonly CollectorDefinition[]>(
   argv: readonly string[],
-  collectors: readonly CollectorDefinition[],
-): Config {
-  const config: Config = {
+  collectors: Definitions,
+): Config<SettingsOf<Definitions>> {
+  const settings: Record<string, Record<string, unknown>> = {};
+  for (const collector of collectors) {
+    settings[collector.name] = Object.fromEntries(
+      Object.entries(collector.options).map(([key, spec]) => [key, spec.default]),
+    );
+  }
+  const config: Config<Record<string, Record<string, unknown>>> = {
     listenAddress: DEFAULT_LISTEN_ADDRESS,
     telemetryPath: '/metrics',
     webConfigFile: '',
     procfs: '/proc',
     logLevel: 'info',
     enabled: new Set(collectors.filter((c) => c.defaultEnabled).map((c) => c.name)),
-    settings: {},
+    settings,
+    clamped: [],
     minInterval: 0,
     help: false,
     version: false,
@@ -192,10 +188,15 @@ export function parseFlags(
     }
     const option = /^collector\.([a-z_]+)\.([a-z0-9-]+)$/.exec(name);
     const collector = option ? byName.get(option[1]!) : undefined;
-    const spec = collector?.options.find((o) => o.name === option?.[2]);
-    if (collector && spec) {
-      const raw = spec.type === 'boolean' && value === undefined ? 'true' : takeValue();
-      config.settings[`${collector.name}.${spec.name}`] = parseOptionValue(spec, name, raw);
+    const found = collector && findOption(collector, option![2]!);
+    if (collector && found) {
+      const [key, spec] = found;
+      const raw = spec.kind === 'boolean' && value === undefined ? 'true' : takeValue();
+      const parsed = parseOption(spec, name, raw);
+      settings[collector.name]![key] = parsed.value;
+      if (parsed.clampedFrom !== undefined) {
+        config.clamped.push(`--${name}=${parsed.clampedFrom} is above its maximum: using ${parsed.value}`);
+      }
       continue;
     }
     throw new FlagError(`unknown flag --${name} (see --help)`);
@@ -205,13 +206,7 @@ export function parseFlags(
     if (on) config.enabled.add(name);
     else config.enabled.delete(name);
   }
-  for (const collector of collectors) {
-    for (const option of collector.options) {
-      const key = `${collector.name}.${option.name}`;
-      if (!(key in config.settings)) config.settings[key] = option.default;
-    }
-  }
-  return config;
+  return config as unknown as Config<SettingsOf<Definitions>>;
 }
 
 export function usage(collectors: readonly CollectorDefinition[], version: string): string {
@@ -238,10 +233,10 @@ export function usage(collectors: readonly CollectorDefinition[], version: strin
       `      --[no-]collector.${collector.name}`,
       `          ${collector.help} [default: ${state}]`,
     );
-    for (const option of collector.options) {
+    for (const [key, spec] of Object.entries(collector.options)) {
       lines.push(
-        `      --collector.${collector.name}.${option.name}=${JSON.stringify(option.default)}`,
-        `          ${option.help}`,
+        `      --collector.${collector.name}.${flagSpelling(key)}=${JSON.stringify(spec.default)}`,
+        `          ${spec.help} (${describeRange(spec)})`,
       );
     }
   }

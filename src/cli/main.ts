@@ -1,37 +1,21 @@
 #!/usr/bin/env node
 // sockdiag-exporter: parse flags, build the registry and the server, listen.
-// Exit codes: 0 done, 1 could not serve (e.g. port in use), 2 bad flags.
+// Exit codes: 0 done, 1 could not serve (e.g. port in use), 2 bad flags or
+// configuration (errors.ts holds the catalogue).
 import './threadpool'; // first: sizes libuv's pool before anything starts it
 import pino from 'pino';
 import { COLLECTORS } from '../collectors';
-import { runDoctor } from './doctor';
-import { FlagError, parseFlags, parseListenAddress, usage } from './flags';
-import { CollectorRegistry } from '../collectors/registry';
+import { ExporterError, ListenError } from '../errors';
 import { ProcessMetrics } from '../http/exposition';
 import { buildServer } from '../http/server';
+import { loadWebConfig, type WebConfig } from '../http/web-config';
+import { runDoctor } from './doctor';
+import { createExporter } from './exporter';
+import { parseFlags, parseListenAddress, usage } from './flags';
 import { VERSION } from './version';
-import { loadWebConfig, type WebConfig, WebConfigError } from '../http/web-config';
 
-async function main(argv: string[]): Promise<number> {
-  if (argv[0] === 'doctor') {
-    try {
-      return await runDoctor(argv.slice(1), pino({ level: 'warn' }, pino.destination(2)));
-    } catch (error) {
-      if (!(error instanceof FlagError)) throw error;
-      process.stderr.write(`sockdiag-exporter doctor: error: ${error.message}\n`);
-      return 2;
-    }
-  }
-  let config: ReturnType<typeof parseFlags>;
-  try {
-    config = parseFlags(argv, COLLECTORS);
-  } catch (error) {
-    if (error instanceof FlagError) {
-      process.stderr.write(`sockdiag-exporter: error: ${error.message}\n`);
-      return 2;
-    }
-    throw error;
-  }
+async function serve(argv: string[]): Promise<number> {
+  const config = parseFlags(argv, COLLECTORS);
   if (config.help) {
     process.stdout.write(usage(COLLECTORS, VERSION));
     return 0;
@@ -40,28 +24,19 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`sockdiag-exporter ${VERSION} (node ${process.version})\n`);
     return 0;
   }
-  let webConfig: WebConfig = {};
-  try {
-    if (config.webConfigFile) webConfig = loadWebConfig(config.webConfigFile);
-  } catch (error) {
-    if (!(error instanceof WebConfigError)) throw error;
-    process.stderr.write(`sockdiag-exporter: error: ${error.message}\n`);
-    return 2;
-  }
+  const webConfig: WebConfig = config.webConfigFile ? loadWebConfig(config.webConfigFile) : {};
   const log = pino({ level: config.logLevel, base: { pid: process.pid } });
-  const registry = new CollectorRegistry(COLLECTORS, {
-    enabled: config.enabled,
-    settings: config.settings,
-    procfs: config.procfs,
-    log,
-  });
+  for (const message of config.clamped) log.warn(message);
+  const { registry, incidents } = createExporter(config, log);
   const app = buildServer({
     registry,
+    incidents,
     processMetrics: new ProcessMetrics(),
     log,
     telemetryPath: config.telemetryPath,
     minIntervalSeconds: config.minInterval,
     webConfig,
+    version: VERSION,
   });
   const { host, port } = parseListenAddress(config.listenAddress);
   try {
@@ -73,8 +48,7 @@ async function main(argv: string[]): Promise<number> {
         ? `address ${config.listenAddress} is already in use: stop the other process or pass --web.listen-address`
         : `cannot listen on ${config.listenAddress}: ${String(error)}`;
     log.error({ err: error }, why);
-    process.stderr.write(`sockdiag-exporter: error: ${why}\n`);
-    return 1;
+    throw new ListenError(why, { cause: error });
   }
   log.info(
     {
@@ -113,6 +87,23 @@ async function listen(
     const code = (error as NodeJS.ErrnoException).code;
     if (code !== 'EAFNOSUPPORT' && code !== 'EADDRNOTAVAIL') throw error;
     await app.listen({ port, host: '0.0.0.0' });
+  }
+}
+
+async function main(argv: string[]): Promise<number> {
+  const command = argv[0] === 'doctor' ? 'doctor' : undefined;
+  try {
+    if (command === 'doctor') {
+      return await runDoctor(argv.slice(1), pino({ level: 'warn' }, pino.destination(2)));
+    }
+    return await serve(argv);
+  } catch (error) {
+    // The exporter's own errors end in one line and their exit code; anything
+    // else is a bug, shown with its stack.
+    if (!(error instanceof ExporterError)) throw error;
+    const who = command ? `sockdiag-exporter ${command}` : 'sockdiag-exporter';
+    process.stderr.write(`${who}: error: ${error.message}\n`);
+    return error.exitCode;
   }
 }
 

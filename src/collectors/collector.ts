@@ -1,8 +1,10 @@
-// What a collector is. One file per collector under src/collectors/, all
-// listed in src/collectors/index.ts; the registry derives the
-// --collector.NAME / --no-collector.NAME flags and per-collector options
-// from these definitions.
+// What a collector is. One file per collector in this folder, all listed in
+// index.ts; the registry runs them, and the --collector.NAME flags and
+// per-collector options derive from their definitions.
 import type { Logger } from 'pino';
+import type { IncidentService } from '../incidents/service';
+import type { OptionSpecs, OptionValues } from './options';
+import type { ScrapeSources } from './sources';
 
 export type MetricType = 'counter' | 'gauge' | 'histogram' | 'untyped';
 
@@ -21,53 +23,54 @@ export interface MetricFamily {
   values: MetricSample[];
 }
 
-/** A collector-specific flag: `--collector.<collector>.<name>=VALUE`. */
-export interface CollectorOption {
-  name: string;
-  help: string;
-  type: 'number' | 'string' | 'boolean' | 'list';
-  default: number | string | boolean | string[];
-}
 
 export interface ScrapeContext {
-  /** Mount point of procfs, `--path.procfs` (default /proc). */
-  procfs: string;
   log: Logger;
   /**
-   * Data shared within one scrape: src/sources.ts memoises each source (the
-   * socket table, listeners, netstat, sysctls) here as a promise, so
-   * collectors never read one twice and need no ordering between them.
+   * This scrape's data, read at most once whoever asks first (the socket
+   * table, listeners, counters, sysctls): collectors need no ordering.
    */
-  shared: Map<string, unknown>;
+  sources: ScrapeSources;
   /** Milliseconds since the epoch when this scrape started. */
   now: number;
-  /** Collectors this scrape runs (all enabled ones, or the collect[] subset). */
-  enabled: ReadonlySet<string>;
-  /**
-   * Collectors enabled by flags, whether or not this scrape runs them: the
-   * privacy choice (peers) holds for /doctor's incidents-only scrapes too.
-   */
-  configured: ReadonlySet<string>;
-  /** Every collector's resolved options, keyed `<collector>.<option>`. */
-  settings: Readonly<Record<string, unknown>>;
 }
 
-export interface CollectorInstance {
+export interface Collector {
   collect(context: ScrapeContext): Promise<MetricFamily[]>;
 }
 
-export interface CollectorDefinition {
+/** Long-lived services a collector may use, created once by the command line. */
+export interface CollectorServices {
+  incidents?: IncidentService;
+}
+
+export interface CollectorDefinition<
+  Name extends string = string,
+  Specs extends OptionSpecs = OptionSpecs,
+> {
   /** Lower case, [a-z_]: the flag is --collector.<name>. */
-  name: string;
+  name: Name;
   /** One line for --help. */
   help: string;
   defaultEnabled: boolean;
-  options: CollectorOption[];
+  /**
+   * Reads the whole socket table. When a scrape runs one of these, the
+   * table is read anyway, and listeners also get their half-open counts.
+   */
+  readsTable?: boolean;
+  options: Specs;
   /** Builds the collector with its options resolved (defaults applied). */
-  create(options: Record<string, unknown>): CollectorInstance;
+  create(options: OptionValues<Specs>, services: CollectorServices): Collector;
 }
 
-/** Helper for counters/gauges without labels. */
-export function single(name: string, help: string, type: MetricType, value: number): MetricFamily {
-  return { name, help, type, values: [{ value }] };
+/** Keeps a definition's literal name and option types for the typed settings. */
+export function defineCollector<const Name extends string, const Specs extends OptionSpecs>(
+  definition: CollectorDefinition<Name, Specs>,
+): CollectorDefinition<Name, Specs> {
+  return definition;
 }
+
+/** Resolved options of every collector, enabled or not, by collector name. */
+export type SettingsOf<Definitions extends readonly CollectorDefinition[]> = {
+  readonly [D in Definitions[number] as D['name']]: OptionValues<D['options']>;
+};

@@ -1,44 +1,29 @@
 // incidents: the classic TCP failure modes, evaluated on every scrape from
 // the socket table, the listeners, counter rises since the previous scrape
 // and the sysctls. Every check is always present, so alerts can key on it.
-import type {
-  CollectorDefinition,
-  CollectorInstance,
-  MetricFamily,
-  MetricSample,
-  ScrapeContext,
-} from './collector';
-import { IncidentEngine } from '../incidents/engine';
-import type { Finding, IncidentInput, TableFacts, Thresholds } from '../incidents/types';
-import { DEFAULT_THRESHOLDS } from '../incidents/types';
+import type { Logger } from 'pino';
+import { STATE_SLOTS, TcpState } from '../diag';
+import { THRESHOLD_OPTIONS } from '../incidents/thresholds';
+import type { Finding, IncidentInput, TableFacts } from '../incidents/types';
 import type { TableScan } from '../scan/table-scan';
-import { getListeners, getNetstat, getSysctls, getTableScan } from './sources';
+import { defineCollector, type MetricFamily, type MetricSample } from './collector';
+import type { ScrapeSources } from './sources';
 
-export interface IncidentsInstance extends CollectorInstance {
-  /** The findings of the newest evaluation, for /doctor. */
-  latest: Finding[] | null;
-  evaluate(context: ScrapeContext): Promise<Finding[]>;
-}
-
-async function settle<T>(
-  context: ScrapeContext,
-  what: string,
-  value: Promise<T>,
-): Promise<T | null> {
+async function settle<T>(log: Logger, what: string, value: Promise<T>): Promise<T | null> {
   try {
     return await value;
   } catch (error) {
-    context.log.warn({ err: error, source: what }, 'incident checks run without this source');
+    log.warn({ err: error, source: what }, 'incident checks run without this source');
     return null;
   }
 }
 
 export function tableFacts(scan: TableScan): TableFacts {
   const states = scan.totals.tcp.states;
-  const count = (state: number) => states[state]! + states[16 + state]!;
+  const count = (state: TcpState) => states[state]! + states[STATE_SLOTS + state]!;
   return {
-    established: count(1),
-    timeWait: count(6),
+    established: count(TcpState.Established),
+    timeWait: count(TcpState.TimeWait),
     idleWithoutKeepalive: scan.idleWithoutKeepaliveOverThreshold,
     ghostExamples: scan.ghostExamples,
     tcpInfoAvailable: scan.tcpInfoAvailable,
@@ -50,15 +35,20 @@ export function tableFacts(scan: TableScan): TableFacts {
   };
 }
 
-export async function gatherInput(context: ScrapeContext): Promise<IncidentInput> {
+/** One sample of everything the checks read; a source that fails is null (and logged). */
+export async function gatherInput(
+  sources: ScrapeSources,
+  now: number,
+  log: Logger,
+): Promise<IncidentInput> {
   const [netstat, sysctl, listeners, scan] = await Promise.all([
-    settle(context, 'netstat', getNetstat(context)),
-    settle(context, 'sysctl', getSysctls(context)),
-    settle(context, 'listeners', getListeners(context)),
-    settle(context, 'socket table', getTableScan(context)),
+    settle(log, 'netstat', sources.netstat),
+    settle(log, 'sysctl', sources.sysctls),
+    settle(log, 'listeners', sources.listeners),
+    settle(log, 'socket table', sources.tableScan),
   ]);
   return {
-    now: context.now,
+    now,
     netstat: netstat?.values ?? null,
     sysctl,
     listeners,
@@ -103,79 +93,19 @@ export function incidentFamilies(findings: Finding[]): MetricFamily[] {
   ];
 }
 
-function thresholds(options: Record<string, unknown>): Thresholds {
-  return {
-    keepaliveIdleSeconds: Number(options['keepalive-idle']),
-    twBucketsRatio: Number(options['tw-buckets-ratio']),
-    ephemeralRatio: Number(options['ephemeral-ratio']),
-    synBacklogRatio: Number(options['syn-backlog-ratio']),
-    churnMinOpensPerSecond: Number(options['churn-min-opens']),
-    churnRatio: Number(options['churn-ratio']),
-    resetsPerSecond: Number(options['resets-rate']),
-  };
-}
-
-export const incidentsCollector: CollectorDefinition = {
+export const incidentsCollector = defineCollector({
   name: 'incidents',
   help: 'Incident signatures (accept/SYN queue overflow, SYN cookies, TIME_WAIT overflow, port exhaustion, PAWS, receive collapse, keepalive ghosts, churn, resets).',
   defaultEnabled: true,
-  options: [
-    {
-      name: 'keepalive-idle',
-      help: 'Seconds an ESTABLISHED socket without keepalive may be idle before it counts as a possible ghost.',
-      type: 'number',
-      default: DEFAULT_THRESHOLDS.keepaliveIdleSeconds,
-    },
-    {
-      name: 'tw-buckets-ratio',
-      help: 'TIME_WAIT sockets / tcp_max_tw_buckets that fires time_wait_bucket_overflow.',
-      type: 'number',
-      default: DEFAULT_THRESHOLDS.twBucketsRatio,
-    },
-    {
-      name: 'ephemeral-ratio',
-      help: 'Ephemeral ports used toward one peer / ip_local_port_range size that fires ephemeral_port_exhaustion.',
-      type: 'number',
-      default: DEFAULT_THRESHOLDS.ephemeralRatio,
-    },
-    {
-      name: 'syn-backlog-ratio',
-      help: "A listener's half-open sockets / its SYN-queue limit (the listen backlog, or 3/4 of tcp_max_syn_backlog without cookies) that fires syn_queue_overflow.",
-      type: 'number',
-      default: DEFAULT_THRESHOLDS.synBacklogRatio,
-    },
-    {
-      name: 'churn-min-opens',
-      help: 'Connections opened per second below which connection_churn never fires.',
-      type: 'number',
-      default: DEFAULT_THRESHOLDS.churnMinOpensPerSecond,
-    },
-    {
-      name: 'churn-ratio',
-      help: 'Connections opened per second per established connection that fires connection_churn.',
-      type: 'number',
-      default: DEFAULT_THRESHOLDS.churnRatio,
-    },
-    {
-      name: 'resets-rate',
-      help: 'OutRsts, EstabResets or AttemptFails per second that fires resets.',
-      type: 'number',
-      default: DEFAULT_THRESHOLDS.resetsPerSecond,
-    },
-  ],
-  create(options): IncidentsInstance {
-    const engine = new IncidentEngine(thresholds(options));
-    const instance: IncidentsInstance = {
-      latest: null,
-      async evaluate(context) {
-        const findings = engine.evaluate(await gatherInput(context));
-        instance.latest = findings;
-        return findings;
-      },
-      async collect(context) {
-        return incidentFamilies(await instance.evaluate(context));
+  readsTable: true,
+  options: THRESHOLD_OPTIONS,
+  create(_options, services) {
+    const service = services.incidents;
+    if (!service) throw new Error('the incidents collector needs the incident service');
+    return {
+      async collect({ sources, now, log }) {
+        return incidentFamilies(service.evaluate(await gatherInput(sources, now, log)));
       },
     };
-    return instance;
   },
-};
+});

@@ -1,8 +1,8 @@
 // listeners: every listening TCP endpoint: accept queue length and limit,
 // the listener's own drop counter, half-open connections.
-import type { CollectorDefinition, MetricFamily, MetricSample, ScrapeContext } from './collector';
 import type { Listener } from '../scan/listeners';
-import { getListeners } from './sources';
+import { defineCollector, type MetricFamily, type MetricSample } from './collector';
+import { integer } from './options';
 
 function family(
   name: string,
@@ -68,23 +68,22 @@ export function listenerFamilies(listeners: Listener[]): MetricFamily[] {
   return out;
 }
 
-export const listenersCollector: CollectorDefinition = {
+export const listenersCollector = defineCollector({
   name: 'listeners',
   help: 'Every listening TCP socket: accept queue length and limit, drops, half-open connections (LISTEN-only dump).',
   defaultEnabled: true,
-  options: [
-    {
-      name: 'limit',
+  options: {
+    limit: integer({
       help: 'Most listening endpoints exported; beyond it, those with the fullest accept queues are kept.',
-      type: 'number',
       default: 1000,
-    },
-  ],
-  create(options) {
-    const limit = Number(options.limit);
+      min: 0,
+      max: 100_000,
+    }),
+  },
+  create({ limit }) {
     return {
-      async collect(context: ScrapeContext) {
-        let listeners = [...(await getListeners(context))];
+      async collect({ sources }) {
+        let listeners = [...(await sources.listeners)];
         if (listeners.length > limit) {
           listeners = listeners
             .sort(
@@ -99,4 +98,4 @@ export const listenersCollector: CollectorDefinition = {
       },
     };
   },
-};
+});

@@ -3,8 +3,9 @@
 // node_exporter's regex is why users keep asking for TCPTimeWaitOverflow and
 // friends one PR at a time (node_exporter #2328), and a kernel's new fields
 // should appear without a release of ours.
-import type { CollectorDefinition, MetricFamily, MetricSample, ScrapeContext } from './collector';
-import { getNetstat } from './sources';
+import { ProcfsError } from '../errors';
+import { defineCollector, type MetricSample } from './collector';
+import { family } from './families';
 
 /**
  * Fields that are levels or constants, not event counts. nstat hides most of
@@ -21,8 +22,8 @@ const GAUGES = new Set([
   'MPTcpExt.MPCurrEstab',
 ]);
 
-// One sentence each for the counters the incidents in DESIGN.md hinge on,
-// from the code that increments them (NETLINK.md section 5.1).
+// One sentence each for the counters the incidents hinge on, from the
+// kernel code that increments them (docs/KERNEL.md lists them by incident).
 export const NETSTAT_MEANINGS: Record<string, string> = {
   'TcpExt.ListenOverflows':
     "a listener's accept queue was full, so a SYN was dropped or a completed handshake got no socket",
@@ -80,53 +81,48 @@ export const NETSTAT_MEANINGS: Record<string, string> = {
   'MPTcpExt.MPCurrEstab': 'MPTCP connections now established',
 };
 
-function missingFilesError(procfs: string): Error {
-  const error = new Error(
-    `neither ${procfs}/net/netstat nor ${procfs}/net/snmp exists: point --path.procfs at a mounted procfs`,
-  ) as NodeJS.ErrnoException;
-  error.code = 'ENOENT';
-  error.syscall = 'open';
-  error.path = `${procfs}/net/snmp`;
-  return error;
-}
-
 // One family for the counters and one for the gauges, the kernel's group and
 // field as labels: names like sockdiag_netstat_TcpExt_ListenOverflows_total
 // fail promtool's snake_case lint, while a label keeps the kernel's exact
 // spelling for `grep ListenOverflows`, and a new kernel field appears
 // without a new metric name. Per-field meanings: NETSTAT_MEANINGS, README.
-async function collect(context: ScrapeContext): Promise<MetricFamily[]> {
-  const snapshot = await getNetstat(context);
-  // snmp6 alone may be absent (IPv6 disabled); without both IPv4 files the
-  // procfs path is wrong, and an empty success would hide that.
-  if (snapshot.netstat === null && snapshot.snmp === null) throw missingFilesError(context.procfs);
-  const counters: MetricSample[] = [];
-  const gauges: MetricSample[] = [];
-  for (const [key, value] of snapshot.values) {
-    const dot = key.indexOf('.');
-    const labels = { group: key.slice(0, dot), field: key.slice(dot + 1) };
-    (GAUGES.has(key) ? gauges : counters).push({ labels, value });
-  }
-  return [
-    {
-      name: 'sockdiag_netstat_total',
-      help: 'Kernel TCP/IP counters from /proc/net/netstat, /proc/net/snmp and /proc/net/snmp6 (what nstat shows), by group (TcpExt, Tcp, IpExt, Ip6...) and field (ListenOverflows...), spelled as the kernel does.',
-      type: 'counter',
-      values: counters,
-    },
-    {
-      name: 'sockdiag_netstat_value',
-      help: 'Kernel TCP/IP values that are levels or constants, not counts (Tcp CurrEstab, RtoMin, RtoMax, MaxConn, RtoAlgorithm, Ip Forwarding, DefaultTTL, MPTcpExt MPCurrEstab).',
-      type: 'gauge',
-      values: gauges,
-    },
-  ];
-}
-
-export const netstatCollector: CollectorDefinition = {
+export const netstatCollector = defineCollector({
   name: 'netstat',
   help: 'Kernel TCP/IP counters from /proc/net/netstat, snmp and snmp6 (all of what nstat shows)',
   defaultEnabled: true,
-  options: [],
-  create: () => ({ collect }),
-};
+  options: {},
+  create: () => ({
+    async collect({ sources }) {
+      const snapshot = await sources.netstat;
+      // snmp6 alone may be absent (IPv6 disabled); without both IPv4 files the
+      // procfs path is wrong, and an empty success would hide that.
+      if (snapshot.netstat === null && snapshot.snmp === null) {
+        throw new ProcfsError(
+          `${sources.procfs}/net/snmp`,
+          `neither net/netstat nor net/snmp exists: point --path.procfs at a mounted procfs`,
+        );
+      }
+      const counters: MetricSample[] = [];
+      const gauges: MetricSample[] = [];
+      for (const [key, value] of snapshot.values) {
+        const dot = key.indexOf('.');
+        const labels = { group: key.slice(0, dot), field: key.slice(dot + 1) };
+        (GAUGES.has(key) ? gauges : counters).push({ labels, value });
+      }
+      return [
+        family(
+          'sockdiag_netstat_total',
+          'Kernel TCP/IP counters from /proc/net/netstat, /proc/net/snmp and /proc/net/snmp6 (what nstat shows), by group (TcpExt, Tcp, IpExt, Ip6...) and field (ListenOverflows...), spelled as the kernel does.',
+          'counter',
+          counters,
+        ),
+        family(
+          'sockdiag_netstat_value',
+          'Kernel TCP/IP values that are levels or constants, not counts (Tcp CurrEstab, RtoMin, RtoMax, MaxConn, RtoAlgorithm, Ip Forwarding, DefaultTTL, MPTcpExt MPCurrEstab).',
+          'gauge',
+          gauges,
+        ),
+      ];
+    },
+  }),
+});

@@ -1,9 +1,9 @@
 // peers (off by default: it reveals remote addresses): the busiest remote
 // addresses per state, and the (local, remote, remote port) tuple that uses
 // the most ephemeral ports.
-import type { CollectorDefinition, MetricSample } from './collector';
 import { STATE } from '../diag';
-import { getTableScan } from './sources';
+import { defineCollector, type MetricSample } from './collector';
+import { integer } from './options';
 
 const REPORTED_STATES = [
   'established',
@@ -12,24 +12,19 @@ const REPORTED_STATES = [
   'close_wait',
   'fin_wait2',
 ] as const;
-export const MAX_PEERS_LIMIT = 100;
-
-export const peersCollector: CollectorDefinition = {
+export const peersCollector = defineCollector({
   name: 'peers',
   help: 'Top remote addresses by socket count per state, and the busiest ephemeral-port tuple by address. Reveals peer addresses: off by default.',
   defaultEnabled: false,
-  options: [
-    {
-      name: 'limit',
-      help: `Remote addresses reported per state (at most ${MAX_PEERS_LIMIT}).`,
-      type: 'number',
-      default: 10,
-    },
-  ],
+  // The table scan keeps the top peers while it counts (its peersLimit).
+  readsTable: true,
+  options: {
+    limit: integer({ help: 'Remote addresses reported per state.', default: 10, min: 0, max: 100 }),
+  },
   create() {
     return {
-      async collect(context) {
-        const scan = await getTableScan(context);
+      async collect({ sources }) {
+        const scan = await sources.tableScan;
         const values: MetricSample[] = [];
         const distinct: MetricSample[] = [];
         for (const state of REPORTED_STATES) {
@@ -75,4 +70,4 @@ export const peersCollector: CollectorDefinition = {
       },
     };
   },
-};
+});

@@ -3,28 +3,31 @@
 // is logged and reported as 0; the scrape answers with everything else.
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
+import { UnknownCollectorError } from '../errors';
 import type {
+  Collector,
   CollectorDefinition,
-  CollectorInstance,
+  CollectorServices,
   MetricFamily,
   MetricSample,
-  ScrapeContext,
 } from './collector';
+import { family } from './families';
+import type { OptionValues } from './options';
+import { ScrapeSources, type SourceConfig } from './sources';
 
 export interface RegistryConfig {
   enabled: ReadonlySet<string>;
-  /** Resolved options, keyed `<collector>.<option>`. */
+  /** Every collector's resolved options, by collector name (cli/flags.ts). */
   settings: Readonly<Record<string, unknown>>;
-  procfs: string;
+  sources: SourceConfig;
   log: Logger;
-}
-
-export class UnknownCollectorError extends Error {
-  readonly code = 'ERR_UNKNOWN_COLLECTOR';
+  services?: CollectorServices;
 }
 
 export class CollectorRegistry {
-  private readonly instances = new Map<string, CollectorInstance>();
+  private readonly instances = new Map<string, Collector>();
+  /** Enabled collectors that read the socket table. */
+  private readonly tableReaders = new Set<string>();
 
   constructor(
     readonly definitions: readonly CollectorDefinition[],
@@ -32,18 +35,10 @@ export class CollectorRegistry {
   ) {
     for (const definition of definitions) {
       if (!config.enabled.has(definition.name)) continue;
-      const options: Record<string, unknown> = {};
-      for (const option of definition.options) {
-        options[option.name] =
-          config.settings[`${definition.name}.${option.name}`] ?? option.default;
-      }
-      this.instances.set(definition.name, definition.create(options));
+      const options = config.settings[definition.name] as OptionValues<typeof definition.options>;
+      this.instances.set(definition.name, definition.create(options, config.services ?? {}));
+      if (definition.readsTable) this.tableReaders.add(definition.name);
     }
-  }
-
-  /** The live instance of an enabled collector (e.g. incidents, for /doctor). */
-  instance(name: string): CollectorInstance | undefined {
-    return this.instances.get(name);
   }
 
   get enabled(): string[] {
@@ -63,15 +58,19 @@ export class CollectorRegistry {
     return [...new Set(filter)];
   }
 
+  /** Sources for one scrape of `names`. */
+  sourcesFor(names: readonly string[]): ScrapeSources {
+    return new ScrapeSources(
+      this.config.sources,
+      names.some((name) => this.tableReaders.has(name)),
+    );
+  }
+
   async collect(names: readonly string[]): Promise<MetricFamily[]> {
-    const context: ScrapeContext = {
-      procfs: this.config.procfs,
+    const context = {
       log: this.config.log,
-      shared: new Map(),
+      sources: this.sourcesFor(names),
       now: Date.now(),
-      enabled: new Set(names),
-      configured: new Set(this.instances.keys()),
-      settings: this.config.settings,
     };
     const durations: MetricSample[] = [];
     const successes: MetricSample[] = [];
@@ -98,18 +97,18 @@ export class CollectorRegistry {
       String(a.labels?.collector).localeCompare(String(b.labels?.collector));
     return [
       ...results.flat(),
-      {
-        name: 'sockdiag_scrape_collector_duration_seconds',
-        help: 'sockdiag-exporter: duration of a collector scrape.',
-        type: 'gauge',
-        values: durations.sort(byName),
-      },
-      {
-        name: 'sockdiag_scrape_collector_success',
-        help: 'sockdiag-exporter: whether a collector succeeded (1) or failed (0).',
-        type: 'gauge',
-        values: successes.sort(byName),
-      },
+      family(
+        'sockdiag_scrape_collector_duration_seconds',
+        'sockdiag-exporter: duration of a collector scrape.',
+        'gauge',
+        durations.sort(byName),
+      ),
+      family(
+        'sockdiag_scrape_collector_success',
+        'sockdiag-exporter: whether a collector succeeded (1) or failed (0).',
+        'gauge',
+        successes.sort(byName),
+      ),
     ];
   }
 }

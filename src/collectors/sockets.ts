@@ -1,22 +1,22 @@
 // sockets: the whole socket table from one netlink pass per scrape. State
 // counts (zeros included), queued bytes (listeners excluded), timers, RTT
 // and idle histograms, socket memory and drops, sockets per service port.
-import type { CollectorDefinition, MetricFamily, MetricSample } from './collector';
-import { TCP_STATES, TIMERS } from '../diag';
+import { FAMILY_NAMES, STATE_SLOTS, TCP_STATES, TcpState, TIMER_SLOTS, TIMERS } from '../diag';
 import type { TableScan } from '../scan/table-scan';
-import { getTableScan } from './sources';
+import { defineCollector, type MetricFamily, type MetricSample } from './collector';
+import { gauge, histogramSamples } from './families';
+import { boolean, integer } from './options';
 
 const TIMER_LABELS = [...TIMERS, 'other'];
-const UDP_STATES: [number, string][] = [
-  [1, 'established'],
-  [7, 'close'],
+const UDP_STATES: [TcpState, string][] = [
+  [TcpState.Established, 'established'],
+  [TcpState.Close, 'close'],
 ];
-const LISTEN = 10;
 
 function stateFamilies(scan: TableScan): MetricFamily {
   const values: MetricSample[] = [];
-  for (const family of ['inet', 'inet6'] as const) {
-    const offset = family === 'inet' ? 0 : 16;
+  for (const [f, family] of FAMILY_NAMES.entries()) {
+    const offset = f * STATE_SLOTS;
     TCP_STATES.forEach((state, index) => {
       if (index === 0) return;
       const value = scan.totals.tcp.states[offset + index]!;
@@ -62,7 +62,7 @@ function timerFamily(scan: TableScan): MetricFamily {
   TCP_STATES.forEach((state, s) => {
     if (s === 0) return;
     TIMER_LABELS.forEach((timer, t) => {
-      values.push({ labels: { state, timer }, value: scan.timers[s * TIMER_LABELS.length + t]! });
+      values.push({ labels: { state, timer }, value: scan.timers[s * TIMER_SLOTS + t]! });
     });
   });
   return {
@@ -80,15 +80,19 @@ function infoFamilies(scan: TableScan): MetricFamily[] {
       name: 'sockdiag_tcp_rtt_seconds',
       help: 'Smoothed RTT (tcp_info tcpi_rtt) of ESTABLISHED TCP sockets, as a distribution over sockets at scrape time.',
       type: 'histogram',
-      values: scan.rtt.samples('sockdiag_tcp_rtt_seconds', {}),
+      values: histogramSamples(scan.rtt, 'sockdiag_tcp_rtt_seconds', {}),
     },
     {
       name: 'sockdiag_tcp_idle_seconds',
       help: 'Time since ESTABLISHED TCP sockets last received data (tcp_info last_data_recv), split by whether a keepalive timer is armed. Long-idle sockets without keepalive may be ghosts whose peer is gone.',
       type: 'histogram',
       values: [
-        ...scan.idleWithKeepalive.samples('sockdiag_tcp_idle_seconds', { keepalive: 'true' }),
-        ...scan.idleWithoutKeepalive.samples('sockdiag_tcp_idle_seconds', { keepalive: 'false' }),
+        ...histogramSamples(scan.idleWithKeepalive, 'sockdiag_tcp_idle_seconds', {
+          keepalive: 'true',
+        }),
+        ...histogramSamples(scan.idleWithoutKeepalive, 'sockdiag_tcp_idle_seconds', {
+          keepalive: 'false',
+        }),
       ],
     },
     {
@@ -137,22 +141,22 @@ function serviceFamily(scan: TableScan, limit: number): MetricFamily {
   const ports = [...scan.listenerPorts].map((port) => {
     const states = scan.portStates(port);
     let total = 0;
-    for (let s = 0; s < states.length; s++) if (s !== LISTEN) total += states[s]!;
+    for (let s = 0; s < states.length; s++) if (s !== TcpState.Listen) total += states[s]!;
     return { port, states, total };
   });
   ports.sort((a, b) => b.total - a.total || a.port - b.port);
-  const other = new Float64Array(16);
+  const other = new Float64Array(STATE_SLOTS);
   const values: MetricSample[] = [];
   ports.forEach(({ port, states }, index) => {
     TCP_STATES.forEach((state, s) => {
-      if (s === 0 || s === LISTEN) return;
+      if (s === 0 || s === TcpState.Listen) return;
       if (index < limit) values.push({ labels: { port, state }, value: states[s]! });
       else other[s]! += states[s]!;
     });
   });
   if (ports.length > limit) {
     TCP_STATES.forEach((state, s) => {
-      if (s !== 0 && s !== LISTEN)
+      if (s !== 0 && s !== TcpState.Listen)
         values.push({ labels: { port: 'other', state }, value: other[s]! });
     });
   }
@@ -190,51 +194,48 @@ function ephemeralFamilies(scan: TableScan): MetricFamily[] {
   ];
 }
 
-export const socketsCollector: CollectorDefinition = {
+export const socketsCollector = defineCollector({
   name: 'sockets',
   help: 'The socket table via netlink inet_diag: states, queues, timers, RTT, idle time, memory, drops, service ports.',
   defaultEnabled: true,
-  options: [
-    {
-      name: 'ports-limit',
+  readsTable: true,
+  options: {
+    portsLimit: integer({
       help: 'Most service ports (ports with a listener) with their own sockdiag_service_sockets series; the rest are port="other".',
-      type: 'number',
       default: 32,
-    },
-    {
-      name: 'tcp-info',
+      min: 0,
+      max: 1000,
+    }),
+    tcpInfo: boolean({
       help: 'Ask the kernel for tcp_info (RTT and idle histograms, retransmissions). Costs about a third more kernel time per dump.',
-      type: 'boolean',
       default: true,
-    },
-    {
-      name: 'parallel-dumps',
+    }),
+    parallelDumps: integer({
       help: 'TCP dumps run at once, each over a share of the table split by port in the kernel, so big tables use more than one CPU. 0 = one per CPU, at most 2; 1 = a single walk.',
-      type: 'number',
       default: 0,
-    },
-  ],
-  create(options) {
-    const limit = Number(options['ports-limit']);
+      min: 0,
+      max: 8,
+    }),
+  },
+  create({ portsLimit }) {
     return {
-      async collect(context) {
-        const scan = await getTableScan(context);
+      async collect({ sources }) {
+        const scan = await sources.tableScan;
         return [
           stateFamilies(scan),
           ...queueFamilies(scan),
           timerFamily(scan),
           ...infoFamilies(scan),
           ...memoryFamilies(scan),
-          serviceFamily(scan, limit),
+          serviceFamily(scan, portsLimit),
           ...ephemeralFamilies(scan),
-          {
-            name: 'sockdiag_scan_sockets',
-            help: 'Rows this scrape dumped from the kernel (TCP and UDP, both families).',
-            type: 'gauge',
-            values: [{ value: scan.rows }],
-          },
+          gauge(
+            'sockdiag_scan_sockets',
+            'Rows this scrape dumped from the kernel (TCP and UDP, both families).',
+            scan.rows,
+          ),
         ];
       },
     };
   },
-};
+});

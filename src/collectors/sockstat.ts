@@ -1,11 +1,12 @@
 // Socket counts and memory per protocol from /proc/net/sockstat{,6}: the
 // cheap TIME_WAIT total to hold against tcp_max_tw_buckets, and TCP memory
 // to hold against tcp_mem, without walking the socket table.
-import type { CollectorDefinition, MetricFamily, ScrapeContext } from './collector';
-import { pageSize, readSockstatFiles, type SockstatValue } from '../procfs/sockstat';
+import { ProcfsError } from '../errors';
+import { pageSize, type SockstatValue } from '../procfs/sockstat';
+import { defineCollector, type MetricFamily, type ScrapeContext } from './collector';
 
-// NETLINK.md 4.3: the kernel keeps these in host-wide counters, so a
-// containerised exporter sees the whole machine's numbers for them.
+// The kernel keeps these in host-wide counters (docs/KERNEL.md), so an
+// exporter in a container sees the whole machine's numbers for them.
 const HOST_GLOBAL_KEYS = new Set(['orphan', 'alloc', 'mem']);
 
 const MEANINGS: Record<string, string> = {
@@ -48,48 +49,41 @@ function family(entry: SockstatValue, file: SockstatFileName, bytesPerPage: numb
   };
 }
 
-function missingFileError(procfs: string): Error {
-  const error = new Error(
-    `${procfs}/net/sockstat does not exist: point --path.procfs at a mounted procfs`,
-  ) as NodeJS.ErrnoException;
-  error.code = 'ENOENT';
-  error.syscall = 'open';
-  error.path = `${procfs}/net/sockstat`;
-  return error;
-}
-
 async function collect(context: ScrapeContext): Promise<MetricFamily[]> {
-  const [files, bytesPerPage] = await Promise.all([readSockstatFiles(context.procfs), pageSize()]);
+  const { sources } = context;
+  const [files, bytesPerPage] = await Promise.all([sources.sockstat, pageSize()]);
   // sockstat6 is absent with IPv6 disabled; sockstat itself always exists.
-  if (files.sockstat === null) throw missingFileError(context.procfs);
-  const values = new Map<string, number>();
+  if (files.sockstat === null) {
+    throw new ProcfsError(
+      `${sources.procfs}/net/sockstat`,
+      'does not exist: point --path.procfs at a mounted procfs',
+    );
+  }
+  const seen = new Set<string>();
   const families: MetricFamily[] = [];
-  const sources: [SockstatFileName, SockstatValue[] | null][] = [
+  const inputs: [SockstatFileName, SockstatValue[] | null][] = [
     ['sockstat', files.sockstat],
     ['sockstat6', files.sockstat6],
   ];
-  for (const [file, entries] of sources) {
+  for (const [file, entries] of inputs) {
     for (const entry of entries ?? []) {
       const key = `${entry.protocol}.${entry.key}`;
-      if (values.has(key)) continue;
-      values.set(key, entry.value);
+      if (seen.has(key)) continue;
+      seen.add(key);
       families.push(family(entry, file, bytesPerPage));
     }
   }
-  // Keyed "TCP.tw", in the kernel's units: `mem` stays in pages so it
-  // compares directly with the tcp_mem sysctl, which is in pages too.
-  context.shared.set('sockstat', values);
   return families;
 }
 
-export const sockstatCollector: CollectorDefinition = {
+export const sockstatCollector = defineCollector({
   name: 'sockstat',
   help: 'Socket counts and memory per protocol from /proc/net/sockstat and sockstat6',
   defaultEnabled: true,
-  options: [],
+  options: {},
   create: () => {
     // Ask for the page size at startup, so the first scrape does not wait on getconf.
     void pageSize();
     return { collect };
   },
-};
+});

@@ -1,21 +1,12 @@
-// Data sources memoised per scrape: whichever collector asks first starts
-// the read, the others await the same promise. No ordering between
+// What one scrape reads, each at most once: whichever collector asks first
+// starts the read, the others await the same promise. No ordering between
 // collectors is needed, and nothing is read twice in one scrape.
-import { availableParallelism } from 'node:os';
-import type { ScrapeContext } from './collector';
-import { readSysctlSamples } from './sysctl';
 import { readSnmpFiles, type SnmpCounter } from '../procfs/netstat';
+import { readSockstatFiles, type SockstatFiles } from '../procfs/sockstat';
+import { readSysctlValues } from '../procfs/sysctl';
 import { attachHalfOpen, dumpListeners, type Listener } from '../scan/listeners';
-import { type ScanOptions, scanTable, type TableScan } from '../scan/table-scan';
-
-export function memo<T>(context: ScrapeContext, key: string, make: () => Promise<T>): Promise<T> {
-  let value = context.shared.get(key) as Promise<T> | undefined;
-  if (!value) {
-    value = make();
-    context.shared.set(key, value);
-  }
-  return value;
-}
+import { scanTable } from '../scan/scan';
+import type { ScanOptions, TableScan } from '../scan/table-scan';
 
 export interface NetstatSnapshot {
   netstat: SnmpCounter[] | null;
@@ -25,62 +16,73 @@ export interface NetstatSnapshot {
   values: Map<string, number>;
 }
 
-export function getNetstat(context: ScrapeContext): Promise<NetstatSnapshot> {
-  return memo(context, 'source.netstat', async () => {
-    const files = await readSnmpFiles(context.procfs);
-    const values = new Map<string, number>();
-    for (const counters of [files.netstat, files.snmp, files.snmp6]) {
-      for (const counter of counters ?? []) {
-        const key = `${counter.prefix}.${counter.field}`;
-        if (!values.has(key)) values.set(key, counter.value);
+/** Fixed for the exporter's life: derived once from the flags. */
+export interface SourceConfig {
+  /** Mount point of procfs, `--path.procfs` (default /proc). */
+  procfs: string;
+  scan: Omit<ScanOptions, 'procfs'>;
+}
+
+export class ScrapeSources {
+  private table?: Promise<TableScan>;
+  private listenerList?: Promise<Listener[]>;
+  private counters?: Promise<NetstatSnapshot>;
+  private settings?: Promise<Map<string, number>>;
+  private socketCounts?: Promise<SockstatFiles>;
+
+  /**
+   * `withHalfOpen`: this scrape reads the table anyway, so listeners get
+   * their half-open counts (SYN_RECV sockets live in the table, not in the
+   * LISTEN-only dump).
+   */
+  constructor(
+    readonly config: SourceConfig,
+    private readonly withHalfOpen: boolean,
+  ) {}
+
+  get procfs(): string {
+    return this.config.procfs;
+  }
+
+  /** The whole socket table, one pass. */
+  get tableScan(): Promise<TableScan> {
+    this.table ??= scanTable({ ...this.config.scan, procfs: this.config.procfs });
+    return this.table;
+  }
+
+  get listeners(): Promise<Listener[]> {
+    this.listenerList ??= (async () => {
+      const listeners = await dumpListeners(this.config.scan.netns);
+      if (this.withHalfOpen) attachHalfOpen(listeners, await this.tableScan);
+      return listeners;
+    })();
+    return this.listenerList;
+  }
+
+  /** /proc/net/{netstat,snmp,snmp6}. */
+  get netstat(): Promise<NetstatSnapshot> {
+    this.counters ??= readSnmpFiles(this.config.procfs).then((files) => {
+      const values = new Map<string, number>();
+      for (const counters of [files.netstat, files.snmp, files.snmp6]) {
+        for (const counter of counters ?? []) {
+          const key = `${counter.prefix}.${counter.field}`;
+          if (!values.has(key)) values.set(key, counter.value);
+        }
       }
-    }
-    return { ...files, values };
-  });
-}
+      return { ...files, values };
+    });
+    return this.counters;
+  }
 
-/** "net.ipv4.tcp_max_tw_buckets" (vectors: ".min"/".max"...) -> value. */
-export function getSysctls(context: ScrapeContext): Promise<Map<string, number>> {
-  return memo(context, 'source.sysctl', async () => {
-    const samples = await readSysctlSamples(context.procfs);
-    return new Map(samples.map((sample) => [String(sample.labels?.name), sample.value]));
-  });
-}
+  /** "net.ipv4.tcp_max_tw_buckets" (vectors: ".min"/".max"...) -> value. */
+  get sysctls(): Promise<Map<string, number>> {
+    this.settings ??= readSysctlValues(this.config.procfs);
+    return this.settings;
+  }
 
-/** 0 (auto): one TCP dump per CPU, at most 2; otherwise as asked, at most 8. */
-export function dumpParallelism(asked: number): number {
-  if (!Number.isFinite(asked) || asked < 1) return Math.min(2, availableParallelism());
-  return Math.min(Math.floor(asked), 8);
-}
-
-/** Options of the table scan, derived from what is enabled this scrape. */
-export function scanOptions(context: ScrapeContext): ScanOptions {
-  const settings = context.settings;
-  return {
-    procfs: context.procfs,
-    trackPeers: context.configured.has('peers'),
-    peersLimit: Math.min(Number(settings['peers.limit'] ?? 10), 100),
-    tcpInfo: settings['sockets.tcp-info'] !== false,
-    ghostIdleSeconds: Number(settings['incidents.keepalive-idle'] ?? 3600),
-    parallelism: dumpParallelism(Number(settings['sockets.parallel-dumps'] ?? 0)),
-  };
-}
-
-/** The whole socket table, one pass per scrape. */
-export function getTableScan(context: ScrapeContext): Promise<TableScan> {
-  return memo(context, 'source.table', () => scanTable(scanOptions(context)));
-}
-
-/**
- * Listeners; with the sockets collector on, each with its half-open count
- * (which needs the full table: SYN_RECV sockets live there).
- */
-export function getListeners(context: ScrapeContext): Promise<Listener[]> {
-  return memo(context, 'source.listeners', async () => {
-    const listeners = await dumpListeners();
-    if (context.enabled.has('sockets') || context.enabled.has('incidents')) {
-      attachHalfOpen(listeners, await getTableScan(context));
-    }
-    return listeners;
-  });
+  /** /proc/net/sockstat{,6}. */
+  get sockstat(): Promise<SockstatFiles> {
+    this.socketCounts ??= readSockstatFiles(this.config.procfs);
+    return this.socketCounts;
+  }
 }

@@ -1,11 +1,22 @@
 // Kernel numbers and the names this project gives them (label values are the
 // kernel's names in snake_case).
 
-export const AF_INET = 2;
-export const AF_INET6 = 10;
+// The numbers the per-socket loops compare against are const enums: tsc
+// inlines them, so a hot loop reads a literal, not a module property.
 
-export const FAMILIES = { inet: AF_INET, inet6: AF_INET6 } as const;
+/** Address families (linux/socket.h). */
+export const enum Family {
+  Unspec = 0,
+  Inet = 2,
+  Inet6 = 10,
+}
+
+export const AF_INET = Family.Inet;
+export const AF_INET6 = Family.Inet6;
+
+export const FAMILIES = { inet: Family.Inet, inet6: Family.Inet6 } as const;
 export type FamilyName = keyof typeof FAMILIES;
+export const FAMILY_NAMES: readonly FamilyName[] = ['inet', 'inet6'];
 
 export const PROTOCOLS = {
   tcp: 6,
@@ -17,7 +28,31 @@ export const PROTOCOLS = {
 } as const;
 export type ProtocolName = keyof typeof PROTOCOLS;
 
-/** TCP states (include/net/tcp_states.h), index = state number. */
+/** TCP states (include/net/tcp_states.h). */
+export const enum TcpState {
+  Established = 1,
+  SynSent = 2,
+  /** Also how NEW_SYN_RECV request sockets are reported. */
+  SynRecv = 3,
+  FinWait1 = 4,
+  FinWait2 = 5,
+  TimeWait = 6,
+  /** Also how BOUND_INACTIVE sockets are reported; UDP: unconnected. */
+  Close = 7,
+  CloseWait = 8,
+  LastAck = 9,
+  Listen = 10,
+  Closing = 11,
+  /** Request-only: asked for, reported as SynRecv. */
+  NewSynRecv = 12,
+  /** Request-only (6.8+): asked for, reported as Close. */
+  BoundInactive = 13,
+}
+
+/** Slots per family in state-indexed arrays: states fit in 4 bits. */
+export const STATE_SLOTS = 16;
+
+/** TCP state names, index = state number (label values). */
 export const TCP_STATES = [
   'unknown',
   'established',
@@ -36,27 +71,42 @@ export const TCP_STATES = [
 ] as const;
 export type StateName = (typeof TCP_STATES)[number];
 
+/** State names a dump request may ask for. */
 export const STATE = {
-  established: 1,
-  syn_sent: 2,
-  syn_recv: 3,
-  fin_wait1: 4,
-  fin_wait2: 5,
-  time_wait: 6,
-  close: 7,
-  close_wait: 8,
-  last_ack: 9,
-  listen: 10,
-  closing: 11,
-  new_syn_recv: 12,
-  bound_inactive: 13,
+  established: TcpState.Established,
+  syn_sent: TcpState.SynSent,
+  syn_recv: TcpState.SynRecv,
+  fin_wait1: TcpState.FinWait1,
+  fin_wait2: TcpState.FinWait2,
+  time_wait: TcpState.TimeWait,
+  close: TcpState.Close,
+  close_wait: TcpState.CloseWait,
+  last_ack: TcpState.LastAck,
+  listen: TcpState.Listen,
+  closing: TcpState.Closing,
+  new_syn_recv: TcpState.NewSynRecv,
+  bound_inactive: TcpState.BoundInactive,
 } as const;
 export type RequestStateName = keyof typeof STATE;
 
 /** All real states; never ~0, which on 6.8+ adds bound-inactive sockets and a bhash2 walk. */
 export const DEFAULT_STATE_MASK = 0xfff;
 
-/** idiag_timer values. 5 (delayed ACK) appeared in 2026 kernels. */
+/** idiag_timer values. */
+export const enum Timer {
+  None = 0,
+  /** RTO, loss probe or reorder timer; every SYN_RECV request socket. */
+  Retransmit = 1,
+  /** Keepalive, and the FIN_WAIT2 timer, which reuses it. */
+  Keepalive = 2,
+  TimeWait = 3,
+  ZeroWindowProbe = 4,
+}
+
+/** Timer slots in [state][timer] arrays: the named timers and one for any other. */
+export const TIMER_SLOTS = 6;
+
+/** idiag_timer names. 5 (delayed ACK) appeared in 2026 kernels and counts as other. */
 export const TIMERS = [
   'none',
   'retransmit',
@@ -70,19 +120,24 @@ export function timerName(timer: number): TimerName {
   return TIMERS[timer] ?? 'other';
 }
 
-/** Index into the skmem column (SK_MEMINFO_*, linux/sock_diag.h). */
-export const SKMEM = {
-  rmemAlloc: 0,
-  rcvbuf: 1,
-  wmemAlloc: 2,
-  sndbuf: 3,
-  fwdAlloc: 4,
-  wmemQueued: 5,
-  optmem: 6,
-  backlog: 7,
-  drops: 8,
-} as const;
-export const SKMEM_VARS = 9;
+/** Index into a row of the skmem column (SK_MEMINFO_*, linux/sock_diag.h). */
+export const enum Skmem {
+  RmemAlloc = 0,
+  Rcvbuf = 1,
+  WmemAlloc = 2,
+  Sndbuf = 3,
+  FwdAlloc = 4,
+  WmemQueued = 5,
+  Optmem = 6,
+  Backlog = 7,
+  /** Packets the socket dropped; on a listener, its listen drops. */
+  Drops = 8,
+  /** Values per row (SK_MEMINFO_VARS). */
+  Vars = 9,
+}
+
+/** Bytes per address in the address columns; IPv4 uses the first 4. */
+export const ADDRESS_BYTES = 16;
 
 /** idiag_ext bits: 1 << (INET_DIAG_x - 1). */
 export const EXTENSION_BITS = { meminfo: 0x01, info: 0x02, skmeminfo: 0x40 } as const;

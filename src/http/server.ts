@@ -3,16 +3,20 @@
 import compress from '@fastify/compress';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import type { Logger } from 'pino';
-import type { IncidentsInstance } from '../collectors/incidents';
+import type { CollectorRegistry } from '../collectors/registry';
+import { UnknownCollectorError } from '../errors';
 import { renderJson, renderText } from '../incidents/report';
-import { type CollectorRegistry, UnknownCollectorError } from '../collectors/registry';
-import { negotiate, type ProcessMetrics, render } from './exposition';
+import type { IncidentService } from '../incidents/service';
 import { ScrapeCoordinator } from './coalesce';
-import { VERSION } from '../cli/version';
+import { negotiate, type ProcessMetrics, render } from './exposition';
 import { installBasicAuth, type WebConfig } from './web-config';
 
 export interface ServerOptions {
   registry: CollectorRegistry;
+  /** The incident service behind /doctor; absent when the incidents collector is off. */
+  incidents?: IncidentService;
+  /** Shown on the landing page. */
+  version?: string;
   processMetrics?: ProcessMetrics;
   log: Logger;
   telemetryPath?: string;
@@ -32,7 +36,7 @@ function collectFilter(query: unknown): string[] | undefined {
   return (Array.isArray(raw) ? raw : [raw]).map(String);
 }
 
-function landingPage(telemetryPath: string): string {
+function landingPage(telemetryPath: string, version: string): string {
   const links = [
     `<li><a href="${telemetryPath}">${telemetryPath}</a>: metrics</li>`,
     '<li><a href="/doctor">/doctor</a>: incident report (JSON with Accept: application/json)</li>',
@@ -41,7 +45,7 @@ function landingPage(telemetryPath: string): string {
   return `<!DOCTYPE html>
 <html><head><meta charset="utf-8"><title>sockdiag-exporter</title></head>
 <body><h1>sockdiag-exporter</h1>
-<p>Prometheus exporter for Linux socket statistics via netlink inet_diag. Version ${VERSION}.</p>
+<p>Prometheus exporter for Linux socket statistics via netlink inet_diag. Version ${version}.</p>
 <ul>${links.join('')}</ul></body></html>
 `;
 }
@@ -86,8 +90,8 @@ export function buildServer(options: ServerOptions): FastifyInstance {
       return reply.type(contentType).send(body);
     });
     scope.get('/doctor', async (request, reply) => {
-      const incidents = options.registry.instance('incidents') as IncidentsInstance | undefined;
-      if (!incidents) {
+      const incidents = options.incidents;
+      if (!incidents || !options.registry.enabled.includes('incidents')) {
         return reply
           .code(404)
           .type('text/plain; charset=utf-8')
@@ -104,7 +108,7 @@ export function buildServer(options: ServerOptions): FastifyInstance {
       reply.type('text/plain; charset=utf-8').send('ok\n'),
     );
     scope.get('/', async (_request, reply) =>
-      reply.type('text/html; charset=utf-8').send(landingPage(telemetryPath)),
+      reply.type('text/html; charset=utf-8').send(landingPage(telemetryPath, options.version ?? 'unknown')),
     );
   });
   return app;

@@ -13,15 +13,13 @@ import path from 'node:path';
 import bcrypt from 'bcryptjs';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { parse } from 'yaml';
+import { WebConfigError } from '../errors';
 
 export interface WebConfig {
   tls?: { cert: Buffer; key: Buffer; minVersion?: 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3' };
   users?: Map<string, string>;
 }
 
-export class WebConfigError extends Error {
-  readonly code = 'ERR_WEB_CONFIG';
-}
 
 const TLS_VERSIONS = { TLS10: 'TLSv1', TLS11: 'TLSv1.1', TLS12: 'TLSv1.2', TLS13: 'TLSv1.3' } as const;
 const KNOWN_KEYS = new Set(['tls_server_config', 'basic_auth_users', 'http_server_config']);

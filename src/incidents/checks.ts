@@ -307,7 +307,7 @@ export const CHECKS: CheckDefinition[] = [
       const count = table?.idleWithoutKeepalive ?? 0;
       add(
         finding,
-        `established, no keepalive, idle > ${context.thresholds.keepaliveIdleSeconds} s`,
+        `established, no keepalive, idle > ${context.thresholds.keepaliveIdle} s`,
         count,
         'sockets',
       );
@@ -343,7 +343,7 @@ export const CHECKS: CheckDefinition[] = [
       add(finding, 'established connections', established, 'sockets');
       add(finding, 'opens per second per established connection', ratio, 'ratio');
       if (
-        perSecond >= context.thresholds.churnMinOpensPerSecond &&
+        perSecond >= context.thresholds.churnMinOpens &&
         ratio >= context.thresholds.churnRatio
       ) {
         finding.fired = true;
@@ -371,7 +371,7 @@ export const CHECKS: CheckDefinition[] = [
         add(finding, `${key} increase`, rise, 'events');
         const perSecond = rise / seconds;
         add(finding, `${key} per second`, perSecond, 'per second');
-        if (perSecond >= context.thresholds.resetsPerSecond) {
+        if (perSecond >= context.thresholds.resetsRate) {
           finding.fired = true;
           finding.details.push(`${key}: ${perSecond.toFixed(1)}/s`);
         }

@@ -1,7 +1,8 @@
 // Evaluates every check on every scrape, keeping the previous sample so
 // counter checks look at rises since then, never at totals since boot.
 import { CHECKS, listenerKey, type Sample } from './checks';
-import { DEFAULT_THRESHOLDS, type Finding, type IncidentInput, type Thresholds } from './types';
+import { DEFAULT_THRESHOLDS, type Thresholds } from './thresholds';
+import type { Finding, IncidentInput } from './types';
 
 export class IncidentEngine {
   private previous: Sample | null = null;

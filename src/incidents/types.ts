@@ -53,22 +53,4 @@ export interface Finding {
   priority: number;
 }
 
-export interface Thresholds {
-  keepaliveIdleSeconds: number;
-  twBucketsRatio: number;
-  ephemeralRatio: number;
-  synBacklogRatio: number;
-  churnMinOpensPerSecond: number;
-  churnRatio: number;
-  resetsPerSecond: number;
-}
-
-export const DEFAULT_THRESHOLDS: Thresholds = {
-  keepaliveIdleSeconds: 3600,
-  twBucketsRatio: 0.8,
-  ephemeralRatio: 0.8,
-  synBacklogRatio: 0.9,
-  churnMinOpensPerSecond: 100,
-  churnRatio: 0.1,
-  resetsPerSecond: 10,
-};
+export type { Thresholds } from './thresholds';

@@ -1,7 +1,8 @@
 // A fixed-bucket histogram filled in the per-socket loop without allocation.
-import type { MetricSample } from '../collectors/collector';
+// collectors/families.ts turns it into Prometheus samples.
 
 export class Histogram {
+  /** Observations per bucket (not cumulative); values above the last bound count only in `total`. */
   readonly counts: Float64Array;
   sum = 0;
   total = 0;
@@ -21,27 +22,5 @@ export class Histogram {
         return;
       }
     }
-  }
-
-  /** Cumulative buckets, `_sum` and `_count` samples; `scale` converts to base units. */
-  samples(name: string, labels: Record<string, string>, scale = 1): MetricSample[] {
-    const out: MetricSample[] = [];
-    let cumulative = 0;
-    this.bounds.forEach((bound, i) => {
-      cumulative += this.counts[i]!;
-      out.push({
-        metricName: `${name}_bucket`,
-        labels: { ...labels, le: String(bound * scale) },
-        value: cumulative,
-      });
-    });
-    out.push({
-      metricName: `${name}_bucket`,
-      labels: { ...labels, le: '+Inf' },
-      value: this.total,
-    });
-    out.push({ metricName: `${name}_sum`, labels, value: this.sum * scale });
-    out.push({ metricName: `${name}_count`, labels, value: this.total });
-    return out;
   }
 }

@@ -2,14 +2,20 @@
 // table entirely (microseconds at any socket count). A listener's receive
 // queue is its accept queue; its send queue is the effective backlog,
 // min(listen() backlog, net.core.somaxconn).
-import { AF_INET6, type FamilyName, SKMEM } from '../diag';
-import { tcpDump } from './tcp-dump';
+import { Skmem, TcpState } from '../diag';
+import {
+  type Endpoint,
+  endpointKey,
+  familyName,
+  familyNumber,
+  isWildcard,
+  keyOf,
+  parseEndpointKey,
+} from './endpoint';
 import type { TableScan } from './table-scan';
+import { tcpDump } from './tcp-dump';
 
-export interface Listener {
-  family: FamilyName;
-  address: string;
-  port: number;
+export interface Listener extends Endpoint {
   /** Sockets bound to this endpoint (more than one with SO_REUSEPORT). */
   sockets: number;
   acceptQueue: number;
@@ -18,32 +24,32 @@ export interface Listener {
   halfOpen?: number;
 }
 
-const WILDCARDS = new Set(['0.0.0.0', '::']);
-
 /** Dumps listeners, merging SO_REUSEPORT groups (same family, address, port). */
 export async function dumpListeners(netns?: string): Promise<Listener[]> {
   const byEndpoint = new Map<string, Listener>();
   const options = {
-    states: ['listen' as const],
+    states: 1 << TcpState.Listen,
     extensions: { skmeminfo: true },
     ...(netns ? { netns } : {}),
   };
   for await (const [batch] of tcpDump(options)) {
     const c = batch.columns;
     for (let i = 0; i < batch.count; i++) {
-      const family = c.family[i] === AF_INET6 ? 'inet6' : 'inet';
       const address = batch.localAddress(i);
       const port = c.localPort[i]!;
-      const key = `${family}|${address}|${port}`;
+      const key = endpointKey(c.family[i]!, address, port);
       let listener = byEndpoint.get(key);
       if (!listener) {
+        const family = familyName(c.family[i]!);
         listener = { family, address, port, sockets: 0, acceptQueue: 0, acceptQueueLimit: 0, drops: 0 };
         byEndpoint.set(key, listener);
       }
       listener.sockets++;
       listener.acceptQueue += c.receiveQueue[i]!;
       listener.acceptQueueLimit += c.sendQueue[i]!;
-      if ((c.skmemLength?.[i] ?? 0) > SKMEM.drops) listener.drops += c.skmem![i * 9 + SKMEM.drops]!;
+      if ((c.skmemLength?.[i] ?? 0) > Skmem.Drops) {
+        listener.drops += c.skmem![i * Skmem.Vars + Skmem.Drops]!;
+      }
     }
   }
   return [...byEndpoint.values()];
@@ -55,24 +61,20 @@ export async function dumpListeners(netns?: string): Promise<Listener[]> {
  * address-specific one exists.
  */
 export function attachHalfOpen(listeners: Listener[], scan: TableScan): void {
-  const familyNumber = { inet: '2', inet6: '10' };
   const claimed = new Set<string>();
   for (const listener of listeners) {
-    const key = `${familyNumber[listener.family]}|${listener.address}|${listener.port}`;
-    if (WILDCARDS.has(listener.address)) continue;
+    if (isWildcard(listener.address)) continue;
+    const key = keyOf(listener);
     listener.halfOpen = scan.halfOpen.get(key) ?? 0;
     claimed.add(key);
   }
   for (const listener of listeners) {
-    if (!WILDCARDS.has(listener.address)) continue;
+    if (!isWildcard(listener.address)) continue;
+    const family = familyNumber(listener.family);
     let count = 0;
     for (const [key, value] of scan.halfOpen) {
-      const [family, , port] = key.split('|');
-      if (
-        family === familyNumber[listener.family] &&
-        Number(port) === listener.port &&
-        !claimed.has(key)
-      ) {
+      const endpoint = parseEndpointKey(key);
+      if (endpoint?.family === family && endpoint.port === listener.port && !claimed.has(key)) {
         count += value;
       }
     }

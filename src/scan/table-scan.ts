@@ -2,35 +2,23 @@
 // that needs it (sockets, peers, listeners' half-open counts, incidents).
 // Batches are aggregated as they arrive, into fixed arrays: no object per
 // socket, no per-socket allocation (peer maps, when asked for, aside).
-import path from 'node:path';
 import {
-  Dump,
-  type DumpOptions,
-  type FamilyName,
+  Family,
   type SocketBatch,
+  Skmem,
+  STATE_SLOTS,
+  TcpState,
+  TIMER_SLOTS,
+  Timer,
 } from '../diag';
-import { readOptional } from '../procfs/read';
-import { higherPortSplit, mergeStreams } from './split';
-import { tcpDump } from './tcp-dump';
+import { endpointKey } from './endpoint';
 import { Histogram } from './histogram';
 import { PeerTracker } from './peers';
 
 export const PROTOCOL_NAMES = ['tcp', 'udp'] as const;
 export type ScanProtocol = (typeof PROTOCOL_NAMES)[number];
-export const FAMILY_NAMES: FamilyName[] = ['inet', 'inet6'];
-// Local copy: the re-exported constant is a getter, slow in a hot loop.
-const AF_INET6 = 10;
-const STATE_SLOTS = 16;
-// SK_MEMINFO_* indexes (linux/sock_diag.h), as in diag/constants.ts SKMEM.
-const SKMEM_RMEM_ALLOC = 0;
-const SKMEM_WMEM_QUEUED = 5;
-const SKMEM_DROPS = 8;
-const TIMER_SLOTS = 6; // none, retransmit, keepalive, time_wait, zero_window_probe, other
-const STATE_ESTABLISHED = 1;
-const STATE_SYN_RECV = 3;
-const STATE_LISTEN = 10;
-const STATE_TIME_WAIT = 6;
-const TIMER_KEEPALIVE = 2;
+/** tcp_info is at least this long on every kernel since 2.6 (up to total_retrans). */
+const TCP_INFO_MIN_LENGTH = 104;
 
 /** RTT buckets, seconds: loopback tens of µs up to intercontinental and worse. */
 export const RTT_BUCKETS = [
@@ -38,6 +26,7 @@ export const RTT_BUCKETS = [
 ];
 /** Idle (time since data was last received) buckets, seconds. */
 export const IDLE_BUCKETS = [1, 10, 60, 300, 900, 1800, 3600, 7200, 21600, 86400];
+
 
 export interface ScanOptions {
   procfs: string;
@@ -124,7 +113,7 @@ export class TableScan {
   private addOther(batch: SocketBatch, totals: ProtocolTotals): void {
     const { family, state, receiveQueue, sendQueue } = batch.columns;
     for (let i = 0; i < batch.count; i++) {
-      totals.states[(family[i] === AF_INET6 ? STATE_SLOTS : 0) + state[i]!]!++;
+      totals.states[(family[i] === Family.Inet6 ? STATE_SLOTS : 0) + state[i]!]!++;
       totals.receiveQueueBytes += receiveQueue[i]!;
       totals.sendQueueBytes += sendQueue[i]!;
     }
@@ -137,10 +126,10 @@ export class TableScan {
     for (let i = 0; i < batch.count; i++) {
       const s = state[i]! & 15;
       const t = Math.min(timer[i]!, TIMER_SLOTS - 1);
-      totals.states[(family[i] === AF_INET6 ? STATE_SLOTS : 0) + s]!++;
+      totals.states[(family[i] === Family.Inet6 ? STATE_SLOTS : 0) + s]!++;
       this.timers[s * TIMER_SLOTS + t]!++;
       const port = localPort[i]!;
-      if (s === STATE_LISTEN) {
+      if (s === TcpState.Listen) {
         // A listener's queues are its accept queue and backlog limit, not bytes.
         if (this.listenerPort[port] === 0) {
           this.listenerPort[port] = 1;
@@ -153,9 +142,11 @@ export class TableScan {
       if (this.listenerPort[port] === 1) this.servicePorts.get(port)![s]!++;
       totals.receiveQueueBytes += receiveQueue[i]!;
       totals.sendQueueBytes += sendQueue[i]!;
-      if (s === STATE_SYN_RECV) this.countHalfOpen(batch, i);
-      if (s === STATE_TIME_WAIT) this.timeWaitByRemotePort[c.remotePort[i]!]!++;
-      if (s === STATE_ESTABLISHED && t === 1 && retransmits[i]! > 0) this.retransmittingSockets++;
+      if (s === TcpState.SynRecv) this.countHalfOpen(batch, i);
+      if (s === TcpState.TimeWait) this.timeWaitByRemotePort[c.remotePort[i]!]!++;
+      if (s === TcpState.Established && t === Timer.Retransmit && retransmits[i]! > 0) {
+        this.retransmittingSockets++;
+      }
     }
     if (c.tcpInfoLength) this.addTcpInfo(batch);
     if (c.skmem) addSkmem(batch, totals);
@@ -163,7 +154,8 @@ export class TableScan {
   }
 
   private countHalfOpen(batch: SocketBatch, row: number): void {
-    const key = `${batch.columns.family[row]}|${batch.localAddress(row)}|${batch.columns.localPort[row]}`;
+    const c = batch.columns;
+    const key = endpointKey(c.family[row]!, batch.localAddress(row), c.localPort[row]!);
     this.halfOpen.set(key, (this.halfOpen.get(key) ?? 0) + 1);
   }
 
@@ -174,13 +166,12 @@ export class TableScan {
     const rtt = c.rtt!;
     const lastDataRecv = c.lastDataRecv!;
     const totalRetrans = c.totalRetrans!;
-    // Every tcp_info since Linux 2.6 reaches these fields (104 bytes).
     for (let i = 0; i < batch.count; i++) {
-      if (state[i] !== STATE_ESTABLISHED || length[i]! < 104) continue;
+      if (state[i] !== TcpState.Established || length[i]! < TCP_INFO_MIN_LENGTH) continue;
       this.tcpInfoAvailable = true;
       this.rtt.observe(rtt[i]! / 1e6);
       const idle = lastDataRecv[i]! / 1000;
-      if (timer[i] === TIMER_KEEPALIVE) {
+      if (timer[i] === Timer.Keepalive) {
         this.idleWithKeepalive.observe(idle);
       } else {
         this.idleWithoutKeepalive.observe(idle);
@@ -203,7 +194,7 @@ export class TableScan {
   timeWaitByServicePort(limit: number): [number, number][] {
     const ports: [number, number][] = [];
     for (const port of this.listenerPorts) {
-      const count = this.portStates(port)[STATE_TIME_WAIT]! + this.timeWaitByRemotePort[port]!;
+      const count = this.portStates(port)[TcpState.TimeWait]! + this.timeWaitByRemotePort[port]!;
       if (count > 0) ports.push([port, count]);
     }
     return ports.sort((a, b) => b[1] - a[1]).slice(0, limit);
@@ -233,76 +224,14 @@ function addSkmem(batch: SocketBatch, totals: ProtocolTotals): void {
   for (let i = 0; i < batch.count; i++) {
     const n = length[i]!;
     if (n === 0) continue;
-    const base = i * 9;
-    totals.rmemAlloc += skmem[base + SKMEM_RMEM_ALLOC]!;
-    totals.wmemQueued += skmem[base + SKMEM_WMEM_QUEUED]!;
-    if (n > SKMEM_DROPS) {
-      const drops = skmem[base + SKMEM_DROPS]!;
+    const base = i * Skmem.Vars;
+    totals.rmemAlloc += skmem[base + Skmem.RmemAlloc]!;
+    totals.wmemQueued += skmem[base + Skmem.WmemQueued]!;
+    if (n > Skmem.Drops) {
+      const drops = skmem[base + Skmem.Drops]!;
       totals.drops += drops;
       if (drops > 0) totals.socketsWithDrops++;
     }
   }
 }
 
-export async function readPortRange(procfs: string): Promise<[number, number]> {
-  try {
-    const text = await readOptional(path.join(procfs, 'sys/net/ipv4/ip_local_port_range'));
-    const [low, high] = (text ?? '').trim().split(/\s+/).map(Number);
-    if (Number.isInteger(low) && Number.isInteger(high)) return [low!, high!];
-  } catch {
-    // not readable: fall back to the kernel default
-  }
-  return [32768, 60999];
-}
-
-const LISTEN_ONLY = 1 << STATE_LISTEN;
-const ALL_BUT_LISTEN = 0xfff & ~LISTEN_ONLY;
-
-/** Aggregates TCP batches from streams that run at once; `parts` counts rows per stream. */
-async function addTcpStreams(
-  scan: TableScan,
-  streams: ReturnType<typeof tcpDump>[],
-  parts: boolean,
-): Promise<void> {
-  const first = scan.partRows.length;
-  if (parts) scan.partRows.push(...streams.map(() => 0));
-  const tagged = streams.map(async function* (stream, index) {
-    for await (const [batch, dump] of stream) yield [batch, dump, index] as const;
-  });
-  for await (const [batch, dump, index] of mergeStreams(tagged)) {
-    if (parts) scan.partRows[first + index]! += batch.count;
-    scan.add(batch, 'tcp');
-    dump.recycle(batch);
-  }
-}
-
-/**
- * Runs the dumps: TCP (both families, one walk when possible) with tcp_info
- * and skmeminfo, then UDP. With `parallelism` > 1 the TCP walk is split:
- * a LISTEN-only dump first (microseconds; it tells every part which ports
- * are services), then that many dumps of the rest at once, each keeping its
- * slice of the sockets by a kernel port filter (split.ts).
- */
-export async function scanTable(options: ScanOptions): Promise<TableScan> {
-  const scan = new TableScan(await readPortRange(options.procfs), options);
-  // 2048 rows keep each batch's aggregation near 1 ms on the event loop
-  // (16384 gave /healthz a 17 ms p99 during 1M-socket scrapes); with two
-  // fills queued, smaller batches no longer leave the kernel walk waiting.
-  const base: DumpOptions = { batchSize: options.batchSize ?? 2048 };
-  if (options.netns) base.netns = options.netns;
-  const tcp: DumpOptions = { ...base, extensions: { info: options.tcpInfo, skmeminfo: true } };
-  const parallelism = options.parallelism ?? 1;
-  if (parallelism > 1) {
-    await addTcpStreams(scan, [tcpDump({ ...tcp, states: LISTEN_ONLY })], false);
-    const parts = higherPortSplit(scan.ephemeralRange, parallelism);
-    const streams = parts.map((filter) => tcpDump({ ...tcp, states: ALL_BUT_LISTEN, filter }));
-    await addTcpStreams(scan, streams, true);
-  } else {
-    await addTcpStreams(scan, [tcpDump(tcp)], true);
-  }
-  for (const family of FAMILY_NAMES) {
-    for await (const batch of new Dump({ ...base, family, protocol: 'udp' })) scan.add(batch, 'udp');
-  }
-  scan.peers.rememberSizes();
-  return scan;
-}

@@ -1,6 +1,6 @@
 // Flattens dumped batches into plain rows for assertions (tests only: the
 // exporter never builds an object per socket).
-import { type DumpSocketsOptions, dumpSockets, SKMEM } from '../../src/diag';
+import { type DumpSocketsOptions, dumpSockets, Skmem } from '../../src/diag';
 import { normaliseAddress } from './ss';
 
 export interface DumpRow {
@@ -43,15 +43,15 @@ export async function dumpRows(options: DumpSocketsOptions): Promise<DumpRow[]> 
       if (c.skmem && c.skmemLength![i]! > 0) {
         const base = i * 9;
         row.skmem = {
-          r: c.skmem[base + SKMEM.rmemAlloc]!,
-          rb: c.skmem[base + SKMEM.rcvbuf]!,
-          t: c.skmem[base + SKMEM.wmemAlloc]!,
-          tb: c.skmem[base + SKMEM.sndbuf]!,
-          f: c.skmem[base + SKMEM.fwdAlloc]!,
-          w: c.skmem[base + SKMEM.wmemQueued]!,
-          o: c.skmem[base + SKMEM.optmem]!,
-          bl: c.skmem[base + SKMEM.backlog]!,
-          d: c.skmem[base + SKMEM.drops]!,
+          r: c.skmem[base + Skmem.RmemAlloc]!,
+          rb: c.skmem[base + Skmem.Rcvbuf]!,
+          t: c.skmem[base + Skmem.WmemAlloc]!,
+          tb: c.skmem[base + Skmem.Sndbuf]!,
+          f: c.skmem[base + Skmem.FwdAlloc]!,
+          w: c.skmem[base + Skmem.WmemQueued]!,
+          o: c.skmem[base + Skmem.Optmem]!,
+          bl: c.skmem[base + Skmem.Backlog]!,
+          d: c.skmem[base + Skmem.Drops]!,
         };
       }
       rows.push(row);

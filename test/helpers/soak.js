@@ -3,18 +3,14 @@
 // namespace with a small socket table; prints one JSON line.
 const pino = require('pino');
 const { COLLECTORS } = require('../../dist/src/collectors');
-const { CollectorRegistry } = require('../../dist/src/collectors/registry');
+const { createExporter } = require('../../dist/src/cli/exporter');
+const { parseFlags } = require('../../dist/src/cli/flags');
 const { ProcessMetrics, render, PROMETHEUS_CONTENT_TYPE } = require('../../dist/src/http/exposition');
 
 async function main() {
   const rounds = Number(process.argv[2] ?? 400);
   const enabled = new Set(COLLECTORS.map((c) => c.name)); // peers too
-  const registry = new CollectorRegistry(COLLECTORS, {
-    enabled,
-    settings: {},
-    procfs: '/proc',
-    log: pino({ level: 'silent' }),
-  });
+  const { registry } = createExporter(parseFlags([], COLLECTORS), pino({ level: 'silent' }), enabled);
   const processMetrics = new ProcessMetrics();
   const samples = [];
   for (let i = 1; i <= rounds; i++) {

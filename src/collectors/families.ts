@@ -1,0 +1,44 @@
+// Small builders for metric families, shared by the collectors.
+import type { Histogram } from '../scan/histogram';
+import type { MetricFamily, MetricSample, MetricType } from './collector';
+
+export function family(
+  name: string,
+  help: string,
+  type: MetricType,
+  values: MetricSample[],
+): MetricFamily {
+  return { name, help, type, values };
+}
+
+/** A gauge of one unlabelled value. */
+export function gauge(name: string, help: string, value: number): MetricFamily {
+  return { name, help, type: 'gauge', values: [{ value }] };
+}
+
+/** Cumulative `_bucket` samples, `_sum` and `_count`; `scale` converts to base units. */
+export function histogramSamples(
+  histogram: Histogram,
+  name: string,
+  labels: Record<string, string>,
+  scale = 1,
+): MetricSample[] {
+  const out: MetricSample[] = [];
+  let cumulative = 0;
+  histogram.bounds.forEach((bound, i) => {
+    cumulative += histogram.counts[i]!;
+    out.push({
+      metricName: `${name}_bucket`,
+      labels: { ...labels, le: String(bound * scale) },
+      value: cumulative,
+    });
+  });
+  out.push({
+    metricName: `${name}_bucket`,
+    labels: { ...labels, le: '+Inf' },
+    value: histogram.total,
+  });
+  out.push({ metricName: `${name}_sum`, labels, value: histogram.sum * scale });
+  out.push({ metricName: `${name}_count`, labels, value: histogram.total });
+  return out;
+}
