@@ -34,7 +34,14 @@ function usage(message) {
 }
 
 function parseArgs(argv) {
-  const options = { ext: [], repeat: 5, warmup: 1, batchSize: undefined, families: ['inet', 'inet6'], serve: false };
+  const options = {
+    ext: [],
+    repeat: 5,
+    warmup: 1,
+    batchSize: undefined,
+    families: ['inet', 'inet6'],
+    serve: false,
+  };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const eq = arg.indexOf('=');
@@ -47,7 +54,8 @@ function parseArgs(argv) {
     const count = (min) => {
       const raw = value();
       const n = Number(raw);
-      if (!Number.isInteger(n) || n < min) usage(`${name} expects an integer >= ${min}, got ${JSON.stringify(raw)}`);
+      if (!Number.isInteger(n) || n < min)
+        usage(`${name} expects an integer >= ${min}, got ${JSON.stringify(raw)}`);
       return n;
     };
     switch (name) {
@@ -55,7 +63,10 @@ function parseArgs(argv) {
         const raw = value();
         options.ext = raw === 'none' || raw === '0' || raw === '' ? [] : raw.split(',');
         for (const ext of options.ext) {
-          if (!EXTENSIONS.includes(ext)) usage(`unknown extension ${JSON.stringify(ext)}; expected none or ${EXTENSIONS.join(',')}`);
+          if (!EXTENSIONS.includes(ext))
+            usage(
+              `unknown extension ${JSON.stringify(ext)}; expected none or ${EXTENSIONS.join(',')}`,
+            );
         }
         break;
       }
@@ -128,7 +139,9 @@ async function serve(dumpSockets, options) {
       process.stdout.write(`error unknown extension ${JSON.stringify(unknown)}\n`);
       continue;
     }
-    process.stdout.write(line('run', ++n, await dumpOnce(dumpSockets, dumpOptionsFor(ext, options))));
+    process.stdout.write(
+      line('run', ++n, await dumpOnce(dumpSockets, dumpOptionsFor(ext, options))),
+    );
   }
 }
 

@@ -44,7 +44,13 @@ async function once() {
     last = now;
   }, 1);
   const started = performance.now();
-  const options = { procfs: '/proc', trackPeers: false, peersLimit: 10, tcpInfo: true, ghostIdleSeconds: 3600 };
+  const options = {
+    procfs: '/proc',
+    trackPeers: false,
+    peersLimit: 10,
+    tcpInfo: true,
+    ghostIdleSeconds: 3600,
+  };
   if (batchSize) options.batchSize = batchSize;
   const scan = await scanTable(options);
   const seconds = (performance.now() - started) / 1000;
@@ -58,10 +64,15 @@ async function once() {
   process.stdout.write(
     `scan rows=${scan.rows} time_s=${seconds.toFixed(3)} batches=${perBatch.length} add_ms=${busy.toFixed(1)}` +
       ` max_batch_ms=${maxBatch.toFixed(1)} batches_already_waiting=${chained}` +
-      ` loop_gaps_ms(top5)=${gaps.slice(0, 5).map((g) => g.toFixed(1)).join(',')}\n`,
+      ` loop_gaps_ms(top5)=${gaps
+        .slice(0, 5)
+        .map((g) => g.toFixed(1))
+        .join(',')}\n`,
   );
   if (verbose) {
-    process.stdout.write(`  per batch (rows:ms): ${perBatch.map((b) => `${b.rows}:${b.ms.toFixed(1)}`).join(' ')}\n`);
+    process.stdout.write(
+      `  per batch (rows:ms): ${perBatch.map((b) => `${b.rows}:${b.ms.toFixed(1)}`).join(' ')}\n`,
+    );
   }
 }
 

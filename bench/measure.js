@@ -47,11 +47,21 @@ function parseArgs(argv) {
     options[key] = key === 'rounds' ? Number(argv[i + 1]) : argv[i + 1];
   }
   if (!options.out || !options.logs) throw new Error('--out and --logs are required');
-  if (!Number.isInteger(options.rounds) || options.rounds < 1) throw new Error('--rounds must be >= 1');
+  if (!Number.isInteger(options.rounds) || options.rounds < 1)
+    throw new Error('--rounds must be >= 1');
   return options;
 }
 
-const { children, fields, httpGet, log, memory, run, startServer, stopServer } = require('./processes');
+const {
+  children,
+  fields,
+  httpGet,
+  log,
+  memory,
+  run,
+  startServer,
+  stopServer,
+} = require('./processes');
 
 /** sockdiag_scrape_collector_duration_seconds{collector="X"} samples of one scrape. */
 function collectorDurations(body) {
@@ -63,7 +73,10 @@ function collectorDurations(body) {
 
 async function scrape(port, pathname) {
   const response = await httpGet(port, pathname);
-  if (response.status !== 200) throw new Error(`GET :${port}${pathname} -> ${response.status}: ${response.body.slice(0, 300)}`);
+  if (response.status !== 200)
+    throw new Error(
+      `GET :${port}${pathname} -> ${response.status}: ${response.body.slice(0, 300)}`,
+    );
   return response;
 }
 
@@ -110,7 +123,12 @@ function startAddonServer() {
 function methods(state, addonServer) {
   const nldump = async (ext) => {
     const f = fields((await run(NLDUMP, ['-e', ext, '-r', '1'])).stdout, 'run');
-    return { seconds: Number(f.time_s), rows: Number(f.rows), recvmsg: Number(f.recvmsg), bytes: Number(f.bytes) };
+    return {
+      seconds: Number(f.time_s),
+      rows: Number(f.rows),
+      recvmsg: Number(f.recvmsg),
+      bytes: Number(f.bytes),
+    };
   };
   const addon = (ext) => addonServer.dump(ext);
   return {
@@ -133,7 +151,11 @@ function methods(state, addonServer) {
     },
     cheap: async () => {
       const response = await scrape(PORTS.ours, CHEAP_PATH);
-      return { seconds: response.seconds, bytes: response.bytes, collectors: collectorDurations(response.body) };
+      return {
+        seconds: response.seconds,
+        bytes: response.bytes,
+        collectors: collectorDurations(response.body),
+      };
     },
   };
 }
@@ -142,7 +164,8 @@ async function interleavedRounds(rounds, state) {
   const addonServer = startAddonServer();
   state.addonWarmup = [];
   for (let i = 0; i < 2; i++) {
-    for (const ext of ['none', 'info,skmeminfo']) state.addonWarmup.push({ ext, ...(await addonServer.dump(ext)) });
+    for (const ext of ['none', 'info,skmeminfo'])
+      state.addonWarmup.push({ ext, ...(await addonServer.dump(ext)) });
   }
   const table = methods(state, addonServer);
   const names = Object.keys(table);
@@ -153,7 +176,9 @@ async function interleavedRounds(rounds, state) {
     // Rotate the order so that no method always runs right after another.
     const order = names.map((_, i) => names[(i + round) % names.length]);
     for (const name of order) samples[name].push(await table[name]());
-    log(`round ${round + 1}/${rounds}: ${names.map((n) => `${n} ${samples[n].at(-1).seconds.toFixed(3)}`).join(', ')}`);
+    log(
+      `round ${round + 1}/${rounds}: ${names.map((n) => `${n} ${samples[n].at(-1).seconds.toFixed(3)}`).join(', ')}`,
+    );
   }
   addonServer.stop();
   return samples;
@@ -176,9 +201,13 @@ function latencySummary(latencies) {
 
 /** /healthz every 10 ms: 1 s idle, then full scrapes back to back (HEALTHZ_SCRAPES and HEALTHZ_SECONDS at least). */
 async function healthzUnderLoad() {
-  const probe = spawn(process.execPath, [path.join(BENCH_DIR, 'healthz-probe.js'), '--port', String(PORTS.ours), '--interval', '10'], {
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
+  const probe = spawn(
+    process.execPath,
+    [path.join(BENCH_DIR, 'healthz-probe.js'), '--port', String(PORTS.ours), '--interval', '10'],
+    {
+      stdio: ['pipe', 'pipe', 'pipe'],
+    },
+  );
   children.add(probe);
   const out = [];
   probe.stdout.on('data', (chunk) => out.push(chunk));
@@ -202,7 +231,8 @@ async function healthzUnderLoad() {
   await closed;
   children.delete(probe);
   const { samples, errors } = JSON.parse(Buffer.concat(out).toString());
-  const within = (from, to) => samples.filter(([start]) => start >= from && start < to).map(([, ms]) => ms);
+  const within = (from, to) =>
+    samples.filter(([start]) => start >= from && start < to).map(([, ms]) => ms);
   return {
     idle: latencySummary(within(idleFrom, scrapesFrom)),
     duringScrapes: latencySummary(within(scrapesFrom, scrapesTo)),
@@ -220,10 +250,20 @@ async function profileScrapes(dir, logs, scrapes = 5) {
   const file = path.join(dir, `exporter-${process.pid}.cpuprofile`);
   for (const f of [file, `${file}.started`]) fs.rmSync(f, { force: true });
   process.env.SOCKDIAG_BENCH_PROFILE = file;
-  const child = await startServer('exporter-profiled', process.execPath, [
-    '--require', path.join(BENCH_DIR, 'prof-hook.js'),
-    CLI, `--web.listen-address=127.0.0.1:${PORTS.profiled}`, '--log.level=warn',
-  ], PORTS.profiled, '/healthz', logs);
+  const child = await startServer(
+    'exporter-profiled',
+    process.execPath,
+    [
+      '--require',
+      path.join(BENCH_DIR, 'prof-hook.js'),
+      CLI,
+      `--web.listen-address=127.0.0.1:${PORTS.profiled}`,
+      '--log.level=warn',
+    ],
+    PORTS.profiled,
+    '/healthz',
+    logs,
+  );
   delete process.env.SOCKDIAG_BENCH_PROFILE;
   const waitFor = async (target) => {
     for (let i = 0; i < 300 && !fs.existsSync(target); i++) await sleep(100);
@@ -233,7 +273,8 @@ async function profileScrapes(dir, logs, scrapes = 5) {
   child.kill('SIGUSR2');
   await waitFor(`${file}.started`);
   const seconds = [];
-  for (let i = 0; i < scrapes; i++) seconds.push((await scrape(PORTS.profiled, '/metrics')).seconds);
+  for (let i = 0; i < scrapes; i++)
+    seconds.push((await scrape(PORTS.profiled, '/metrics')).seconds);
   child.kill('SIGUSR2');
   await waitFor(file);
   await stopServer(child);
@@ -250,7 +291,8 @@ function codeHash() {
     .readdirSync(path.join(CODE, 'dist', 'src'), { recursive: true })
     .filter((f) => f.endsWith('.js'))
     .sort();
-  for (const file of files) hash.update(file).update(fs.readFileSync(path.join(CODE, 'dist', 'src', file)));
+  for (const file of files)
+    hash.update(file).update(fs.readFileSync(path.join(CODE, 'dist', 'src', file)));
   hash.update(fs.readFileSync(path.join(CODE, 'build', 'Release', 'sockdiag.node')));
   return hash.digest('hex').slice(0, 12);
 }
@@ -259,23 +301,38 @@ async function buildInfo() {
   const newest = (dir) => {
     let latest = 0;
     for (const entry of fs.readdirSync(dir, { withFileTypes: true, recursive: true })) {
-      if (entry.isFile()) latest = Math.max(latest, fs.statSync(path.join(entry.parentPath ?? entry.path, entry.name)).mtimeMs);
+      if (entry.isFile())
+        latest = Math.max(
+          latest,
+          fs.statSync(path.join(entry.parentPath ?? entry.path, entry.name)).mtimeMs,
+        );
     }
     return latest ? new Date(latest).toISOString() : null;
   };
-  const git = async (...args) => (await run('git', ['-C', ROOT, ...args], { allowFailure: true })).stdout.trim();
+  const git = async (...args) =>
+    (await run('git', ['-C', ROOT, ...args], { allowFailure: true })).stdout.trim();
   return {
     head: await git('rev-parse', '--short', 'HEAD'),
-    changedFiles: (await git('status', '--porcelain', '--', 'src', 'native')).split('\n').filter(Boolean).length,
+    changedFiles: (await git('status', '--porcelain', '--', 'src', 'native'))
+      .split('\n')
+      .filter(Boolean).length,
     distBuilt: newest(path.join(CODE, 'dist', 'src')),
-    addonBuilt: new Date(fs.statSync(path.join(CODE, 'build', 'Release', 'sockdiag.node')).mtimeMs).toISOString(),
+    addonBuilt: new Date(
+      fs.statSync(path.join(CODE, 'build', 'Release', 'sockdiag.node')).mtimeMs,
+    ).toISOString(),
     codeHash: codeHash(),
     snapshot: CODE !== ROOT,
   };
 }
 
 function cpuTimes() {
-  const fieldsOfCpu = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+  const fieldsOfCpu = fs
+    .readFileSync('/proc/stat', 'utf8')
+    .split('\n')[0]
+    .trim()
+    .split(/\s+/)
+    .slice(1)
+    .map(Number);
   const idle = fieldsOfCpu[3] + (fieldsOfCpu[4] ?? 0);
   return { idle, total: fieldsOfCpu.reduce((a, b) => a + b, 0) };
 }
@@ -313,25 +370,47 @@ async function main() {
     loadavgBefore: os.loadavg(),
     sockstat: sockstat(),
     rounds: options.rounds,
-    portRange: fs.readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number),
+    portRange: fs
+      .readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8')
+      .trim()
+      .split(/\s+/)
+      .map(Number),
     build: await buildInfo(),
   };
 
   // Untimed: the first dump of a table assigns socket cookies.
   const warm = fields((await run(NLDUMP, ['-e', '0x42', '-r', '1'])).stdout, 'run');
   result.tableRows = Number(warm.rows);
-  log(`table: ${result.tableRows} TCP sockets in this namespace; TCP sockstat ${JSON.stringify(result.sockstat)}`);
+  log(
+    `table: ${result.tableRows} TCP sockets in this namespace; TCP sockstat ${JSON.stringify(result.sockstat)}`,
+  );
 
   result.settle = await settle();
-  log(`CPU ${(result.settle.busy * 100).toFixed(0)}% busy after ${result.settle.waitedSeconds} s of settling`);
+  log(
+    `CPU ${(result.settle.busy * 100).toFixed(0)}% busy after ${result.settle.waitedSeconds} s of settling`,
+  );
   result.loadavgBefore = os.loadavg();
 
-  const ours = await startServer('exporter', process.execPath, [
-    CLI, `--web.listen-address=127.0.0.1:${PORTS.ours}`, '--log.level=warn',
-  ], PORTS.ours, '/healthz', options.logs);
-  const nodeExporter = await startServer('node-exporter', NODE_EXPORTER, [
-    '--collector.disable-defaults', '--collector.tcpstat', `--web.listen-address=127.0.0.1:${PORTS.nodeExporter}`,
-  ], PORTS.nodeExporter, '/', options.logs);
+  const ours = await startServer(
+    'exporter',
+    process.execPath,
+    [CLI, `--web.listen-address=127.0.0.1:${PORTS.ours}`, '--log.level=warn'],
+    PORTS.ours,
+    '/healthz',
+    options.logs,
+  );
+  const nodeExporter = await startServer(
+    'node-exporter',
+    NODE_EXPORTER,
+    [
+      '--collector.disable-defaults',
+      '--collector.tcpstat',
+      `--web.listen-address=127.0.0.1:${PORTS.nodeExporter}`,
+    ],
+    PORTS.nodeExporter,
+    '/',
+    options.logs,
+  );
   await sleep(500);
   result.memory = {
     ours: { idle: memory(ours.pid) },
@@ -350,7 +429,9 @@ async function main() {
   result.healthz = await healthzUnderLoad();
   result.memory.ours.end = memory(ours.pid);
   result.memory.nodeExporter.end = memory(nodeExporter.pid);
-  log(`healthz p50 ${result.healthz.duringScrapes.p50Ms?.toFixed(2)} ms, p99 ${result.healthz.duringScrapes.p99Ms?.toFixed(2)} ms`);
+  log(
+    `healthz p50 ${result.healthz.duringScrapes.p50Ms?.toFixed(2)} ms, p99 ${result.healthz.duringScrapes.p99Ms?.toFixed(2)} ms`,
+  );
 
   await stopServer(ours);
   await stopServer(nodeExporter);

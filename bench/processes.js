@@ -62,7 +62,13 @@ function httpGet(port, pathname, timeoutMs = 600000) {
   return new Promise((resolve, reject) => {
     const started = performance.now();
     const request = http.get(
-      { host: '127.0.0.1', port, path: pathname, agent: false, headers: { 'accept-encoding': 'identity' } },
+      {
+        host: '127.0.0.1',
+        port,
+        path: pathname,
+        agent: false,
+        headers: { 'accept-encoding': 'identity' },
+      },
       (response) => {
         const chunks = [];
         response.on('data', (chunk) => chunks.push(chunk));
@@ -97,14 +103,16 @@ async function startServer(name, command, args, port, readyPath, logs) {
   });
   const deadline = performance.now() + 30000;
   for (;;) {
-    if (exited) throw new Error(`${name} exited (${JSON.stringify(exited)}); see ${logs}/${name}.err`);
+    if (exited)
+      throw new Error(`${name} exited (${JSON.stringify(exited)}); see ${logs}/${name}.err`);
     try {
       const response = await httpGet(port, readyPath, 1000);
       if (response.status === 200) break;
     } catch {
       // not listening yet
     }
-    if (performance.now() > deadline) throw new Error(`${name} not ready on port ${port} after 30 s`);
+    if (performance.now() > deadline)
+      throw new Error(`${name} not ready on port ${port} after 30 s`);
     await sleep(100);
   }
   log(`${name} up (pid ${child.pid})`);

@@ -46,14 +46,19 @@ function top(map, limit, busyMs) {
   return [...map.entries()]
     .sort((a, b) => b[1] - a[1])
     .slice(0, limit)
-    .map(([name, ms]) => ({ name, ms: Math.round(ms * 10) / 10, pctOfBusy: Math.round((1000 * ms) / busyMs) / 10 }));
+    .map(([name, ms]) => ({
+      name,
+      ms: Math.round(ms * 10) / 10,
+      pctOfBusy: Math.round((1000 * ms) / busyMs) / 10,
+    }));
 }
 
 /** Self and inclusive time per function and per module, in ms of wall time. */
 function summarise(profile, limit = 15) {
   const byId = new Map(profile.nodes.map((node) => [node.id, node]));
   const parent = new Map();
-  for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id);
+  for (const node of profile.nodes)
+    for (const child of node.children ?? []) parent.set(child, node.id);
 
   // A sample lasts until the next one (as DevTools counts it).
   const stamps = [];
@@ -118,7 +123,10 @@ function format(summary) {
   ];
   const table = (title, rows) => {
     lines.push('', `${title} (ms, % of busy)`);
-    for (const row of rows) lines.push(`${row.ms.toFixed(1).padStart(9)} ${row.pctOfBusy.toFixed(1).padStart(5)}%  ${row.name}`);
+    for (const row of rows)
+      lines.push(
+        `${row.ms.toFixed(1).padStart(9)} ${row.pctOfBusy.toFixed(1).padStart(5)}%  ${row.name}`,
+      );
   };
   table('by module', summary.byModule);
   table('top self time', summary.topSelf);
@@ -130,8 +138,10 @@ function format(summary) {
 function callers(profile, name) {
   const byId = new Map(profile.nodes.map((node) => [node.id, node]));
   const parent = new Map();
-  for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id);
-  const interval = (profile.endTime - profile.startTime) / 1000 / Math.max(1, profile.samples.length);
+  for (const node of profile.nodes)
+    for (const child of node.children ?? []) parent.set(child, node.id);
+  const interval =
+    (profile.endTime - profile.startTime) / 1000 / Math.max(1, profile.samples.length);
   const result = new Map();
   for (const node of profile.nodes) {
     if (node.callFrame.functionName !== name || !node.hitCount) continue;
@@ -146,7 +156,9 @@ module.exports = { summarise, format, callers };
 
 if (require.main === module) {
   const args = process.argv.slice(2);
-  const file = args.find((a, i) => !a.startsWith('--') && !['--top', '--callers'].includes(args[i - 1]));
+  const file = args.find(
+    (a, i) => !a.startsWith('--') && !['--top', '--callers'].includes(args[i - 1]),
+  );
   if (!file) {
     process.stderr.write(`usage: node bench/prof-summary.js FILE.cpuprofile [--top N] [--json]\n`);
     process.exit(2);
@@ -156,9 +168,12 @@ if (require.main === module) {
   const profile = JSON.parse(fs.readFileSync(file, 'utf8'));
   const callersIndex = args.indexOf('--callers');
   if (callersIndex >= 0) {
-    for (const [key, ms] of callers(profile, args[callersIndex + 1])) process.stdout.write(`${ms.toFixed(1).padStart(9)} ms  ${key}\n`);
+    for (const [key, ms] of callers(profile, args[callersIndex + 1]))
+      process.stdout.write(`${ms.toFixed(1).padStart(9)} ms  ${key}\n`);
     process.exit(0);
   }
   const summary = summarise(profile, limit);
-  process.stdout.write(args.includes('--json') ? `${JSON.stringify(summary, null, 1)}\n` : format(summary));
+  process.stdout.write(
+    args.includes('--json') ? `${JSON.stringify(summary, null, 1)}\n` : format(summary),
+  );
 }

@@ -50,7 +50,13 @@ function stats(result) {
     const seconds = samples.map((s) => s.seconds);
     const rows = samples.at(-1).rows ?? result.tableRows;
     const med = median(seconds);
-    out[key] = { rows, min: Math.min(...seconds), median: med, max: Math.max(...seconds), rate: rows / med };
+    out[key] = {
+      rows,
+      min: Math.min(...seconds),
+      median: med,
+      max: Math.max(...seconds),
+      rate: rows / med,
+    };
   }
   return out;
 }
@@ -64,8 +70,12 @@ function sizeSection(size, result, s) {
     `${result.rounds} interleaved rounds, medians. TCP sockets allocated host-wide at start: ` +
       `${fmtInt(sockstat.alloc ?? 0)} (so ${fmtInt(Math.max(0, (sockstat.alloc ?? 0) - result.tableRows))} outside this table, which every dump also walks). ` +
       `Load average before/after: ${result.loadavgBefore.map((x) => x.toFixed(2)).join(' ')} / ${result.loadavgAfter.map((x) => x.toFixed(2)).join(' ')}` +
-      (result.settle ? `; CPUs ${(result.settle.busy * 100).toFixed(0)}% busy when measuring began (after ${result.settle.waitedSeconds} s settling)` : '') +
-      (result.roundSettle ? `; before each round ${result.roundSettle.map((r) => `${(r.busy * 100).toFixed(0)}%`).join(' ')} busy (waited ${result.roundSettle.reduce((a, r) => a + r.waitedSeconds, 0)} s in all)` : '') +
+      (result.settle
+        ? `; CPUs ${(result.settle.busy * 100).toFixed(0)}% busy when measuring began (after ${result.settle.waitedSeconds} s settling)`
+        : '') +
+      (result.roundSettle
+        ? `; before each round ${result.roundSettle.map((r) => `${(r.busy * 100).toFixed(0)}%`).join(' ')} busy (waited ${result.roundSettle.reduce((a, r) => a + r.waitedSeconds, 0)} s in all)`
+        : '') +
       `. ip_local_port_range ${result.portRange ? result.portRange.join('-') : '?'}.`,
     '',
     '| method | rows | min s | median s | max s | sockets/s | vs |',
@@ -76,7 +86,9 @@ function sizeSection(size, result, s) {
     if (!m) continue;
     const vs = base && s[base] ? `${(m.median / s[base].median).toFixed(2)}x ${base}` : '';
     const rate = key === 'cheap' ? '—' : fmtRate(m.rate);
-    lines.push(`| ${label} | ${fmtInt(m.rows)} | ${fmtS(m.min)} | ${fmtS(m.median)} | ${fmtS(m.max)} | ${rate} | ${vs} |`);
+    lines.push(
+      `| ${label} | ${fmtInt(m.rows)} | ${fmtS(m.min)} | ${fmtS(m.median)} | ${fmtS(m.max)} | ${rate} | ${vs} |`,
+    );
   }
   return lines;
 }
@@ -87,21 +99,58 @@ function goalRows(size, result, s) {
   // Issue #6's goals by number; the addon rows have no goal of their own
   // (null verdict): they show what the dump costs before aggregation.
   const scrapeVsC = ratio('scrape', 'c-ext42');
-  rows.push([size, `1. full scrape / C with tcp_info <= ${GOALS.scrapeVsC}x`, `${scrapeVsC.toFixed(3)}x`, scrapeVsC <= GOALS.scrapeVsC]);
+  rows.push([
+    size,
+    `1. full scrape / C with tcp_info <= ${GOALS.scrapeVsC}x`,
+    `${scrapeVsC.toFixed(3)}x`,
+    scrapeVsC <= GOALS.scrapeVsC,
+  ]);
   const faster = ratio('node-exporter', 'scrape');
-  rows.push([size, `2. >= ${GOALS.fasterThanNodeExporter}x faster than node_exporter tcpstat`, `${faster.toFixed(3)}x`, faster >= GOALS.fasterThanNodeExporter]);
-  rows.push([size, '7. stretch: full scrape below 1.0x the single-threaded C dump', `${scrapeVsC.toFixed(3)}x`, scrapeVsC < 1]);
-  rows.push([size, 'diagnostic: one addon Dump / C, ext info,skmeminfo', `${ratio('addon-ext42', 'c-ext42').toFixed(3)}x`, null]);
-  rows.push([size, 'diagnostic: one addon Dump / C, ext none', `${ratio('addon-ext0', 'c-ext0').toFixed(3)}x`, null]);
+  rows.push([
+    size,
+    `2. >= ${GOALS.fasterThanNodeExporter}x faster than node_exporter tcpstat`,
+    `${faster.toFixed(3)}x`,
+    faster >= GOALS.fasterThanNodeExporter,
+  ]);
+  rows.push([
+    size,
+    '7. stretch: full scrape below 1.0x the single-threaded C dump',
+    `${scrapeVsC.toFixed(3)}x`,
+    scrapeVsC < 1,
+  ]);
+  rows.push([
+    size,
+    'diagnostic: one addon Dump / C, ext info,skmeminfo',
+    `${ratio('addon-ext42', 'c-ext42').toFixed(3)}x`,
+    null,
+  ]);
+  rows.push([
+    size,
+    'diagnostic: one addon Dump / C, ext none',
+    `${ratio('addon-ext0', 'c-ext0').toFixed(3)}x`,
+    null,
+  ]);
   const mem = result.memory.ours;
   const growth = mem.end.hwmMiB - mem.idle.rssMiB;
-  rows.push([size, `4. peak RSS <= idle + ${GOALS.rssGrowthMiB} MiB (goal is for 1M)`, `+${growth.toFixed(1)} MiB (${mem.idle.rssMiB.toFixed(1)} -> ${mem.end.hwmMiB.toFixed(1)})`, growth <= GOALS.rssGrowthMiB]);
+  rows.push([
+    size,
+    `4. peak RSS <= idle + ${GOALS.rssGrowthMiB} MiB (goal is for 1M)`,
+    `+${growth.toFixed(1)} MiB (${mem.idle.rssMiB.toFixed(1)} -> ${mem.end.hwmMiB.toFixed(1)})`,
+    growth <= GOALS.rssGrowthMiB,
+  ]);
   const p99 = result.healthz.duringScrapes.p99Ms;
-  rows.push([size, `5. /healthz p99 during scrapes < ${GOALS.healthzP99Ms} ms`, `${fmtMs(p99)} ms`, p99 !== null && p99 < GOALS.healthzP99Ms]);
+  rows.push([
+    size,
+    `5. /healthz p99 during scrapes < ${GOALS.healthzP99Ms} ms`,
+    `${fmtMs(p99)} ms`,
+    p99 !== null && p99 < GOALS.healthzP99Ms,
+  ]);
   // Goal 6 is about the collectors: they start together and run
   // concurrently, so a scrape's collector time is the slowest of the four.
   // The HTTP request adds process metrics, rendering and the connection.
-  const together = result.samples.cheap.map((c) => Math.max(...Object.values(c.collectors))).filter(Number.isFinite);
+  const together = result.samples.cheap
+    .map((c) => Math.max(...Object.values(c.collectors)))
+    .filter(Number.isFinite);
   const collectorsMs = together.length ? median(together) * 1000 : NaN;
   const httpMs = s.cheap.median * 1000;
   rows.push([
@@ -114,11 +163,19 @@ function goalRows(size, result, s) {
 }
 
 function memorySection(results) {
-  const lines = ['| size | process | RSS idle MiB | RSS after rounds | RSS at end | peak (VmHWM) | peak - idle |', '|---|---|---:|---:|---:|---:|---:|'];
+  const lines = [
+    '| size | process | RSS idle MiB | RSS after rounds | RSS at end | peak (VmHWM) | peak - idle |',
+    '|---|---|---:|---:|---:|---:|---:|',
+  ];
   for (const [size, result] of results) {
-    for (const [key, label] of [['ours', 'sockdiag-exporter'], ['nodeExporter', 'node_exporter']]) {
+    for (const [key, label] of [
+      ['ours', 'sockdiag-exporter'],
+      ['nodeExporter', 'node_exporter'],
+    ]) {
       const m = result.memory[key];
-      lines.push(`| ${size} | ${label} | ${m.idle.rssMiB.toFixed(1)} | ${m.afterRounds.rssMiB.toFixed(1)} | ${m.end.rssMiB.toFixed(1)} | ${m.end.hwmMiB.toFixed(1)} | +${(m.end.hwmMiB - m.idle.rssMiB).toFixed(1)} |`);
+      lines.push(
+        `| ${size} | ${label} | ${m.idle.rssMiB.toFixed(1)} | ${m.afterRounds.rssMiB.toFixed(1)} | ${m.end.rssMiB.toFixed(1)} | ${m.end.hwmMiB.toFixed(1)} | +${(m.end.hwmMiB - m.idle.rssMiB).toFixed(1)} |`,
+      );
     }
   }
   return lines;
@@ -137,14 +194,17 @@ function healthzSection(results) {
   const cell = (h) => `${fmtMs(h.p50Ms)} / ${fmtMs(h.p99Ms)} / ${fmtMs(h.maxMs)} (${h.count})`;
   for (const [size, result] of results) {
     const h = result.healthz;
-    lines.push(`| ${size} | ${cell(h.idle)} | ${cell(h.duringScrapes)} | ${h.errors} | ${scrapeList(h.scrapeSeconds)} |`);
+    lines.push(
+      `| ${size} | ${cell(h.idle)} | ${cell(h.duringScrapes)} | ${h.errors} | ${scrapeList(h.scrapeSeconds)} |`,
+    );
   }
   return lines;
 }
 
 function collectorSection(results) {
   const names = new Set();
-  for (const [, result] of results) for (const d of result.collectorDurations) for (const n of Object.keys(d)) names.add(n);
+  for (const [, result] of results)
+    for (const d of result.collectorDurations) for (const n of Object.keys(d)) names.add(n);
   const sorted = [...names].sort();
   const lines = [
     `| size | scrape | ${sorted.join(' | ')} |`,
@@ -157,7 +217,9 @@ function collectorSection(results) {
     });
     lines.push(`| ${size} | full | ${full.join(' | ')} |`);
     const cheap = sorted.map((n) => {
-      const values = result.samples.cheap.map((c) => c.collectors[n]).filter((v) => v !== undefined);
+      const values = result.samples.cheap
+        .map((c) => c.collectors[n])
+        .filter((v) => v !== undefined);
       return values.length ? (median(values) * 1000).toFixed(2) : '—';
     });
     lines.push(`| ${size} | cheap | ${cheap.join(' | ')} |`);
@@ -175,14 +237,18 @@ function linearitySection(results, perSize) {
   const lines = [
     `Sockets/s at ${bigSize} relative to ${smallSize} (1.00 = perfectly linear; goal at 1M: >= ${GOALS.linearity}).`,
     '',
-    '| method | ' + results.map(([size]) => `${size} sockets/s`).join(' | ') + ' | ratio | verdict |',
+    '| method | ' +
+      results.map(([size]) => `${size} sockets/s`).join(' | ') +
+      ' | ratio | verdict |',
     '|---|' + results.map(() => '---:|').join('') + '---:|---|',
   ];
   for (const [key, label] of METHODS) {
     if (key === 'cheap' || !small[key] || !big[key]) continue;
     const ratio = big[key].rate / small[key].rate;
     const judged = isMillion ? verdict(ratio >= GOALS.linearity) : 'n/a (no 1M run)';
-    lines.push(`| ${label} | ${results.map(([size]) => fmtRate(perSize.get(size)[key].rate)).join(' | ')} | ${ratio.toFixed(2)} | ${judged} |`);
+    lines.push(
+      `| ${label} | ${results.map(([size]) => fmtRate(perSize.get(size)[key].rate)).join(' | ')} | ${ratio.toFixed(2)} | ${judged} |`,
+    );
   }
   return lines;
 }
@@ -229,9 +295,15 @@ function report(files) {
     goals.push(...goalRows(size, result, perSize.get(size)));
   }
   lines.push('### Goals', '', '| size | goal | measured | verdict |', '|---|---|---|---|');
-  for (const [size, goal, measured, ok] of goals) lines.push(`| ${size} | ${goal} | ${measured} | ${verdict(ok)} |`);
+  for (const [size, goal, measured, ok] of goals)
+    lines.push(`| ${size} | ${goal} | ${measured} | ${verdict(ok)} |`);
   lines.push('', '### Memory', '', ...memorySection(results), '');
-  lines.push('### /healthz every 10 ms (fresh connection each)', '', ...healthzSection(results), '');
+  lines.push(
+    '### /healthz every 10 ms (fresh connection each)',
+    '',
+    ...healthzSection(results),
+    '',
+  );
   lines.push(
     '### Per-collector time, ms (`sockdiag_scrape_collector_duration_seconds`, median)',
     '',

@@ -124,38 +124,41 @@ function randomExpression(next: () => number, depth: number): PortExpression {
   return { not: randomExpression(next, depth + 1) };
 }
 
-t.test('random expressions: the kernel accepts the program and decides like the expression', async (t) => {
-  const next = random(20261123);
-  const samples: [number, number][] = [];
-  for (const s of EDGE_PORTS) for (const d of EDGE_PORTS) samples.push([s, d]);
-  let programs = 0;
-  let mismatches = 0;
-  let rejected = 0;
-  for (let i = 0; i < 3000; i++) {
-    const expression = randomExpression(next, 0);
-    const bytes = compilePortFilter(expression);
-    if (bytes === null) {
-      // null means "no program": every socket must match.
-      for (const [s, d] of samples) if (!evaluate(expression, s, d)) mismatches++;
-      continue;
-    }
-    programs++;
-    if (!audit(bytes)) {
-      rejected++;
-      if (rejected < 3) t.fail(`audit rejects ${JSON.stringify(expression)}`);
-      continue;
-    }
-    for (const [s, d] of samples) {
-      if (run(bytes, s, d) !== evaluate(expression, s, d)) {
-        mismatches++;
-        if (mismatches < 3) t.fail(`${JSON.stringify(expression)} at ${s} -> ${d}`);
+t.test(
+  'random expressions: the kernel accepts the program and decides like the expression',
+  async (t) => {
+    const next = random(20261123);
+    const samples: [number, number][] = [];
+    for (const s of EDGE_PORTS) for (const d of EDGE_PORTS) samples.push([s, d]);
+    let programs = 0;
+    let mismatches = 0;
+    let rejected = 0;
+    for (let i = 0; i < 3000; i++) {
+      const expression = randomExpression(next, 0);
+      const bytes = compilePortFilter(expression);
+      if (bytes === null) {
+        // null means "no program": every socket must match.
+        for (const [s, d] of samples) if (!evaluate(expression, s, d)) mismatches++;
+        continue;
+      }
+      programs++;
+      if (!audit(bytes)) {
+        rejected++;
+        if (rejected < 3) t.fail(`audit rejects ${JSON.stringify(expression)}`);
+        continue;
+      }
+      for (const [s, d] of samples) {
+        if (run(bytes, s, d) !== evaluate(expression, s, d)) {
+          mismatches++;
+          if (mismatches < 3) t.fail(`${JSON.stringify(expression)} at ${s} -> ${d}`);
+        }
       }
     }
-  }
-  t.ok(programs > 2000, `${programs} non-trivial programs generated`);
-  t.equal(rejected, 0, 'every program passes the audit');
-  t.equal(mismatches, 0, 'every program decides every sample like the expression');
-});
+    t.ok(programs > 2000, `${programs} non-trivial programs generated`);
+    t.equal(rejected, 0, 'every program passes the audit');
+    t.equal(mismatches, 0, 'every program decides every sample like the expression');
+  },
+);
 
 t.test('shapes', async (t) => {
   t.equal(compilePortFilter(undefined), null, 'no filter');
@@ -167,7 +170,12 @@ t.test('shapes', async (t) => {
   const split = compilePortFilter({
     any: [
       { localPort: [{ min: 20000, max: 20099 }, 22], remotePort: { max: 44000 } },
-      { all: [{ not: { localPort: [{ min: 20000, max: 20099 }, 22] } }, { localPort: { max: 44000 } }] },
+      {
+        all: [
+          { not: { localPort: [{ min: 20000, max: 20099 }, 22] } },
+          { localPort: { max: 44000 } },
+        ],
+      },
     ],
   })!;
   t.ok(audit(split), 'the scan split program passes the audit');
@@ -182,7 +190,10 @@ t.test('bad expressions are TypeErrors and RangeErrors naming the place', async 
   t.throws(bad({ any: [] }), { name: 'TypeError', message: /filter\.any/ });
   t.throws(bad({ all: 'x' }), { name: 'TypeError', message: /filter\.all/ });
   t.throws(bad({ not: null }), { name: 'TypeError', message: /filter\.not/ });
-  t.throws(bad({ any: [{ localPort: 1 }], not: {} }), { name: 'TypeError', message: /exactly one/ });
+  t.throws(bad({ any: [{ localPort: 1 }], not: {} }), {
+    name: 'TypeError',
+    message: /exactly one/,
+  });
   t.throws(bad({ localPort: 1, sport: 2 }), { name: 'TypeError', message: /sport/ });
   t.throws(bad({ any: [{ localPort: 70000 }] }), {
     name: 'RangeError',

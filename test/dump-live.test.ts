@@ -77,7 +77,9 @@ if (reason) {
       for await (const batch of dump) {
         buffers.add(batch.columns.family.buffer);
         for (let i = 0; i < batch.count; i++) {
-          rows.push(`${batch.stateName(i)} ${batch.columns.localPort[i]}>${batch.columns.remotePort[i]}`);
+          rows.push(
+            `${batch.stateName(i)} ${batch.columns.localPort[i]}>${batch.columns.remotePort[i]}`,
+          );
         }
         dump.recycle(batch);
       }
@@ -127,7 +129,12 @@ if (reason) {
       ['( sport = :7001 or dport = :7002 )', { any: [{ localPort: 7001 }, { remotePort: 7002 }] }],
       [
         'not ( sport = :7001 or dport = :7500 ) and not sport = :7003',
-        { all: [{ not: { any: [{ localPort: 7001 }, { remotePort: 7500 }] } }, { not: { localPort: 7003 } }] },
+        {
+          all: [
+            { not: { any: [{ localPort: 7001 }, { remotePort: 7500 }] } },
+            { not: { localPort: 7003 } },
+          ],
+        },
       ],
     ];
     for (const [expression, filter] of cases) {

@@ -199,7 +199,9 @@ if (reason) {
     ]);
     t.equal(count('dst 127.0.0.2'), 5, 'ss agrees: five connections toward 127.0.0.2');
     t.equal(
-      metrics.get('sockdiag_ephemeral_ports_busiest_tuple{local_address="127.0.0.1",peer="127.0.0.2",peer_port="9000"}'),
+      metrics.get(
+        'sockdiag_ephemeral_ports_busiest_tuple{local_address="127.0.0.1",peer="127.0.0.2",peer_port="9000"}',
+      ),
       5,
       'the busiest ephemeral tuple, named',
     );

@@ -317,10 +317,7 @@ t.test('syn_queue_overflow: half-open against the SYN queue the kernel enforces'
     t.equal(f.fired, true);
   });
   t.test('TCPReqQFullDoCookies is shown but does not fire', async (t) => {
-    const findings = run([
-      { at: 0 },
-      { at: 1, counters: { 'TcpExt.TCPReqQFullDoCookies': 5 } },
-    ]);
+    const findings = run([{ at: 0 }, { at: 1, counters: { 'TcpExt.TCPReqQFullDoCookies': 5 } }]);
     t.equal(findings.get('syn_queue_overflow')!.fired, false);
     t.equal(
       evidence(findings.get('syn_queue_overflow'), 'TcpExt.TCPReqQFullDoCookies increase'),
@@ -365,9 +362,7 @@ t.test('keepalive_ghosts', async (t) => {
   t.same(f.details, ['a -> b idle 9 s']);
   const labelled = run([{}], { keepaliveIdle: 1 }).get('keepalive_ghosts')!;
   t.equal(evidence(labelled, 'established, no keepalive, idle > 1 s'), 0, 'threshold in the name');
-  const noInfo = run([{ table: quietTable({ tcpInfoAvailable: false }) }]).get(
-    'keepalive_ghosts',
-  )!;
+  const noInfo = run([{ table: quietTable({ tcpInfoAvailable: false }) }]).get('keepalive_ghosts')!;
   t.equal(noInfo.evaluated, false, 'established sockets but no tcp_info: no opinion');
   const empty = run([{ table: quietTable({ tcpInfoAvailable: false, established: 0 }) }]).get(
     'keepalive_ghosts',

@@ -144,11 +144,7 @@ t.test('sysctl: the fixed list, vectors split, absent ones omitted', async (t) =
   t.notOk(series.has('net.ipv4.tcp_tw_recycle'), 'gone since 4.12');
   t.equal(series.size, 28, '17 scalars, port range split in 2, three memory vectors in 3');
   t.match(family?.help, /pages/);
-  t.same(
-    await ctx.sources.sysctls,
-    series,
-    'the memoised source holds the same values',
-  );
+  t.same(await ctx.sources.sysctls, series, 'the memoised source holds the same values');
 
   const old = await scrape(sysctlCollector, context('linux-3.10'));
   const oldSeries = new Map(old.families[0]?.values.map((v) => [String(v.labels?.name), v.value]));

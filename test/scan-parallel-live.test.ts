@@ -26,7 +26,13 @@ if (skip) {
     ns.run('sysctl', ['-q', '-w', 'net.ipv4.tcp_syncookies=0']);
     // The kernel picks consecutive ephemeral ports per destination from a
     // hashed start, so 40 destinations spread the ports over the range.
-    const web = await holder.send({ op: 'listen', host: '0.0.0.0', port: 8080, backlog: 512, keepalive: true });
+    const web = await holder.send({
+      op: 'listen',
+      host: '0.0.0.0',
+      port: 8080,
+      backlog: 512,
+      keepalive: true,
+    });
     for (let host = 1; host <= 40; host++) {
       await holder.send({ op: 'connect', host: `127.0.0.${host}`, port: 8080, count: 8 });
     }
@@ -37,8 +43,20 @@ if (skip) {
     const tw = await holder.send({ op: 'timewait', count: 150, keepListener: true });
     // Half-open requests with source ports on both sides of the split points.
     const syn = await holder.send({ op: 'listen', port: 9000, backlog: 64 });
-    await holder.send({ op: 'synFlood', source: '10.66.0.1', port: 9000, count: 8, sourcePort: 33000 });
-    await holder.send({ op: 'synFlood', source: '10.66.0.2', port: 9000, count: 8, sourcePort: 55000 });
+    await holder.send({
+      op: 'synFlood',
+      source: '10.66.0.1',
+      port: 9000,
+      count: 8,
+      sourcePort: 33000,
+    });
+    await holder.send({
+      op: 'synFlood',
+      source: '10.66.0.2',
+      port: 9000,
+      count: 8,
+      sourcePort: 55000,
+    });
     t.ok(syn.port === 9000 && tw.made === 150, 'table built');
 
     const options = (parallelism: number): ScanOptions => ({
@@ -60,7 +78,9 @@ if (skip) {
       drops: scan.totals.tcp.drops,
       timers: [...scan.timers],
       listeners: [...scan.listenerPorts].sort((a, b) => a - b),
-      services: [...scan.listenerPorts].sort((a, b) => a - b).map((port) => [port, [...scan.portStates(port)]]),
+      services: [...scan.listenerPorts]
+        .sort((a, b) => a - b)
+        .map((port) => [port, [...scan.portStates(port)]]),
       halfOpen: [...scan.halfOpen].sort(),
       timeWaitByRemotePort: [...scan.timeWaitByRemotePort.entries()].filter(([, n]) => n > 0),
       rttObservations: scan.rtt.total,
@@ -79,7 +99,8 @@ if (skip) {
       t.equal(scan.partRows.length, parallelism, `${parallelism} parts ran`);
       const biggest = Math.max(...scan.partRows);
       t.ok(
-        scan.partRows.every((rows) => rows > 0) && biggest < 0.8 * (scan.rows - scan.listenerPorts.size),
+        scan.partRows.every((rows) => rows > 0) &&
+          biggest < 0.8 * (scan.rows - scan.listenerPorts.size),
         `every part got a share: ${scan.partRows.join(' + ')}`,
       );
     }

@@ -45,6 +45,9 @@ if (reason) {
     );
     t.ok(heapGrowth < 2, `JS heap grew ${heapGrowth.toFixed(2)} MiB over 700 scrapes`);
     t.ok(externalGrowth < 2, `external memory grew ${externalGrowth.toFixed(2)} MiB`);
-    t.ok(rssGrowth < 8, `median RSS grew ${rssGrowth.toFixed(1)} MiB from rounds 100-400 to 600-800`);
+    t.ok(
+      rssGrowth < 8,
+      `median RSS grew ${rssGrowth.toFixed(1)} MiB from rounds 100-400 to 600-800`,
+    );
   });
 }

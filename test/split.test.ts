@@ -6,7 +6,10 @@ import t from 'tap';
 import { portExpressionMatches } from '../src/diag';
 import { higherPortSplit, mergeStreams } from '../src/scan/split';
 
-const PORTS = [0, 1, 22, 80, 443, 1023, 1024, 1025, 8080, 20000, 32767, 32768, 32769, 46883, 46884, 50000, 60999, 61000, 65534, 65535];
+const PORTS = [
+  0, 1, 22, 80, 443, 1023, 1024, 1025, 8080, 20000, 32767, 32768, 32769, 46883, 46884, 50000, 60999,
+  61000, 65534, 65535,
+];
 
 t.test('every socket lands in exactly one part', async (t) => {
   const ranges: [number, number][] = [
@@ -67,13 +70,23 @@ async function* source<T>(items: T[], delays: number[], fail?: Error): AsyncGene
 
 t.test('mergeStreams interleaves in arrival order and ends when all sources end', async (t) => {
   const seen: string[] = [];
-  for await (const item of mergeStreams([source(['a1', 'a2', 'a3'], [1, 30, 1]), source(['b1', 'b2'], [10, 5])])) {
+  for await (const item of mergeStreams([
+    source(['a1', 'a2', 'a3'], [1, 30, 1]),
+    source(['b1', 'b2'], [10, 5]),
+  ])) {
     seen.push(item);
   }
-  t.same(seen.filter((s) => s[0] === 'a'), ['a1', 'a2', 'a3'], "a source's own order is kept");
+  t.same(
+    seen.filter((s) => s[0] === 'a'),
+    ['a1', 'a2', 'a3'],
+    "a source's own order is kept",
+  );
   t.same(seen.sort(), ['a1', 'a2', 'a3', 'b1', 'b2'], 'every item once');
   const order: string[] = [];
-  for await (const item of mergeStreams([source(['slow'], [40]), source(['fast1', 'fast2'], [1, 1])])) {
+  for await (const item of mergeStreams([
+    source(['slow'], [40]),
+    source(['fast1', 'fast2'], [1, 1]),
+  ])) {
     order.push(item);
   }
   t.same(order, ['fast1', 'fast2', 'slow'], 'a slow source does not hold back a fast one');
@@ -97,7 +110,8 @@ t.test('a failing source fails the merge and closes the others', async (t) => {
   const boom = new Error('kernel said no');
   const seen: number[] = [];
   await t.rejects(async () => {
-    for await (const item of mergeStreams<number>([other(), source([100], [5], boom)])) seen.push(item);
+    for await (const item of mergeStreams<number>([other(), source([100], [5], boom)]))
+      seen.push(item);
   }, boom);
   t.ok(otherClosed, 'the healthy source was closed');
   t.ok(seen.includes(100), 'items before the failure were delivered');

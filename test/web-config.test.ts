@@ -62,25 +62,56 @@ t.test('bad files name the flag and the problem', async (t) => {
   );
   t.throws(() => loadWebConfig(write('bad3.yml', 'nonsense: 1\n')), /unknown key nonsense/);
   t.throws(
-    () => loadWebConfig(write('bad4.yml', 'tls_server_config:\n  cert_file: nope.crt\n  key_file: nope.key\n')),
+    () =>
+      loadWebConfig(
+        write('bad4.yml', 'tls_server_config:\n  cert_file: nope.crt\n  key_file: nope.key\n'),
+      ),
     /cannot read tls_server_config\.cert_file/,
   );
-  const run = spawnSync(process.execPath, [CLI, `--web.config.file=${path.join(dir, 'bad3.yml')}`], {
-    encoding: 'utf8',
-  });
+  const run = spawnSync(
+    process.execPath,
+    [CLI, `--web.config.file=${path.join(dir, 'bad3.yml')}`],
+    {
+      encoding: 'utf8',
+    },
+  );
   t.equal(run.status, 2);
   t.match(run.stderr, /--web\.config\.file .*unknown key nonsense/);
 });
 
 const openssl = spawnSync('sh', ['-c', 'command -v openssl']).status === 0;
 t.test('TLS with the CLI', { skip: openssl ? false : 'openssl not installed' }, async (t) => {
-  execFileSync('openssl', [
-    'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=localhost',
-    '-keyout', path.join(dir, 'server.key'), '-out', path.join(dir, 'server.crt'),
-  ], { stdio: 'pipe' });
-  const file = write('tls.yml', 'tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  min_version: TLS12\n');
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-days',
+      '1',
+      '-subj',
+      '/CN=localhost',
+      '-keyout',
+      path.join(dir, 'server.key'),
+      '-out',
+      path.join(dir, 'server.crt'),
+    ],
+    { stdio: 'pipe' },
+  );
+  const file = write(
+    'tls.yml',
+    'tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  min_version: TLS12\n',
+  );
   const port = 19500 + Math.floor(Math.random() * 400);
-  const child = spawn(process.execPath, [CLI, `--web.listen-address=127.0.0.1:${port}`, `--web.config.file=${file}`, '--collector.disable-defaults', '--collector.sysctl']);
+  const child = spawn(process.execPath, [
+    CLI,
+    `--web.listen-address=127.0.0.1:${port}`,
+    `--web.config.file=${file}`,
+    '--collector.disable-defaults',
+    '--collector.sysctl',
+  ]);
   t.teardown(() => {
     child.kill();
   });

@@ -195,7 +195,9 @@ export function parseFlags<const Definitions extends readonly CollectorDefinitio
       const parsed = parseOption(spec, name, raw);
       settings[collector.name]![key] = parsed.value;
       if (parsed.clampedFrom !== undefined) {
-        config.clamped.push(`--${name}=${parsed.clampedFrom} is above its maximum: using ${parsed.value}`);
+        config.clamped.push(
+          `--${name}=${parsed.clampedFrom} is above its maximum: using ${parsed.value}`,
+        );
       }
       continue;
     }

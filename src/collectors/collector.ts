@@ -23,7 +23,6 @@ export interface MetricFamily {
   values: MetricSample[];
 }
 
-
 export interface ScrapeContext {
   log: Logger;
   /**

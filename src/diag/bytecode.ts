@@ -73,10 +73,7 @@ export function normaliseMatches(match: PortMatch | PortMatch[], name: string): 
  * `( sport = :80 or dport = :80 )`.
  */
 export type PortExpression =
-  | PortFilter
-  | { all: PortExpression[] }
-  | { any: PortExpression[] }
-  | { not: PortExpression };
+  PortFilter | { all: PortExpression[] } | { any: PortExpression[] } | { not: PortExpression };
 
 const MAX_DEPTH = 32;
 const LEAF_KEYS = new Set(['localPort', 'remotePort']);
@@ -97,7 +94,8 @@ function emitSide(ranges: Range[], ge: number, le: number, onFail: string, emit:
     const last = index === ranges.length - 1;
     const next = last ? onFail : emit.label();
     if (range.min > 0) emit.out.push({ kind: 'compare', code: ge, port: range.min, onFail: next });
-    if (range.max < 65535) emit.out.push({ kind: 'compare', code: le, port: range.max, onFail: next });
+    if (range.max < 65535)
+      emit.out.push({ kind: 'compare', code: le, port: range.max, onFail: next });
     if (!last) {
       emit.out.push({ kind: 'jump', target: end });
       emit.out.push({ kind: 'label', name: next });
@@ -232,8 +230,10 @@ export function portExpressionMatches(
   localPort: number,
   remotePort: number,
 ): boolean {
-  if ('all' in expression) return expression.all.every((e) => portExpressionMatches(e, localPort, remotePort));
-  if ('any' in expression) return expression.any.some((e) => portExpressionMatches(e, localPort, remotePort));
+  if ('all' in expression)
+    return expression.all.every((e) => portExpressionMatches(e, localPort, remotePort));
+  if ('any' in expression)
+    return expression.any.some((e) => portExpressionMatches(e, localPort, remotePort));
   if ('not' in expression) return !portExpressionMatches(expression.not, localPort, remotePort);
   return (
     (expression.localPort === undefined || inMatch(localPort, expression.localPort)) &&

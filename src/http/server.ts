@@ -108,7 +108,9 @@ export function buildServer(options: ServerOptions): FastifyInstance {
       reply.type('text/plain; charset=utf-8').send('ok\n'),
     );
     scope.get('/', async (_request, reply) =>
-      reply.type('text/html; charset=utf-8').send(landingPage(telemetryPath, options.version ?? 'unknown')),
+      reply
+        .type('text/html; charset=utf-8')
+        .send(landingPage(telemetryPath, options.version ?? 'unknown')),
     );
   });
   return app;

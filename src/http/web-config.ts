@@ -20,8 +20,12 @@ export interface WebConfig {
   users?: Map<string, string>;
 }
 
-
-const TLS_VERSIONS = { TLS10: 'TLSv1', TLS11: 'TLSv1.1', TLS12: 'TLSv1.2', TLS13: 'TLSv1.3' } as const;
+const TLS_VERSIONS = {
+  TLS10: 'TLSv1',
+  TLS11: 'TLSv1.1',
+  TLS12: 'TLSv1.2',
+  TLS13: 'TLSv1.3',
+} as const;
 const KNOWN_KEYS = new Set(['tls_server_config', 'basic_auth_users', 'http_server_config']);
 
 function fail(file: string, message: string): never {
@@ -29,7 +33,8 @@ function fail(file: string, message: string): never {
 }
 
 function readRelative(file: string, name: string, value: unknown): Buffer {
-  if (typeof value !== 'string' || value === '') fail(file, `tls_server_config.${name} must be a path`);
+  if (typeof value !== 'string' || value === '')
+    fail(file, `tls_server_config.${name} must be a path`);
   try {
     return readFileSync(path.resolve(path.dirname(file), value));
   } catch (error) {
@@ -46,7 +51,11 @@ function parseTls(file: string, raw: unknown): WebConfig['tls'] {
   };
   if (tls.min_version !== undefined) {
     const version = TLS_VERSIONS[String(tls.min_version) as keyof typeof TLS_VERSIONS];
-    if (!version) fail(file, `tls_server_config.min_version must be one of ${Object.keys(TLS_VERSIONS).join(', ')}`);
+    if (!version)
+      fail(
+        file,
+        `tls_server_config.min_version must be one of ${Object.keys(TLS_VERSIONS).join(', ')}`,
+      );
     out.minVersion = version;
   }
   return out;

@@ -342,10 +342,7 @@ export const CHECKS: CheckDefinition[] = [
       add(finding, 'connections opened per second', perSecond, 'per second');
       add(finding, 'established connections', established, 'sockets');
       add(finding, 'opens per second per established connection', ratio, 'ratio');
-      if (
-        perSecond >= context.thresholds.churnMinOpens &&
-        ratio >= context.thresholds.churnRatio
-      ) {
+      if (perSecond >= context.thresholds.churnMinOpens && ratio >= context.thresholds.churnRatio) {
         finding.fired = true;
         for (const [port, count] of context.input.table?.timeWaitByServicePort ?? []) {
           finding.details.push(`service port ${port}: ${count} TIME_WAIT sockets`);

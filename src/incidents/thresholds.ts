@@ -11,7 +11,10 @@ export interface ThresholdSpec {
   max: number;
 }
 
-const threshold = (spec: Omit<ThresholdSpec, 'kind'>): ThresholdSpec => ({ kind: 'number', ...spec });
+const threshold = (spec: Omit<ThresholdSpec, 'kind'>): ThresholdSpec => ({
+  kind: 'number',
+  ...spec,
+});
 
 export const THRESHOLD_OPTIONS = {
   keepaliveIdle: threshold({

@@ -41,7 +41,15 @@ export async function dumpListeners(netns?: string): Promise<Listener[]> {
       let listener = byEndpoint.get(key);
       if (!listener) {
         const family = familyName(c.family[i]!);
-        listener = { family, address, port, sockets: 0, acceptQueue: 0, acceptQueueLimit: 0, drops: 0 };
+        listener = {
+          family,
+          address,
+          port,
+          sockets: 0,
+          acceptQueue: 0,
+          acceptQueueLimit: 0,
+          drops: 0,
+        };
         byEndpoint.set(key, listener);
       }
       listener.sockets++;

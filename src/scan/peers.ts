@@ -99,7 +99,10 @@ export class PeerTracker {
       }
       if (!ephemeral) continue;
       const remoteText = formatAddress(f, remoteAddress, i * 16);
-      bump(this.tuples6, `${formatAddress(f, localAddress, i * 16)}|${remoteText}|${remotePort[i]}`);
+      bump(
+        this.tuples6,
+        `${formatAddress(f, localAddress, i * 16)}|${remoteText}|${remotePort[i]}`,
+      );
     }
   }
 
@@ -122,7 +125,12 @@ export class PeerTracker {
     let best: TupleUsage = { ports: 0 };
     this.tuples4.forEach((local, remote, remotePort, ports) => {
       if (ports <= best.ports) return;
-      best = { ports, localAddress: ipv4String(local), remoteAddress: ipv4String(remote), remotePort };
+      best = {
+        ports,
+        localAddress: ipv4String(local),
+        remoteAddress: ipv4String(remote),
+        remotePort,
+      };
     });
     for (const [key, ports] of this.tuples6) {
       if (ports <= best.ports) continue;

@@ -6,7 +6,6 @@ import { higherPortSplit, mergeStreams } from './split';
 import { type ScanOptions, TableScan } from './table-scan';
 import { tcpDump } from './tcp-dump';
 
-
 const LISTEN_ONLY = 1 << TcpState.Listen;
 const ALL_BUT_LISTEN = DEFAULT_STATE_MASK & ~LISTEN_ONLY;
 
@@ -53,7 +52,8 @@ export async function scanTable(options: ScanOptions): Promise<TableScan> {
     await addTcpStreams(scan, [tcpDump(tcp)], true);
   }
   for (const family of FAMILY_NAMES) {
-    for await (const batch of new Dump({ ...base, family, protocol: 'udp' })) scan.add(batch, 'udp');
+    for await (const batch of new Dump({ ...base, family, protocol: 'udp' }))
+      scan.add(batch, 'udp');
   }
   scan.peers.rememberSizes();
   return scan;

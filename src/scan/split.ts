@@ -12,7 +12,8 @@ import type { PortExpression } from '../diag';
 
 /** Parts whose union is every socket and which never overlap. */
 export function higherPortSplit(ephemeral: [number, number], parts: number): PortExpression[] {
-  if (!Number.isInteger(parts) || parts < 1) throw new RangeError(`Expected parts >= 1, got ${parts}`);
+  if (!Number.isInteger(parts) || parts < 1)
+    throw new RangeError(`Expected parts >= 1, got ${parts}`);
   const [low, high] = ephemeral[0] <= ephemeral[1] ? ephemeral : [ephemeral[1], ephemeral[0]];
   // Bounds b1 < b2 < ... inside the range; part k is [b_k, b_k+1 - 1], b0 = 0.
   const bounds: number[] = [];
@@ -27,7 +28,8 @@ export function higherPortSplit(ephemeral: [number, number], parts: number): Por
     const from = k > 0 ? bounds[k - 1]! : undefined;
     const terms: PortExpression[] = [];
     // max(l, r) >= from: either port reaches it.
-    if (from !== undefined) terms.push({ any: [{ localPort: { min: from } }, { remotePort: { min: from } }] });
+    if (from !== undefined)
+      terms.push({ any: [{ localPort: { min: from } }, { remotePort: { min: from } }] });
     // max(l, r) <= below: both ports stay under.
     if (below !== undefined) terms.push({ localPort: { max: below }, remotePort: { max: below } });
     expressions.push(terms.length === 1 ? terms[0]! : { all: terms });

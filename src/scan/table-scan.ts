@@ -27,7 +27,6 @@ export const RTT_BUCKETS = [
 /** Idle (time since data was last received) buckets, seconds. */
 export const IDLE_BUCKETS = [1, 10, 60, 300, 900, 1800, 3600, 7200, 21600, 86400];
 
-
 export interface ScanOptions {
   procfs: string;
   netns?: string;
@@ -234,4 +233,3 @@ function addSkmem(batch: SocketBatch, totals: ProtocolTotals): void {
     }
   }
 }
-

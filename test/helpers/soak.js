@@ -5,12 +5,20 @@ const pino = require('pino');
 const { COLLECTORS } = require('../../dist/src/collectors');
 const { createExporter } = require('../../dist/src/cli/exporter');
 const { parseFlags } = require('../../dist/src/cli/flags');
-const { ProcessMetrics, render, PROMETHEUS_CONTENT_TYPE } = require('../../dist/src/http/exposition');
+const {
+  ProcessMetrics,
+  render,
+  PROMETHEUS_CONTENT_TYPE,
+} = require('../../dist/src/http/exposition');
 
 async function main() {
   const rounds = Number(process.argv[2] ?? 400);
   const enabled = new Set(COLLECTORS.map((c) => c.name)); // peers too
-  const { registry } = createExporter(parseFlags([], COLLECTORS), pino({ level: 'silent' }), enabled);
+  const { registry } = createExporter(
+    parseFlags([], COLLECTORS),
+    pino({ level: 'silent' }),
+    enabled,
+  );
   const processMetrics = new ProcessMetrics();
   const samples = [];
   for (let i = 1; i <= rounds; i++) {
@@ -25,7 +33,12 @@ async function main() {
       await new Promise((resolve) => setTimeout(resolve, 20));
       global.gc();
       const memory = process.memoryUsage();
-      samples.push({ round: i, heapUsed: memory.heapUsed, external: memory.external, rss: memory.rss });
+      samples.push({
+        round: i,
+        heapUsed: memory.heapUsed,
+        external: memory.external,
+        rss: memory.rss,
+      });
     }
   }
   process.stdout.write(`${JSON.stringify(samples)}\n`);

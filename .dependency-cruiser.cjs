@@ -1,0 +1,46 @@
+// The layering of src/, checked by `npm run lint`. The data flows one way:
+//
+//   diag, procfs, errors  (the kernel's facts: dumps, procfs files)
+//     -> scan             (aggregating one dump of the table)
+//     -> incidents        (what the aggregates mean)
+//     -> collectors       (metric families, scrape sources, registry)
+//     -> http             (exposition, the server)
+//     -> cli              (flags, wiring, the commands)
+//
+// A folder may import from its own layer and the ones above it in this
+// list, never from below, and nothing may form a cycle (type-only imports
+// included: they are the seams a later change would turn into calls).
+const LAYERS = ['diag|procfs|errors', 'scan', 'incidents', 'collectors', 'http', 'cli'];
+
+const layerRules = LAYERS.slice(0, -1).map((layer, index) => ({
+  name: `layer-${layer.split('|')[0]}`,
+  comment: `src/${layer} must not depend on a layer that builds on it`,
+  severity: 'error',
+  from: { path: `^src/(${layer})(/|\\.ts$)` },
+  to: { path: `^src/(${LAYERS.slice(index + 1).join('|')})(/|\\.ts$)` },
+}));
+
+module.exports = {
+  forbidden: [
+    {
+      name: 'no-circular',
+      severity: 'error',
+      comment: 'No cycles between modules.',
+      from: {},
+      to: { circular: true },
+    },
+    {
+      name: 'no-test-from-src',
+      severity: 'error',
+      comment: 'Production code never imports tests or benchmarks.',
+      from: { path: '^src/' },
+      to: { path: '^(test|bench)/' },
+    },
+    ...layerRules,
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.json' },
+  },
+};
