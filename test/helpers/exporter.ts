@@ -2,7 +2,7 @@
 // scrapes it from inside that namespace, as Prometheus on the host would.
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import path from 'node:path';
-import { type Netns, NamespacedProcess } from './netns';
+import { type Netns, NamespacedProcess } from './namespaces';
 
 const CLI = path.join(__dirname, '..', '..', 'dist', 'src', 'cli', 'main.js');
 const FETCH = `

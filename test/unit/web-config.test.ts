@@ -8,11 +8,11 @@ import path from 'node:path';
 import bcrypt from 'bcryptjs';
 import pino from 'pino';
 import t from 'tap';
-import { buildServer } from '../src/http/server';
-import { testRegistry } from './helpers/context';
-import { loadWebConfig } from '../src/http/web-config';
+import { buildServer } from '../../src/http/server';
+import { testRegistry } from '../helpers/context';
+import { loadWebConfig } from '../../src/http/web-config';
+import { CLI } from '../helpers/paths';
 
-const CLI = path.join(__dirname, '..', 'dist', 'src', 'cli', 'main.js');
 const dir = mkdtempSync(path.join(tmpdir(), 'sockdiag-webconfig-'));
 
 function write(name: string, text: string): string {

@@ -3,8 +3,8 @@
 // pins the exact outcome (status, errno, detail, offset) and the columns.
 import os from 'node:os';
 import t, { type Test } from 'tap';
-import { addon, type NativeDumpParams, type NativeParseResult } from '../src/diag/native';
-import { SocketBatch, TCP_INFO_FIELD_ENDS } from '../src/diag/socket-batch';
+import { addon, type NativeDumpParams, type NativeParseResult } from '../../src/diag/native';
+import { SocketBatch, TCP_INFO_FIELD_ENDS } from '../../src/diag/socket-batch';
 import {
   ATTR,
   attribute,
@@ -19,7 +19,7 @@ import {
   TCPDIAG_GETSOCK,
   tcpInfo,
   u32s,
-} from './helpers/nlbuild';
+} from '../helpers/nlbuild';
 
 const SEQ = 0x5eed;
 const EBADMSG = os.constants.errno.EBADMSG;

@@ -1,30 +1,10 @@
 // Test network namespaces: created per test, removed at teardown, so that
 // socket counts are exact. Tests that need them skip with a reason when the
-// machine cannot (not root, no `ip netns`).
+// machine cannot (requirements.ts).
 import { type ChildProcessWithoutNullStreams, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import readline from 'node:readline';
-
-let cachedReason: string | null | undefined;
-
-/** null when namespaces work here, else why not (for `t.skip`-style messages). */
-export function netnsUnavailable(): string | null {
-  if (cachedReason !== undefined) return cachedReason;
-  if (process.getuid?.() !== 0) {
-    cachedReason = 'needs root to create network namespaces (run as root, as CI does)';
-    return cachedReason;
-  }
-  const probe = `sdprobe-${randomBytes(3).toString('hex')}`;
-  try {
-    execFileSync('ip', ['netns', 'add', probe], { stdio: 'pipe' });
-    execFileSync('ip', ['netns', 'del', probe], { stdio: 'pipe' });
-    cachedReason = null;
-  } catch (error) {
-    cachedReason = `cannot create network namespaces here: ${String(error).split('\n')[0]}`;
-  }
-  return cachedReason;
-}
+import { SocketHolder } from './holder';
 
 export class Netns {
   readonly path: string;
@@ -112,64 +92,34 @@ export class NamespacedProcess {
   }
 }
 
-type Reply = Record<string, unknown> & { ok: boolean; error?: string };
-
-export class SocketHolder {
-  private readonly replies: ((reply: Reply) => void)[] = [];
-  private stderr = '';
-  private exited = false;
-
-  constructor(private readonly child: ChildProcessWithoutNullStreams) {
-    readline.createInterface({ input: child.stdout }).on('line', (line) => {
-      this.replies.shift()?.(JSON.parse(line) as Reply);
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      this.stderr += chunk.toString();
-    });
-    child.on('exit', () => {
-      this.exited = true;
-      for (const resolve of this.replies.splice(0)) {
-        resolve({ ok: false, error: `holder exited: ${this.stderr}` });
-      }
-    });
-  }
-
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- replies are loosely typed JSON
-  async send(command: Record<string, unknown>): Promise<any> {
-    if (this.exited) throw new Error(`holder exited: ${this.stderr}`);
-    const reply = await new Promise<Reply>((resolve) => {
-      this.replies.push(resolve);
-      this.child.stdin.write(`${JSON.stringify(command)}\n`);
-    });
-    if (!reply.ok) throw new Error(`holder ${String(command.op)} failed: ${reply.error}`);
-    return reply;
-  }
-
-  async exit(): Promise<void> {
-    if (this.exited) return;
-    await new Promise<void>((resolve) => {
-      this.child.once('exit', () => resolve());
-      this.child.stdin.end(`${JSON.stringify({ op: 'exit' })}\n`);
-    });
-  }
+export interface TestNamespaceOptions {
+  /** Name prefix, to tell the tests' namespaces apart in `ip netns`. */
+  prefix?: string;
+  /** Set in the namespace before the holder starts. */
+  sysctls?: Record<string, string | number>;
 }
 
 /**
  * A fresh namespace with a socket holder for one tap test, both removed at
  * its teardown; `stopFirst` registers processes (an exporter) to end before.
  */
-export function testNamespace(t: { teardown(fn: () => Promise<void> | void): void }): {
+export function testNamespace(
+  t: { teardown(fn: () => Promise<void> | void): void },
+  options: TestNamespaceOptions = {},
+): {
   ns: Netns;
   holder: SocketHolder;
   stopFirst(process: { stop(): Promise<void> } | undefined): void;
 } {
-  const ns = Netns.create();
-  const holder = ns.holder();
+  const ns = Netns.create(options.prefix);
   const processes: { stop(): Promise<void> }[] = [];
+  let holder: SocketHolder | undefined;
   t.teardown(async () => {
-    for (const process of processes) await process.stop();
-    await holder.exit();
+    for (const process of processes.reverse()) await process.stop();
+    await holder?.exit();
     ns.destroy();
   });
+  for (const [name, value] of Object.entries(options.sysctls ?? {})) ns.sysctl(name, value);
+  holder = ns.holder();
   return { ns, holder, stopFirst: (process) => process && processes.push(process) };
 }

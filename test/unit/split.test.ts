@@ -3,8 +3,8 @@
 // decision model), and the stream merge must interleave, finish, fail and
 // stop cleanly. scan-parallel-live.test.ts runs the split on real sockets.
 import t from 'tap';
-import { portExpressionMatches } from '../src/diag';
-import { higherPortSplit, mergeStreams } from '../src/scan/split';
+import { portExpressionMatches } from '../../src/diag';
+import { higherPortSplit, mergeStreams } from '../../src/scan/split';
 
 const PORTS = [
   0, 1, 22, 80, 443, 1023, 1024, 1025, 8080, 20000, 32767, 32768, 32769, 46883, 46884, 50000, 60999,

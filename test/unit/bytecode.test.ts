@@ -10,7 +10,7 @@ import {
   type PortExpression,
   type PortMatch,
   portExpressionMatches as evaluate,
-} from '../src/diag';
+} from '../../src/diag';
 
 const NOP = 0;
 const JMP = 1;

@@ -7,12 +7,15 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import t, { type Test } from 'tap';
-import type { CollectorDefinition, ScrapeContext } from '../src/collectors/collector';
-import { netstatCollector } from '../src/collectors/netstat';
-import { sockstatCollector } from '../src/collectors/sockstat';
-import { sysctlCollector } from '../src/collectors/sysctl';
-import { createCollector, scrapeContext } from './helpers/context';
-import { Netns, netnsUnavailable, type SocketHolder } from './helpers/netns';
+import { unavailable } from '../helpers/requirements';
+import type { CollectorDefinition, ScrapeContext } from '../../src/collectors/collector';
+import { netstatCollector } from '../../src/collectors/netstat';
+import { sockstatCollector } from '../../src/collectors/sockstat';
+import { sysctlCollector } from '../../src/collectors/sysctl';
+import { createCollector, scrapeContext } from '../helpers/context';
+import { type SocketHolder } from '../helpers/holder';
+import { type Netns, testNamespace } from '../helpers/namespaces';
+import { HELPERS, ROOT } from '../helpers/paths';
 
 // Values no default has, so reading the wrong namespace cannot pass.
 const DISTINCTIVE: Record<string, string> = {
@@ -181,88 +184,81 @@ function compareNetstat(
   t.same(outside, [], `${theirs.length} counters between our reads before and after nstat`);
 }
 
-const reason = netnsUnavailable();
-if (reason) {
-  t.plan(0, reason);
-} else {
-  t.test('procfs collectors against nstat, ss and sysctl in a namespace', async (t) => {
-    const ns = Netns.create();
-    const holder = ns.holder();
-    const historyDir = mkdtempSync(path.join(tmpdir(), 'sockdiag-nstat-'));
-    let parked: ChildProcess | undefined;
-    t.teardown(async () => {
-      parked?.kill();
-      await holder.exit();
-      ns.destroy();
-      rmSync(historyDir, { recursive: true, force: true });
-    });
-    for (const [name, value] of Object.entries(DISTINCTIVE)) ns.sysctl(name, value);
-    await makeTraffic(holder);
-    const pinned = await parkedProcess(ns);
-    parked = pinned;
-    const procfs = `/proc/${pinned.pid}`;
+const skip = unavailable('namespaces');
 
-    t.test('netstat equals nstat -az', async (t) => {
-      const before = await sharedValues(netstatCollector, procfs);
-      const nstat = nstatAbsolute(ns, historyDir);
-      const after = await sharedValues(netstatCollector, procfs);
-      compareNetstat(t, before, nstat, after);
-      t.ok((before.get('TcpExt.TW') ?? 0) >= 50, 'the 50 closes were counted in TW');
-      t.ok((before.get('TcpExt.ListenOverflows') ?? 0) > 0, 'the backlog-1 listener overflowed');
-      t.ok((before.get('TcpExt.SyncookiesSent') ?? 0) > 0, 'tcp_syncookies=2 sent cookies');
-      t.ok((before.get('Ip6.InReceives') ?? 0) > 0, 'IPv6 traffic counted from snmp6');
-      const established = countSs(ns, ['-tan', 'state', 'established']);
-      const closeWait = countSs(ns, ['-tan', 'state', 'close-wait']);
-      t.equal(after.get('Tcp.CurrEstab'), established + closeWait, 'CurrEstab gauge equals ss');
-    });
+t.test('procfs collectors against nstat, ss and sysctl in a namespace', { skip }, async (t) => {
+  const { ns, holder } = testNamespace(t, { sysctls: DISTINCTIVE });
+  const historyDir = mkdtempSync(path.join(tmpdir(), 'sockdiag-nstat-'));
+  let parked: ChildProcess | undefined;
+  t.teardown(() => {
+    parked?.kill();
+    rmSync(historyDir, { recursive: true, force: true });
+  });
+  await makeTraffic(holder);
+  const pinned = await parkedProcess(ns);
+  parked = pinned;
+  const procfs = `/proc/${pinned.pid}`;
 
-    t.test('sockstat TIME_WAIT and TCP6 equal ss', async (t) => {
-      const sockstat = await sharedValues(sockstatCollector, procfs);
-      const timeWait = countSs(ns, ['-tan', 'state', 'time-wait']);
-      t.equal(timeWait, 50, 'ss sees the 50 TIME_WAIT sockets');
-      t.equal(sockstat.get('TCP.tw'), timeWait, 'sockstat TCP tw equals ss');
-      // TCP6 inuse counts hashed sockets: not TIME_WAIT, not request minisocks.
-      const v6 = countSs(ns, ['-6', '-tan', 'exclude', 'time-wait', 'exclude', 'syn-recv']);
-      t.equal(v6, 5, 'one IPv6 listener and two connected pairs');
-      t.equal(sockstat.get('TCP6.inuse'), v6, 'sockstat TCP6 inuse equals ss');
-    });
-
-    t.test('sysctl in the namespace equals sysctl -n there', async (t) => {
-      const ours = sysctlInNamespace(ns);
-      const expected = new Map(
-        SYSCTL_NAMES.flatMap((name) => sysctlSeries(name, ns.run.bind(ns, 'sysctl'))),
-      );
-      t.same(ours, expected, 'every series, exactly');
-      t.equal(ours.get('net.core.somaxconn'), 777);
-      t.equal(ours.get('net.ipv4.tcp_max_tw_buckets'), 12345);
-      t.equal(ours.get('net.ipv4.ip_local_port_range.min'), 20000);
-      t.equal(ours.get('net.ipv4.ip_local_port_range.max'), 20999);
-      t.equal(ours.get('net.ipv4.tcp_rmem.default'), 87654);
-      t.equal(ours.get('net.ipv4.tcp_tw_reuse_delay'), 2345);
-      t.notOk(ours.has('net.ipv4.tcp_mem.max'), 'tcp_mem only exists in the initial namespace');
-      t.notOk(ours.has('net.ipv4.tcp_tw_recycle'), 'tcp_tw_recycle is gone since 4.12');
-      const ports = ns
-        .run('ss', ['-tanH', 'state', 'time-wait'])
-        .split('\n')
-        .filter((line) => line.trim() !== '')
-        .map((line) => Number(line.trim().split(/\s+/)[2]?.split(':').pop()));
-      t.ok(
-        ports.every((port) => port >= 20000 && port <= 20999),
-        'the clients really used the reported port range',
-      );
-    });
+  t.test('netstat equals nstat -az', async (t) => {
+    const before = await sharedValues(netstatCollector, procfs);
+    const nstat = nstatAbsolute(ns, historyDir);
+    const after = await sharedValues(netstatCollector, procfs);
+    compareNetstat(t, before, nstat, after);
+    t.ok((before.get('TcpExt.TW') ?? 0) >= 50, 'the 50 closes were counted in TW');
+    t.ok((before.get('TcpExt.ListenOverflows') ?? 0) > 0, 'the backlog-1 listener overflowed');
+    t.ok((before.get('TcpExt.SyncookiesSent') ?? 0) > 0, 'tcp_syncookies=2 sent cookies');
+    t.ok((before.get('Ip6.InReceives') ?? 0) > 0, 'IPv6 traffic counted from snmp6');
+    const established = countSs(ns, ['-tan', 'state', 'established']);
+    const closeWait = countSs(ns, ['-tan', 'state', 'close-wait']);
+    t.equal(after.get('Tcp.CurrEstab'), established + closeWait, 'CurrEstab gauge equals ss');
   });
 
-  t.test('sysctl in the root namespace equals sysctl -n', async (t) => {
-    const ours = await sharedValues(sysctlCollector, '/proc');
-    const run = (args: string[]) =>
-      execFileSync('sysctl', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-    const expected = new Map(SYSCTL_NAMES.flatMap((name) => sysctlSeries(name, run)));
-    t.same(ours, expected);
-    t.not(ours.get('net.core.somaxconn'), 777, 'the namespace test did not read this namespace');
-    t.ok(ours.has('net.ipv4.tcp_mem.pressure'), 'tcp_mem is visible here');
+  t.test('sockstat TIME_WAIT and TCP6 equal ss', async (t) => {
+    const sockstat = await sharedValues(sockstatCollector, procfs);
+    const timeWait = countSs(ns, ['-tan', 'state', 'time-wait']);
+    t.equal(timeWait, 50, 'ss sees the 50 TIME_WAIT sockets');
+    t.equal(sockstat.get('TCP.tw'), timeWait, 'sockstat TCP tw equals ss');
+    // TCP6 inuse counts hashed sockets: not TIME_WAIT, not request minisocks.
+    const v6 = countSs(ns, ['-6', '-tan', 'exclude', 'time-wait', 'exclude', 'syn-recv']);
+    t.equal(v6, 5, 'one IPv6 listener and two connected pairs');
+    t.equal(sockstat.get('TCP6.inuse'), v6, 'sockstat TCP6 inuse equals ss');
   });
-}
+
+  t.test('sysctl in the namespace equals sysctl -n there', async (t) => {
+    const ours = sysctlInNamespace(ns);
+    const expected = new Map(
+      SYSCTL_NAMES.flatMap((name) => sysctlSeries(name, ns.run.bind(ns, 'sysctl'))),
+    );
+    t.same(ours, expected, 'every series, exactly');
+    t.equal(ours.get('net.core.somaxconn'), 777);
+    t.equal(ours.get('net.ipv4.tcp_max_tw_buckets'), 12345);
+    t.equal(ours.get('net.ipv4.ip_local_port_range.min'), 20000);
+    t.equal(ours.get('net.ipv4.ip_local_port_range.max'), 20999);
+    t.equal(ours.get('net.ipv4.tcp_rmem.default'), 87654);
+    t.equal(ours.get('net.ipv4.tcp_tw_reuse_delay'), 2345);
+    t.notOk(ours.has('net.ipv4.tcp_mem.max'), 'tcp_mem only exists in the initial namespace');
+    t.notOk(ours.has('net.ipv4.tcp_tw_recycle'), 'tcp_tw_recycle is gone since 4.12');
+    const ports = ns
+      .run('ss', ['-tanH', 'state', 'time-wait'])
+      .split('\n')
+      .filter((line) => line.trim() !== '')
+      .map((line) => Number(line.trim().split(/\s+/)[2]?.split(':').pop()));
+    t.ok(
+      ports.every((port) => port >= 20000 && port <= 20999),
+      'the clients really used the reported port range',
+    );
+  });
+});
+
+t.test('sysctl in the root namespace equals sysctl -n', { skip }, async (t) => {
+  const ours = await sharedValues(sysctlCollector, '/proc');
+  const run = (args: string[]) =>
+    execFileSync('sysctl', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  const expected = new Map(SYSCTL_NAMES.flatMap((name) => sysctlSeries(name, run)));
+  t.same(ours, expected);
+  t.not(ours.get('net.core.somaxconn'), 777, 'the namespace test did not read this namespace');
+  t.ok(ours.has('net.ipv4.tcp_mem.pressure'), 'tcp_mem is visible here');
+});
 
 /**
  * /proc/sys answers for the reader's namespace, not for a /proc/<pid> path,
@@ -271,8 +267,8 @@ if (reason) {
  */
 function sysctlInNamespace(ns: Netns): Map<string, number> {
   const loader = process.execArgv.filter((arg) => arg.includes('typescript'));
-  const source = JSON.stringify(path.join(__dirname, '..', 'src', 'collectors', 'sysctl.ts'));
-  const helpers = JSON.stringify(path.join(__dirname, 'helpers', 'context.ts'));
+  const source = JSON.stringify(path.join(ROOT, 'src', 'collectors', 'sysctl.ts'));
+  const helpers = JSON.stringify(path.join(HELPERS, 'context.ts'));
   const script = `
     const { createCollector, scrapeContext } = require(${helpers});
     const context = scrapeContext('/proc');

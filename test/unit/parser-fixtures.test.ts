@@ -8,9 +8,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import t, { type Test } from 'tap';
-import { addon, type NativeParseResult } from '../src/diag/native';
-import { SocketBatch } from '../src/diag/socket-batch';
-import { parseSs } from './helpers/ss';
+import { addon, type NativeParseResult } from '../../src/diag/native';
+import { SocketBatch } from '../../src/diag/socket-batch';
+import { parseSs } from '../helpers/ss';
+import { FIXTURES } from '../helpers/paths';
 
 interface Sidecar {
   seq: number;
@@ -63,7 +64,7 @@ interface Expected {
   info?: Info;
 }
 
-const ROOT = path.join(__dirname, 'fixtures');
+const ROOT = FIXTURES;
 
 // test/fixtures/tcp4*.bin.json: ss -tanmoeiH -f inet. Listeners :5000
 // (backlog 16) and :5001 (backlog 8, 2 connections never accepted: Recv-Q 2,

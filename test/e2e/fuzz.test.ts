@@ -3,16 +3,14 @@
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import t from 'tap';
+import { unavailable } from '../helpers/requirements';
+import { ROOT } from '../helpers/paths';
 
 const seconds = process.env.FUZZ_SECONDS ?? (process.env.CI ? '60' : '10');
-const hasClang = spawnSync('sh', ['-c', 'command -v clang++']).status === 0;
-const skip =
-  hasClang || process.getuid?.() === 0
-    ? false
-    : 'clang++ with libFuzzer is not installed and we are not root to install it (scripts/install-deps.sh)';
+const skip = unavailable('clang++');
 
 t.test(`fuzz the parser for ${seconds} s`, { skip, timeout: 300_000 }, async (t) => {
-  const run = spawnSync('bash', [path.join(__dirname, '..', 'scripts', 'fuzz.sh')], {
+  const run = spawnSync('bash', [path.join(ROOT, 'scripts', 'fuzz.sh')], {
     env: { ...process.env, FUZZ_SECONDS: seconds },
     encoding: 'utf8',
   });

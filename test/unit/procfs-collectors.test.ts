@@ -2,18 +2,23 @@
 // metric names, types, help text, units and what they share.
 import path from 'node:path';
 import t from 'tap';
-import { createCollector, scrapeContext } from './helpers/context';
-import type { CollectorDefinition, MetricFamily, ScrapeContext } from '../src/collectors/collector';
-import { netstatCollector } from '../src/collectors/netstat';
-import { sockstatCollector } from '../src/collectors/sockstat';
-import { sysctlCollector } from '../src/collectors/sysctl';
-import { pageSize } from '../src/procfs/sockstat';
-import { PROMETHEUS_CONTENT_TYPE, render } from '../src/http/exposition';
+import { createCollector, scrapeContext } from '../helpers/context';
+import type {
+  CollectorDefinition,
+  MetricFamily,
+  ScrapeContext,
+} from '../../src/collectors/collector';
+import { netstatCollector } from '../../src/collectors/netstat';
+import { sockstatCollector } from '../../src/collectors/sockstat';
+import { sysctlCollector } from '../../src/collectors/sysctl';
+import { pageSize } from '../../src/procfs/sockstat';
+import { PROMETHEUS_CONTENT_TYPE, render } from '../../src/http/exposition';
+import { FIXTURES } from '../helpers/paths';
 
-const FIXTURES = path.join(__dirname, 'fixtures', 'procfs');
+const PROCFS = path.join(FIXTURES, 'procfs');
 
 function context(kernel: string): ScrapeContext {
-  return scrapeContext(path.join(FIXTURES, kernel));
+  return scrapeContext(path.join(PROCFS, kernel));
 }
 
 async function scrape(definition: CollectorDefinition, ctx: ScrapeContext) {

@@ -1,13 +1,11 @@
 // Flag parsing, and the CLI's exit codes for bad input.
 import { spawnSync } from 'node:child_process';
 import net from 'node:net';
-import path from 'node:path';
 import t from 'tap';
-import { COLLECTORS } from '../src/collectors';
-import { parseFlags, parseListenAddress } from '../src/cli/flags';
-import { FlagError } from '../src/errors';
-
-const CLI = path.join(__dirname, '..', 'dist', 'src', 'cli', 'main.js');
+import { COLLECTORS } from '../../src/collectors';
+import { parseFlags, parseListenAddress } from '../../src/cli/flags';
+import { FlagError } from '../../src/errors';
+import { CLI } from '../helpers/paths';
 
 t.test('defaults', async (t) => {
   const config = parseFlags([], COLLECTORS);

@@ -2,11 +2,11 @@
 import { gunzipSync } from 'node:zlib';
 import pino from 'pino';
 import t from 'tap';
-import type { CollectorDefinition } from '../src/collectors/collector';
-import { ProcessMetrics } from '../src/http/exposition';
-import { VERSION } from '../src/cli/version';
-import { buildServer } from '../src/http/server';
-import { testRegistry } from './helpers/context';
+import type { CollectorDefinition } from '../../src/collectors/collector';
+import { ProcessMetrics } from '../../src/http/exposition';
+import { VERSION } from '../../src/cli/version';
+import { buildServer } from '../../src/http/server';
+import { testRegistry } from '../helpers/context';
 
 let calls = 0;
 const fake = (name: string, behaviour: 'ok' | 'fail' | 'slow'): CollectorDefinition => ({

@@ -3,11 +3,10 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
-import type { MetricFamily } from '../src/collectors/collector';
-import { COLLECTORS } from '../src/collectors';
-import { createCollector, scrapeContext } from './helpers/context';
-
-const ROOT = path.join(__dirname, '..');
+import type { MetricFamily } from '../../src/collectors/collector';
+import { COLLECTORS } from '../../src/collectors';
+import { createCollector, scrapeContext } from '../helpers/context';
+import { ROOT } from '../helpers/paths';
 
 interface Row {
   name: string;

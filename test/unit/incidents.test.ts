@@ -2,16 +2,16 @@
 // check against its threshold, the first-sample rule for rates, and the
 // doctor's report (text order, JSON shape).
 import t from 'tap';
-import { IncidentEngine, INCIDENT_NAMES } from '../src/incidents/engine';
-import { renderJson, renderText } from '../src/incidents/report';
-import { DEFAULT_THRESHOLDS } from '../src/incidents/thresholds';
+import { IncidentEngine, INCIDENT_NAMES } from '../../src/incidents/engine';
+import { renderJson, renderText } from '../../src/incidents/report';
+import { DEFAULT_THRESHOLDS } from '../../src/incidents/thresholds';
 import {
   type Finding,
   type IncidentInput,
   type TableFacts,
   type Thresholds,
-} from '../src/incidents/types';
-import type { Listener } from '../src/scan/listeners';
+} from '../../src/incidents/types';
+import type { Listener } from '../../src/scan/listeners';
 
 const COUNTERS = [
   'TcpExt.ListenOverflows',

@@ -4,14 +4,20 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import t from 'tap';
-import { parseSnmp6, parseSnmpTable, readSnmpFiles, type SnmpCounter } from '../src/procfs/netstat';
-import { readOptional } from '../src/procfs/read';
-import { pageSize, parseSockstat, readSockstatFiles } from '../src/procfs/sockstat';
-import { parseSysctlValues, sysctlPath } from '../src/procfs/sysctl';
+import {
+  parseSnmp6,
+  parseSnmpTable,
+  readSnmpFiles,
+  type SnmpCounter,
+} from '../../src/procfs/netstat';
+import { readOptional } from '../../src/procfs/read';
+import { pageSize, parseSockstat, readSockstatFiles } from '../../src/procfs/sockstat';
+import { parseSysctlValues, sysctlPath } from '../../src/procfs/sysctl';
+import { FIXTURES } from '../helpers/paths';
 
-const FIXTURES = path.join(__dirname, 'fixtures', 'procfs');
+const PROCFS = path.join(FIXTURES, 'procfs');
 const fixture = (kernel: string, file: string) =>
-  readFileSync(path.join(FIXTURES, kernel, file), 'utf8');
+  readFileSync(path.join(PROCFS, kernel, file), 'utf8');
 
 function lookup(counters: SnmpCounter[]): Map<string, number> {
   return new Map(counters.map((c) => [`${c.prefix}.${c.field}`, c.value]));
@@ -176,11 +182,11 @@ t.test('sysctl values', async (t) => {
 });
 
 t.test('missing files are absent, not errors', async (t) => {
-  const old = await readSnmpFiles(path.join(FIXTURES, 'linux-3.10'));
+  const old = await readSnmpFiles(path.join(PROCFS, 'linux-3.10'));
   t.ok(old.netstat && old.netstat.length > 100);
   t.ok(old.snmp && old.snmp.length > 50);
   t.equal(old.snmp6, null, 'IPv6 disabled: no snmp6');
-  const sockstat = await readSockstatFiles(path.join(FIXTURES, 'linux-3.10'));
+  const sockstat = await readSockstatFiles(path.join(PROCFS, 'linux-3.10'));
   t.equal(sockstat.sockstat?.find((v) => v.key === 'tw')?.value, 6068);
   t.equal(sockstat.sockstat6, null, 'IPv6 disabled: no sockstat6');
   const nowhere = await readSnmpFiles(path.join(FIXTURES, 'no-such-kernel'));

@@ -4,21 +4,13 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
+import { unavailable } from '../helpers/requirements';
+import { HELPERS, ROOT } from '../helpers/paths';
 
-const ROOT = path.join(__dirname, '..');
 const DEBUG_ADDON = path.join(ROOT, 'build', 'Debug', 'sockdiag.node');
-const EXERCISE = path.join(__dirname, 'helpers', 'addon-exercise.js');
+const EXERCISE = path.join(HELPERS, 'addon-exercise.js');
 
-function has(command: string): boolean {
-  return spawnSync('sh', ['-c', `command -v ${command}`]).status === 0;
-}
-
-const makefile = path.join(ROOT, 'build', 'Makefile');
-const skip = existsSync(makefile)
-  ? false
-  : 'build/Makefile missing: run npm ci (node-gyp configure) first';
-
-t.test('Debug build with asserts runs every path', { skip }, async (t) => {
+t.test('Debug build with asserts runs every path', { skip: unavailable('build') }, async (t) => {
   // Builds build/Debug next to build/Release from the same gyp Makefile.
   execFileSync('make', ['-C', path.join(ROOT, 'build'), 'BUILDTYPE=Debug', '-j2'], {
     stdio: 'pipe',
@@ -35,7 +27,7 @@ t.test('Debug build with asserts runs every path', { skip }, async (t) => {
 
 t.test(
   'no leaks or invalid accesses under valgrind',
-  { skip: skip || (has('valgrind') ? false : 'valgrind not installed (scripts/install-deps.sh)') },
+  { skip: unavailable('build', 'valgrind') },
   async (t) => {
     if (!existsSync(DEBUG_ADDON)) {
       execFileSync('make', ['-C', path.join(ROOT, 'build'), 'BUILDTYPE=Debug', '-j2'], {
@@ -49,7 +41,7 @@ t.test(
         '--show-leak-kinds=definite',
         '--errors-for-leak-kinds=definite',
         '--error-exitcode=9',
-        `--suppressions=${path.join(__dirname, 'helpers', 'valgrind-node.supp')}`,
+        `--suppressions=${path.join(HELPERS, 'valgrind-node.supp')}`,
         process.execPath,
         '--expose-gc',
         EXERCISE,

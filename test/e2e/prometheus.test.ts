@@ -9,29 +9,30 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import t from 'tap';
+import { testNamespace } from '../helpers/namespaces';
+import { unavailable } from '../helpers/requirements';
 import YAML from 'yaml';
-import { CHECKS } from '../src/incidents/checks';
-import { type RunningExporter, startExporter } from './helpers/exporter';
-import { Netns, netnsUnavailable, type SocketHolder } from './helpers/netns';
+import { CHECKS } from '../../src/incidents/checks';
+import { startExporter } from '../helpers/exporter';
 import {
-  type Alert,
-  alertSignals,
-  commandMissing,
   dashboardQueries,
   expandTemplate,
-  JOB,
   loadDashboards,
   loadRules,
+  RULE_TESTS_FILE,
+  RULES_FILE,
+  rulesWithFor,
+} from '../helpers/grafana';
+import {
+  type Alert,
+  JOB,
   PROMETHEUS_CONFIG,
   pollUntil,
   type QueryResult,
-  RULE_TESTS_FILE,
-  RULES_FILE,
-  type RunningPrometheus,
-  rulesWithFor,
   startPrometheus,
-  synFlood,
-} from './helpers/prometheus';
+} from '../helpers/prometheus';
+import { alertSignals } from '../helpers/promql';
+import { synFlood } from '../helpers/traffic';
 
 const EXPORTER_PORT = 19561;
 const TARGET = `127.0.0.1:${EXPORTER_PORT}`;
@@ -70,8 +71,7 @@ t.test('one alert per incident signature, with severity, evidence and remedy', a
   t.equal(accept?.labels?.severity, 'warning');
 });
 
-const promtoolMissing = commandMissing('promtool');
-t.test('promtool', { skip: promtoolMissing ?? false }, async (t) => {
+t.test('promtool', { skip: unavailable('promtool') }, async (t) => {
   t.test('check rules', async (t) => {
     t.match(promtool(['check', 'rules', RULES_FILE]), `SUCCESS: ${ruleCount} rules found`);
   });
@@ -121,27 +121,20 @@ t.test('alert signals', async (t) => {
   t.same(alertSignals('(x == 0)'), ['x == bool 0']);
 });
 
-const liveReason = netnsUnavailable() ?? commandMissing('prometheus');
-t.test('a real Prometheus, overflowing queues', { skip: liveReason ?? false }, async (t) => {
+const live = { skip: unavailable('namespaces', 'prometheus') };
+t.test('a real Prometheus, overflowing queues', live, async (t) => {
   const started = Date.now();
-  const ns = Netns.create('sdprom');
-  let holder: SocketHolder | undefined;
-  let exporter: RunningExporter | undefined;
-  let prometheus: RunningPrometheus | undefined;
-  t.teardown(async () => {
-    await prometheus?.stop();
-    await exporter?.stop();
-    await holder?.exit();
-    ns.destroy();
-  });
   // A small TIME_WAIT table, so that the TIME_WAIT overflow fires too, and a
   // route for SYNs from an address whose SYN-ACKs are lost.
-  ns.sysctl('net.ipv4.tcp_max_tw_buckets', 4);
+  const { ns, holder, stopFirst } = testNamespace(t, {
+    prefix: 'sdprom',
+    sysctls: { 'net.ipv4.tcp_max_tw_buckets': 4 },
+  });
   ns.run('ip', ['route', 'add', '10.99.0.0/24', 'dev', 'lo']);
-  holder = ns.holder();
-  exporter = await startExporter(ns, ['--collector.peers'], EXPORTER_PORT);
-  prometheus = await startPrometheus(ns, TARGET, rulesWithFor('0s'));
-  const prom = prometheus;
+  const exporter = await startExporter(ns, ['--collector.peers'], EXPORTER_PORT);
+  stopFirst(exporter);
+  const prom = await startPrometheus(ns, TARGET, rulesWithFor('0s'));
+  stopFirst(prom);
   const seriesOf = async (expr: string) => (await prom.query([expr]))[0]!.series;
 
   // Counters need a sample before the event for increase() to see it.

@@ -1,0 +1,21 @@
+// Socket tables that several tests build the same way.
+import type { SocketHolder } from './holder';
+
+/**
+ * The exporter test table: a listener with a connection waiting in its
+ * accept queue, an address-bound listener with keepalive clients, IPv6,
+ * TIME_WAIT toward one peer port and two UDP sockets.
+ */
+export async function buildTable(holder: SocketHolder): Promise<void> {
+  const web = await holder.send({ op: 'listen', port: 8080, backlog: 16 });
+  await holder.send({ op: 'connect', host: '127.0.0.1', port: 8080, count: 4 });
+  await holder.send({ op: 'accept', id: web.id, count: 3 }); // one left waiting
+  await holder.send({ op: 'listen', host: '127.0.0.2', port: 9000, backlog: 8 });
+  await holder.send({ op: 'connect', host: '127.0.0.2', port: 9000, count: 2, keepalive: true });
+  const v6 = await holder.send({ op: 'listen', family: 'inet6', host: '::1', port: 8443 });
+  await holder.send({ op: 'connect', family: 'inet6', host: '::1', port: 8443 });
+  await holder.send({ op: 'accept', id: v6.id });
+  await holder.send({ op: 'timewait', port: 7000, count: 5 });
+  await holder.send({ op: 'udp', port: 5353 });
+  await holder.send({ op: 'udp', port: 5353 });
+}
