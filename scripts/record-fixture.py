@@ -14,7 +14,7 @@ what `ss` printed for the same table right after the dump: expectations are
 derived from that text, not from our parser.
 
 Stdlib only (Python's socket module speaks AF_NETLINK); the request layout
-mirrors native/request.cc and NETLINK.md section 1.
+mirrors native/request.cc (docs/KERNEL.md, "Dump requests").
 """
 import argparse
 import datetime

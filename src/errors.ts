@@ -82,3 +82,12 @@ export class ProcfsError extends ExporterError {
     super('ERR_PROCFS', `${path}: ${message}`, options);
   }
 }
+
+/** The README's error table, from the catalogue. */
+export function errorTable(): string {
+  const rows = ['| code | exit status | meaning |', '|---|---|---|'];
+  for (const [code, { exitCode, meaning }] of Object.entries(ERROR_CODES)) {
+    rows.push(`| \`${code}\` | ${exitCode} | ${meaning} |`);
+  }
+  return rows.join('\n');
+}

@@ -244,3 +244,17 @@ export function usage(collectors: readonly CollectorDefinition[], version: strin
   }
   return `${lines.join('\n')}\n`;
 }
+
+/** The README's collector table: one row per collector, every option with its default and range. */
+export function collectorTable(collectors: readonly CollectorDefinition[]): string {
+  const rows = ['| collector | default | what | options (default; range) |', '|---|---|---|---|'];
+  for (const collector of collectors) {
+    const options = Object.entries(collector.options).map(
+      ([key, spec]) =>
+        `\`--collector.${collector.name}.${flagSpelling(key)}=${String(spec.default)}\` (${describeRange(spec)})`,
+    );
+    const state = collector.defaultEnabled ? 'on' : 'off';
+    rows.push(`| \`${collector.name}\` | ${state} | ${collector.help} | ${options.join('<br>')} |`);
+  }
+  return rows.join('\n');
+}

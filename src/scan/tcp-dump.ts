@@ -1,6 +1,6 @@
 // TCP dumps of both families, in one walk of the socket hash when the
 // kernel takes the legacy TCPDIAG_GETSOCK request (it returns both families;
-// the walk is a dump's fixed cost: ~50 ms per 400k sockets, NETLINK.md 3.5),
+// the walk is a dump's fixed cost: ~50 ms per 400k sockets, docs/KERNEL.md),
 // else one v2 request per family.
 import { Dump, type DumpOptions, type SockDiagError, type SocketBatch } from '../diag';
 

@@ -4,7 +4,9 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import type { MetricFamily } from '../../src/collectors/collector';
+import { collectorTable } from '../../src/cli/flags';
 import { COLLECTORS } from '../../src/collectors';
+import { ERROR_CODES, errorTable } from '../../src/errors';
 import { createCollector, scrapeContext } from '../helpers/context';
 import { ROOT } from '../helpers/paths';
 
@@ -89,4 +91,17 @@ t.test('README documents every served metric, and only those', async (t) => {
       `${row.name} (documented) is served`,
     );
   }
+});
+
+t.test('the generated tables are current (npm run docs)', async (t) => {
+  const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+  const section = (name: string) => {
+    const match = new RegExp(`<!-- ${name}:begin -->\\n([\\s\\S]*?)\\n<!-- ${name}:end -->`).exec(
+      readme,
+    );
+    return match?.[1];
+  };
+  t.equal(section('collectors'), collectorTable(COLLECTORS), 'collectors and their options');
+  t.equal(section('errors'), errorTable(), 'every error code, nothing else');
+  for (const code of Object.keys(ERROR_CODES)) t.match(readme, `\`${code}\``);
 });
