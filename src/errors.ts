@@ -48,29 +48,26 @@ export class ExporterError extends Error {
   }
 }
 
-export class FlagError extends ExporterError {
-  constructor(message: string) {
-    super('ERR_BAD_FLAG', message);
-  }
+/** A subclass of ExporterError for one code, so callers can catch by class. */
+function codedError(code: ErrorCode, name: string) {
+  const Coded = class extends ExporterError {
+    constructor(message: string, options?: { cause?: unknown }) {
+      super(code, message, options);
+      this.name = name;
+    }
+  };
+  Object.defineProperty(Coded, 'name', { value: name });
+  return Coded;
 }
 
-export class WebConfigError extends ExporterError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super('ERR_WEB_CONFIG', message, options);
-  }
-}
-
-export class UnknownCollectorError extends ExporterError {
-  constructor(message: string) {
-    super('ERR_UNKNOWN_COLLECTOR', message);
-  }
-}
-
-export class ListenError extends ExporterError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super('ERR_LISTEN', message, options);
-  }
-}
+export const FlagError = codedError('ERR_BAD_FLAG', 'FlagError');
+export type FlagError = InstanceType<typeof FlagError>;
+export const WebConfigError = codedError('ERR_WEB_CONFIG', 'WebConfigError');
+export type WebConfigError = InstanceType<typeof WebConfigError>;
+export const UnknownCollectorError = codedError('ERR_UNKNOWN_COLLECTOR', 'UnknownCollectorError');
+export type UnknownCollectorError = InstanceType<typeof UnknownCollectorError>;
+export const ListenError = codedError('ERR_LISTEN', 'ListenError');
+export type ListenError = InstanceType<typeof ListenError>;
 
 /** A procfs file is missing or malformed; carries the file's path. */
 export class ProcfsError extends ExporterError {

@@ -73,3 +73,13 @@ export function defineCollector<const Name extends string, const Specs extends O
 export type SettingsOf<Definitions extends readonly CollectorDefinition[]> = {
   readonly [D in Definitions[number] as D['name']]: OptionValues<D['options']>;
 };
+
+/** A collector with no options that reads its inputs and returns families. */
+export function simpleCollector<const Name extends string>(definition: {
+  name: Name;
+  help: string;
+  collect(context: ScrapeContext): Promise<MetricFamily[]>;
+}): CollectorDefinition<Name, Record<never, never>> {
+  const { name, help, collect } = definition;
+  return { name, help, defaultEnabled: true, options: {}, create: () => ({ collect }) };
+}

@@ -4,7 +4,7 @@
 // friends one PR at a time (node_exporter #2328), and a kernel's new fields
 // should appear without a release of ours.
 import { ProcfsError } from '../errors';
-import { defineCollector, type MetricSample } from './collector';
+import { type MetricSample, simpleCollector } from './collector';
 import { family } from './families';
 
 /**
@@ -86,43 +86,39 @@ export const NETSTAT_MEANINGS: Record<string, string> = {
 // fail promtool's snake_case lint, while a label keeps the kernel's exact
 // spelling for `grep ListenOverflows`, and a new kernel field appears
 // without a new metric name. Per-field meanings: NETSTAT_MEANINGS, README.
-export const netstatCollector = defineCollector({
+export const netstatCollector = simpleCollector({
   name: 'netstat',
   help: 'Kernel TCP/IP counters from /proc/net/netstat, snmp and snmp6 (all of what nstat shows)',
-  defaultEnabled: true,
-  options: {},
-  create: () => ({
-    async collect({ sources }) {
-      const snapshot = await sources.netstat;
-      // snmp6 alone may be absent (IPv6 disabled); without both IPv4 files the
-      // procfs path is wrong, and an empty success would hide that.
-      if (snapshot.netstat === null && snapshot.snmp === null) {
-        throw new ProcfsError(
-          `${sources.procfs}/net/snmp`,
-          `neither net/netstat nor net/snmp exists: point --path.procfs at a mounted procfs`,
-        );
-      }
-      const counters: MetricSample[] = [];
-      const gauges: MetricSample[] = [];
-      for (const [key, value] of snapshot.values) {
-        const dot = key.indexOf('.');
-        const labels = { group: key.slice(0, dot), field: key.slice(dot + 1) };
-        (GAUGES.has(key) ? gauges : counters).push({ labels, value });
-      }
-      return [
-        family(
-          'sockdiag_netstat_total',
-          'Kernel TCP/IP counters from /proc/net/netstat, /proc/net/snmp and /proc/net/snmp6 (what nstat shows), by group (TcpExt, Tcp, IpExt, Ip6...) and field (ListenOverflows...), spelled as the kernel does.',
-          'counter',
-          counters,
-        ),
-        family(
-          'sockdiag_netstat_value',
-          'Kernel TCP/IP values that are levels or constants, not counts (Tcp CurrEstab, RtoMin, RtoMax, MaxConn, RtoAlgorithm, Ip Forwarding, DefaultTTL, MPTcpExt MPCurrEstab).',
-          'gauge',
-          gauges,
-        ),
-      ];
-    },
-  }),
+  async collect({ sources }) {
+    const snapshot = await sources.netstat;
+    // snmp6 alone may be absent (IPv6 disabled); without both IPv4 files the
+    // procfs path is wrong, and an empty success would hide that.
+    if (snapshot.netstat === null && snapshot.snmp === null) {
+      throw new ProcfsError(
+        `${sources.procfs}/net/snmp`,
+        `neither net/netstat nor net/snmp exists: point --path.procfs at a mounted procfs`,
+      );
+    }
+    const counters: MetricSample[] = [];
+    const gauges: MetricSample[] = [];
+    for (const [key, value] of snapshot.values) {
+      const dot = key.indexOf('.');
+      const labels = { group: key.slice(0, dot), field: key.slice(dot + 1) };
+      (GAUGES.has(key) ? gauges : counters).push({ labels, value });
+    }
+    return [
+      family(
+        'sockdiag_netstat_total',
+        'Kernel TCP/IP counters from /proc/net/netstat, /proc/net/snmp and /proc/net/snmp6 (what nstat shows), by group (TcpExt, Tcp, IpExt, Ip6...) and field (ListenOverflows...), spelled as the kernel does.',
+        'counter',
+        counters,
+      ),
+      family(
+        'sockdiag_netstat_value',
+        'Kernel TCP/IP values that are levels or constants, not counts (Tcp CurrEstab, RtoMin, RtoMax, MaxConn, RtoAlgorithm, Ip Forwarding, DefaultTTL, MPTcpExt MPCurrEstab).',
+        'gauge',
+        gauges,
+      ),
+    ];
+  },
 });

@@ -1,6 +1,6 @@
 // sysctl: the limits the incident counters are measured against, next to
 // them (the list is procfs/sysctl.ts SYSCTLS).
-import { defineCollector } from './collector';
+import { simpleCollector } from './collector';
 import { family } from './families';
 
 const HELP =
@@ -10,18 +10,14 @@ const HELP =
   'tcp_tw_recycle only exists before Linux 4.12, tcp_tw_reuse_delay only on recent kernels, ' +
   'and the host-wide tcp_mem and tcp_max_orphans only in the initial network namespace.';
 
-export const sysctlCollector = defineCollector({
+export const sysctlCollector = simpleCollector({
   name: 'sysctl',
   help: 'Network sysctls that bound the incidents: backlogs, TIME_WAIT, ports, keepalive, memory',
-  defaultEnabled: true,
-  options: {},
-  create: () => ({
-    async collect({ sources }) {
-      const values = [...(await sources.sysctls)].map(([name, value]) => ({
-        labels: { name },
-        value,
-      }));
-      return [family('sockdiag_sysctl', HELP, 'gauge', values)];
-    },
-  }),
+  async collect({ sources }) {
+    const values = [...(await sources.sysctls)].map(([name, value]) => ({
+      labels: { name },
+      value,
+    }));
+    return [family('sockdiag_sysctl', HELP, 'gauge', values)];
+  },
 });

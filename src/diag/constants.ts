@@ -52,8 +52,13 @@ export const enum TcpState {
 /** Slots per family in state-indexed arrays: states fit in 4 bits. */
 export const STATE_SLOTS = 16;
 
-/** TCP state names, index = state number (label values). */
-export const TCP_STATES = [
+/**
+ * TCP state names (label values), index = state number; after them the
+ * two states a request may ask for but no socket is reported in: 12,
+ * NEW_SYN_RECV (reported as syn_recv) and 13, BOUND_INACTIVE (6.8+,
+ * reported as close).
+ */
+const STATE_NAMES = [
   'unknown',
   'established',
   'syn_sent',
@@ -66,28 +71,20 @@ export const TCP_STATES = [
   'last_ack',
   'listen',
   'closing',
-  // 12 is NEW_SYN_RECV: asking for it is allowed, but such sockets are
-  // reported as syn_recv (3). 13 is BOUND_INACTIVE (6.8+), reported as close.
+  'new_syn_recv',
+  'bound_inactive',
 ] as const;
-export type StateName = (typeof TCP_STATES)[number];
 
-/** State names a dump request may ask for. */
-export const STATE = {
-  established: TcpState.Established,
-  syn_sent: TcpState.SynSent,
-  syn_recv: TcpState.SynRecv,
-  fin_wait1: TcpState.FinWait1,
-  fin_wait2: TcpState.FinWait2,
-  time_wait: TcpState.TimeWait,
-  close: TcpState.Close,
-  close_wait: TcpState.CloseWait,
-  last_ack: TcpState.LastAck,
-  listen: TcpState.Listen,
-  closing: TcpState.Closing,
-  new_syn_recv: TcpState.NewSynRecv,
-  bound_inactive: TcpState.BoundInactive,
-} as const;
-export type RequestStateName = keyof typeof STATE;
+/** Names of the states sockets are reported in, index = state number. */
+export const TCP_STATES = STATE_NAMES.slice(0, TcpState.NewSynRecv) as readonly StateName[];
+export type StateName = (typeof STATE_NAMES)[number];
+
+export type RequestStateName = Exclude<(typeof STATE_NAMES)[number], 'unknown'>;
+
+/** State names a dump request may ask for, and their numbers. */
+export const STATE = Object.fromEntries(
+  STATE_NAMES.map((name, state) => [name, state]).slice(1),
+) as unknown as Readonly<Record<RequestStateName, TcpState>>;
 
 /** All real states; never ~0, which on 6.8+ adds bound-inactive sockets and a bhash2 walk. */
 export const DEFAULT_STATE_MASK = 0xfff;

@@ -5,7 +5,7 @@
 // change between kernels (PAWSPassive left with tcp_tw_recycle, PAWSOldAck
 // arrived in 6.14), and a parser that assumed a layout has crashed on old
 // kernels before (categraf PR #494). Bad input is skipped, never thrown.
-import { readOptional } from './read';
+import { FIELD_NAME, INTEGER, readOptional } from './read';
 
 export interface SnmpCounter {
   /** Kernel group as printed: TcpExt, IpExt, MPTcpExt, Tcp, Udp, IcmpMsg, Ip6, Icmp6, ... */
@@ -16,11 +16,6 @@ export interface SnmpCounter {
   value: number;
 }
 
-// Names end up inside metric names, so anything else is junk.
-const NAME = /^[A-Za-z][A-Za-z0-9_]*$/;
-// Tcp MaxConn is printed as -1; nothing else is signed.
-const INTEGER = /^-?\d+$/;
-
 interface Header {
   prefix: string;
   names: string[];
@@ -30,7 +25,7 @@ function splitPrefixed(line: string): { prefix: string; tokens: string[] } | nul
   const colon = line.indexOf(':');
   if (colon <= 0) return null;
   const prefix = line.slice(0, colon).trim();
-  if (!NAME.test(prefix)) return null;
+  if (!FIELD_NAME.test(prefix)) return null;
   const tokens = line
     .slice(colon + 1)
     .trim()
@@ -40,7 +35,7 @@ function splitPrefixed(line: string): { prefix: string; tokens: string[] } | nul
 }
 
 function isHeader(tokens: string[]): boolean {
-  return tokens.length > 0 && tokens.every((token) => NAME.test(token));
+  return tokens.length > 0 && tokens.every((token) => FIELD_NAME.test(token));
 }
 
 /**

@@ -24,3 +24,8 @@ export async function readOptional(path: string): Promise<string | null> {
     throw error;
   }
 }
+
+/** A field or group name in the kernel's counter files; anything else is junk. */
+export const FIELD_NAME = /^[A-Za-z][A-Za-z0-9_]*$/;
+/** A decimal integer as procfs prints it (Tcp MaxConn is -1: signed). */
+export const INTEGER = /^-?\d+$/;

@@ -5,7 +5,7 @@
 // Each line is a protocol followed by key/value pairs. Values are as the
 // kernel prints them: TCP/UDP `mem` in pages, FRAG `memory` in bytes.
 import { execFile } from 'node:child_process';
-import { readOptional } from './read';
+import { FIELD_NAME, INTEGER, readOptional } from './read';
 
 export interface SockstatValue {
   /** As printed: sockets, TCP, UDP, UDPLITE, RAW, FRAG, TCP6, ... */
@@ -15,14 +15,11 @@ export interface SockstatValue {
   value: number;
 }
 
-const NAME = /^[A-Za-z][A-Za-z0-9_]*$/;
-const INTEGER = /^-?\d+$/;
-
 function parseLine(line: string, out: SockstatValue[]): void {
   const colon = line.indexOf(':');
   if (colon <= 0) return;
   const protocol = line.slice(0, colon).trim();
-  if (!NAME.test(protocol)) return;
+  if (!FIELD_NAME.test(protocol)) return;
   const tokens = line
     .slice(colon + 1)
     .trim()
@@ -31,7 +28,8 @@ function parseLine(line: string, out: SockstatValue[]): void {
   for (let i = 0; i + 1 < tokens.length; i += 2) {
     const key = tokens[i] ?? '';
     const token = tokens[i + 1] ?? '';
-    if (NAME.test(key) && INTEGER.test(token)) out.push({ protocol, key, value: Number(token) });
+    if (FIELD_NAME.test(key) && INTEGER.test(token))
+      out.push({ protocol, key, value: Number(token) });
   }
 }
 

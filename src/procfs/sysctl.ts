@@ -1,9 +1,7 @@
 // Network sysctls under /proc/sys/net. Note for callers: unlike
 // /proc/<pid>/net/*, /proc/sys/net answers for the network namespace of the
 // process that reads it, whatever procfs path is given.
-import { readOptional } from './read';
-
-const INTEGER = /^-?\d+$/;
+import { INTEGER, readOptional } from './read';
 
 interface SysctlSpec {
   name: string;

@@ -5,11 +5,9 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
-import { startExporter } from '../helpers/exporter';
-import { testNamespace } from '../helpers/namespaces';
 import { GOLDEN } from '../helpers/paths';
 import { unavailable } from '../helpers/requirements';
-import { buildTable } from '../helpers/tables';
+import { exporterOverTable } from '../helpers/tables';
 
 const GOLDEN_METRICS = path.join(GOLDEN, 'metrics.txt');
 
@@ -32,13 +30,7 @@ function goldenView(body: string): string {
 }
 
 t.test('golden /metrics', { skip: unavailable('namespaces') }, async (t) => {
-  const { ns, holder, stopFirst } = testNamespace(t);
-  await buildTable(holder);
-  const exporter = await startExporter(ns);
-  stopFirst(exporter);
-  const response = exporter.get('/metrics');
-  t.equal(response.status, 200);
-  const body = response.body;
+  const { body } = await exporterOverTable(t);
 
   t.test('equals test/golden/metrics.txt', async (t) => {
     const view = goldenView(body);

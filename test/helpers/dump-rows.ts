@@ -1,22 +1,15 @@
 // Flattens dumped batches into plain rows for assertions (tests only: the
 // exporter never builds an object per socket).
 import { type DumpSocketsOptions, dumpSockets, Skmem } from '../../src/diag';
-import { normaliseAddress } from './ss';
+import { normaliseAddress, type SsRow } from './ss';
 
-export interface DumpRow {
+/** A dumped socket in the shape of an ss row, with what only the dump has. */
+export interface DumpRow extends SsRow {
   family: number;
   protocol: number;
-  state: string;
   timer: string;
-  recvQ: number;
-  sendQ: number;
-  local: string;
-  localPort: number;
-  peer: string;
-  peerPort: number;
   rtt?: number;
   tcpInfoLength?: number;
-  skmem?: Record<string, number>;
 }
 
 export async function dumpRows(options: DumpSocketsOptions): Promise<DumpRow[]> {

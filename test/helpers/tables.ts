@@ -1,5 +1,8 @@
 // Socket tables that several tests build the same way.
+import type { Test } from 'tap';
+import { type RunningExporter, startExporter } from './exporter';
 import type { SocketHolder } from './holder';
+import { type Netns, testNamespace } from './namespaces';
 
 /**
  * The exporter test table: a listener with a connection waiting in its
@@ -18,4 +21,19 @@ export async function buildTable(holder: SocketHolder): Promise<void> {
   await holder.send({ op: 'timewait', port: 7000, count: 5 });
   await holder.send({ op: 'udp', port: 5353 });
   await holder.send({ op: 'udp', port: 5353 });
+}
+
+/** A namespace holding buildTable's table, an exporter in it, and its first /metrics. */
+export async function exporterOverTable(t: Test): Promise<{
+  ns: Netns;
+  exporter: RunningExporter;
+  body: string;
+}> {
+  const { ns, holder, stopFirst } = testNamespace(t);
+  await buildTable(holder);
+  const exporter = await startExporter(ns);
+  stopFirst(exporter);
+  const response = exporter.get('/metrics');
+  t.equal(response.status, 200, 'GET /metrics');
+  return { ns, exporter, body: response.body };
 }

@@ -5,7 +5,7 @@ import { unavailable } from '../helpers/requirements';
 import { parseMetrics, startExporter } from '../helpers/exporter';
 import { testNamespace } from '../helpers/namespaces';
 import { normaliseAddress, parseSs } from '../helpers/ss';
-import { buildTable } from '../helpers/tables';
+import { exporterOverTable } from '../helpers/tables';
 
 const SS_STATE_NAMES: Record<string, string> = {
   established: 'established',
@@ -27,13 +27,7 @@ const OWN_SOCKETS: Record<string, number> = { established: 2, listen: 1 };
 const skip = unavailable('namespaces');
 
 t.test('exporter in a namespace', { skip }, async (t) => {
-  const { ns, holder, stopFirst } = testNamespace(t);
-  await buildTable(holder);
-  const exporter = await startExporter(ns);
-  stopFirst(exporter);
-  const response = exporter.get('/metrics');
-  t.equal(response.status, 200);
-  const body = response.body;
+  const { ns, exporter, body } = await exporterOverTable(t);
   const metrics = parseMetrics(body);
 
   t.test('socket counts per state equal ss -tan state', async (t) => {

@@ -2,6 +2,7 @@
 // sizes the fixtures do not reach) parsed by the pure parser and aggregated
 // by TableScan, against what ss printed for the same table.
 import t from 'tap';
+import { TCP_STATES, TIMERS as TIMER_NAMES } from '../../src/diag/constants';
 import { addon } from '../../src/diag/native';
 import { SocketBatch } from '../../src/diag/socket-batch';
 import { Histogram } from '../../src/scan/histogram';
@@ -11,21 +12,8 @@ import { fixtureBatch, loadFixture } from '../helpers/fixtures';
 import { concat, done, row } from '../helpers/nlbuild';
 import { parseSs, type SsRow } from '../helpers/ss';
 
-const STATES = [
-  'unknown',
-  'established',
-  'syn_sent',
-  'syn_recv',
-  'fin_wait1',
-  'fin_wait2',
-  'time_wait',
-  'close',
-  'close_wait',
-  'last_ack',
-  'listen',
-  'closing',
-];
-const TIMERS = ['none', 'retransmit', 'keepalive', 'time_wait', 'zero_window_probe', 'other'];
+const STATES = TCP_STATES;
+const TIMERS = [...TIMER_NAMES, 'other'];
 const OPTIONS: ScanOptions = {
   procfs: '/proc',
   trackPeers: true,
