@@ -20,7 +20,6 @@ export async function buildTable(holder: SocketHolder): Promise<void> {
   await holder.send({ op: 'accept', id: v6.id });
   await holder.send({ op: 'timewait', port: 7000, count: 5 });
   await holder.send({ op: 'udp', port: 5353 });
-  await holder.send({ op: 'udp', port: 5353 });
 }
 
 /** A namespace holding buildTable's table, an exporter in it, and its first /metrics. */
