@@ -35,6 +35,7 @@ enum ColumnGroup : uint8_t {
   X(inode, uint32_t, 1, kGroupBase)           \
   X(interfaceIndex, uint32_t, 1, kGroupBase)  \
   X(cookie, uint64_t, 1, kGroupBase)          \
+  X(cgroupId, uint64_t, 1, kGroupBase)        \
   X(localAddress, uint8_t, 16, kGroupBase)    \
   X(remoteAddress, uint8_t, 16, kGroupBase)   \
   X(localPort, uint16_t, 1, kGroupBase)       \

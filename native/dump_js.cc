@@ -242,6 +242,8 @@ Napi::Value ParseBytes(const Napi::CallbackInfo& info) {
   parse_options.expected_seq = ReadUint(options, "seq", 0);
   parse_options.row_type = ReplyType(params.request);
   parse_options.protocol = params.request.protocol;
+  parse_options.protocol_from_attribute =
+      options.Get("protocolFromAttribute").ToBoolean().Value();
 
   Batch batch;
   Napi::ArrayBuffer storage =

@@ -21,6 +21,12 @@ export interface BaseColumns {
   inode: Uint32Array;
   interfaceIndex: Uint32Array;
   cookie: BigUint64Array;
+  /**
+   * cgroup v2 id of the socket's owner (the inode of its cgroup directory
+   * under the cgroup2 mount); 0 when the kernel did not say: before 5.8,
+   * cgroup v1 only, TIME_WAIT and SYN_RECV rows, destroy events.
+   */
+  cgroupId: BigUint64Array;
   /** 16 bytes per socket, network order; IPv4 in the first 4. */
   localAddress: Uint8Array;
   remoteAddress: Uint8Array;
@@ -120,10 +126,26 @@ export interface NativeError extends Error {
   detail: string;
 }
 
+/** One entry of the addon's column list (native/columns.h). */
+export interface NativeColumn {
+  name: string;
+  array: 'Uint8Array' | 'Uint16Array' | 'Uint32Array' | 'BigUint64Array' | 'Float64Array';
+  width: number;
+  group: 'base' | 'info' | 'skmem' | 'meminfo';
+}
+
 interface Addon {
   Dump: new (params: NativeDumpParams) => NativeDump;
-  parse(bytes: Uint8Array, params: NativeDumpParams & { seq: number }): NativeParseResult;
+  /**
+   * The pure parser over captured bytes. `protocolFromAttribute` reads each
+   * row's protocol from INET_DIAG_PROTOCOL, as socket-destroy events need.
+   */
+  parse(
+    bytes: Uint8Array,
+    params: NativeDumpParams & { seq: number; protocolFromAttribute?: boolean },
+  ): NativeParseResult;
   tcpInfoFieldEnds: Record<keyof Omit<InfoColumns, 'tcpInfoLength'>, number>;
+  columns: NativeColumn[];
 }
 
 /** The package root: the nearest folder up from here holding binding.gyp (src/ or dist/src/). */
