@@ -7,11 +7,15 @@
         "native/batch_js.cc",
         "native/columns.cc",
         "native/dump_js.cc",
+        "native/error_js.cc",
+        "native/namespace_js.cc",
         "native/netlink.cc",
+        "native/netns.cc",
         "native/parser.cc",
         "native/receiver.cc",
         "native/request.cc",
-        "native/session.cc"
+        "native/session.cc",
+        "native/shared_socket.cc"
       ],
       # Exception policy from node-addon-api's own target: C++ exceptions on,
       # so a failed Node-API call (say, an allocation) surfaces as a JavaScript

@@ -13,7 +13,15 @@ export {
   dumpSockets,
   resolveDumpOptions,
 } from './dump';
+export { COLUMNS, type ColumnName, type ColumnSpec } from './columns';
 export { SockDiagError } from './errors';
+export {
+  NamespaceHandle,
+  type NamespaceFile,
+  openNamespace,
+  readNamespaceFiles,
+  type ReadNamespaceFilesOptions,
+} from './namespace';
 export { addon } from './native';
 export {
   formatAddress,

@@ -90,6 +90,8 @@ export interface NativeDumpParams {
   legacy: boolean;
   bytecode?: Uint8Array;
   netns?: string;
+  /** A NamespaceHandle from addon.openNamespace(). */
+  namespace?: NativeNamespace;
   timeoutMs: number;
   batchRows: number;
   groups: number;
@@ -106,7 +108,8 @@ export interface NativeDump {
   next(): Promise<RawBatch | null>;
   /** Hands a batch's buffer back for reuse by a later fill. */
   recycle(buffer: ArrayBufferLike): void;
-  close(): void;
+  /** Resolves once the dump has let go of its socket. */
+  close(): Promise<void>;
   stats(): NativeDumpStats;
 }
 
@@ -124,6 +127,22 @@ export interface NativeError extends Error {
   syscall: string;
   kind: 'system' | 'kernel' | 'malformed';
   detail: string;
+}
+
+/** One long-lived sock_diag socket inside a network namespace. */
+export interface NativeNamespace {
+  readonly inode: number;
+  readonly path: string;
+  close(): void;
+}
+
+export interface NativeFileRead {
+  path: string;
+  content?: string;
+  truncated?: boolean;
+  /** Positive errno. */
+  errno?: number;
+  syscall?: string;
 }
 
 /** One entry of the addon's column list (native/columns.h). */
@@ -146,6 +165,12 @@ interface Addon {
   ): NativeParseResult;
   tcpInfoFieldEnds: Record<keyof Omit<InfoColumns, 'tcpInfoLength'>, number>;
   columns: NativeColumn[];
+  openNamespace(path: string): Promise<NativeNamespace>;
+  readNamespaceFiles(
+    netns: string | NativeNamespace,
+    files: readonly string[],
+    maxBytes: number,
+  ): Promise<NativeFileRead[]>;
 }
 
 /** The package root: the nearest folder up from here holding binding.gyp (src/ or dist/src/). */

@@ -3,7 +3,41 @@
 // of malformed bytes) and then forces GC so finalizers run. Run under
 // valgrind by test/native-checks.test.ts, with SOCKDIAG_ADDON pointing at
 // the Debug build (asserts on).
-const { Dump, dumpSockets, addon } = require('../../dist/src/diag');
+const {
+  Dump,
+  dumpSockets,
+  addon,
+  openNamespace,
+  readNamespaceFiles,
+} = require('../../dist/src/diag');
+
+// Namespace handles on our own namespace (setns into it needs root, as the
+// suite runs): dumps in turn, one left early (drained by the next), file
+// reads by path and through the handle, one handle left to the GC.
+async function exerciseNamespaces() {
+  const own = '/proc/self/ns/net';
+  const handle = await openNamespace(own);
+  for await (const _ of new Dump({ namespace: handle, batchSize: 1 })) break;
+  await Promise.all([
+    (async () => {
+      for await (const _ of new Dump({ namespace: handle })) {
+        // whole
+      }
+    })(),
+    (async () => {
+      for await (const _ of new Dump({ namespace: handle, states: ['listen'] })) {
+        // whole
+      }
+    })(),
+  ]);
+  await readNamespaceFiles(own, ['/proc/sys/net/core/somaxconn', '/nonexistent']);
+  await readNamespaceFiles(handle, ['/proc/sys/net/core/somaxconn']);
+  handle.close();
+  await openNamespace(own); // never closed: the collector closes it
+  for (const bad of ['/etc/hostname', '/nonexistent']) {
+    await openNamespace(bad).catch(() => {});
+  }
+}
 
 async function main() {
   for (let round = 0; round < 10; round++) {
@@ -41,6 +75,8 @@ async function main() {
     };
     addon.parse(new Uint8Array([1, 2, 3]), params);
     addon.parse(new Uint8Array(200).fill(0xff), params);
+    addon.parse(new Uint8Array(200).fill(0xff), { ...params, protocolFromAttribute: true });
+    if (process.getuid() === 0) await exerciseNamespaces();
   }
   global.gc();
   await new Promise((resolve) => setTimeout(resolve, 50));
