@@ -15,7 +15,9 @@
         "native/receiver.cc",
         "native/request.cc",
         "native/session.cc",
-        "native/shared_socket.cc"
+        "native/shared_socket.cc",
+        "native/subscriber.cc",
+        "native/subscriber_js.cc"
       ],
       # Exception policy from node-addon-api's own target: C++ exceptions on,
       # so a failed Node-API call (say, an allocation) surfaces as a JavaScript

@@ -86,6 +86,10 @@ size_t BatchBytes(uint32_t capacity, uint8_t groups);
 void BindBatch(uint8_t* storage, uint32_t capacity, uint8_t groups,
                Batch* batch);
 
+// Copies rows [0, to->capacity) of every column `to` has from `from` (same
+// groups, at least as many rows): a batch made compact for handing out.
+void CopyRows(const Batch& from, Batch* to);
+
 }  // namespace sockdiag
 
 #endif  // SOCKDIAG_NATIVE_COLUMNS_H_

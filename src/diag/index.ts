@@ -24,6 +24,13 @@ export {
 } from './namespace';
 export { addon } from './native';
 export {
+  type DestroyProtocol,
+  DestroySubscriber,
+  type DestroySubscriberOptions,
+  type DestroySubscriberStats,
+  resolveSubscriberOptions,
+} from './subscribe';
+export {
   formatAddress,
   type InfoField,
   SocketBatch,

@@ -129,6 +129,45 @@ export interface NativeError extends Error {
   detail: string;
 }
 
+export interface NativeSubscriberParams {
+  /** nl_groups bits: 1 << (SKNLGRP_* - 1). */
+  groups: number;
+  netns?: string;
+  receiveBufferBytes: number;
+  batchRows: number;
+  queueBatches: number;
+  flushMs: number;
+}
+
+export interface NativeSubscriberStats {
+  /** Events put into batches for JavaScript. */
+  events: number;
+  batches: number;
+  datagrams: number;
+  bytes: number;
+  /** Events dropped because every queued batch waited for a reader. */
+  queueDrops: number;
+  /** Events the kernel dropped, receive buffer full (the socket's sk_drops). */
+  kernelDrops: number;
+  /** ENOBUFS reports (each covers one or more kernel drops). */
+  overruns: number;
+  /** Datagrams that did not parse (skipped). */
+  malformed: number;
+  /** Batches waiting to be taken. */
+  queued: number;
+  /** The receive buffer the kernel granted (it doubles what was asked). */
+  receiveBufferBytes: number;
+  /** True when SO_RCVBUFFORCE (CAP_NET_ADMIN) set it past net.core.rmem_max. */
+  receiveBufferForced: boolean;
+}
+
+export interface NativeSubscriber {
+  ready(): Promise<void>;
+  next(): Promise<RawBatch | null>;
+  stats(): NativeSubscriberStats;
+  close(): void;
+}
+
 /** One long-lived sock_diag socket inside a network namespace. */
 export interface NativeNamespace {
   readonly inode: number;
@@ -165,6 +204,7 @@ interface Addon {
   ): NativeParseResult;
   tcpInfoFieldEnds: Record<keyof Omit<InfoColumns, 'tcpInfoLength'>, number>;
   columns: NativeColumn[];
+  Subscriber: new (params: NativeSubscriberParams) => NativeSubscriber;
   openNamespace(path: string): Promise<NativeNamespace>;
   readNamespaceFiles(
     netns: string | NativeNamespace,
