@@ -9,25 +9,27 @@
 //   subscriber.close();
 //
 // What a destroy event says, measured on Linux 6.18 (test/destroy-live.test.ts
-// and the fixtures in test/fixtures/destroy-*.bin pin it):
-//   - state is always CLOSE (7), in the message and in tcp_info; the timer,
-//     uid, inode and cgroupId are 0. The state does not tell an abort from
-//     a normal close.
+// and the fixture test/fixtures/destroy-tcp.bin pin it):
+//   - state is always CLOSE (7), in the message and in tcp_info; timer,
+//     uid, inode and cgroupId are 0. The state never tells an abort from a
+//     normal close.
 //   - normal close (FIN both ways): bytes_acked counts our FIN (+1) and, on
 //     the connecting side, our SYN (+1): client = sent + 2, server = sent + 1;
-//     bytes_received counts the peer's FIN: peer's bytes + 1.
-//   - connection reset by the peer (RST received): no FIN either way, so
-//     bytes_acked = sent (+1 SYN on the client), bytes_received = the peer's
-//     bytes exactly.
+//     bytes_received counts the peer's FIN: the peer's bytes + 1.
+//   - reset by the peer (RST received): no FIN either way, so bytes_acked =
+//     sent (+1 for the SYN on the client), bytes_received = the peer's bytes.
 //   - aborted here (close() with SO_LINGER 0): the kernel runs
-//     tcp_disconnect() first, which wipes the socket: remote port 0, local
-//     address 0 unless bound explicitly, every tcp_info counter 0, and
-//     sendQueue = the peer's max window + 2. Such a socket's bytes are lost.
-//   - closed with unread data (the kernel sends RST): receiveQueue > 0 at
-//     destroy, tcp_info intact.
-//   - timed out (retransmissions exhausted): ca_state Loss, retransmits > 0
-//     and unacked data (sendQueue > 0) remain.
-// So "aborted" is visible only as these signatures, not as a state.
+//     tcp_disconnect() before freeing, which wipes the socket: remote port
+//     0 (the remote address stays), local address 0 unless it was bound
+//     explicitly, every tcp_info counter 0, sendQueue = the peer's max
+//     window + 2 (65538 on loopback). Its bytes are lost.
+//   - closed with unread data (the kernel sends RST): receiveQueue = the
+//     unread bytes at destroy, tcp_info intact.
+//   - timed out (retransmissions given up, e.g. TCP_USER_TIMEOUT): the
+//     unacknowledged bytes stay in sendQueue, infoRetransmits and
+//     totalRetrans are > 0 (tcpi_ca_state, not a column, is Loss).
+//   - a listener's event has remote port 0 and sendQueue 0.
+// An abort is thus visible only through these signatures, not as a state.
 import { getSystemErrorName } from 'node:util';
 import { FAMILIES, type FamilyName } from './constants';
 import { fromNamespaceError, SockDiagError } from './errors';
