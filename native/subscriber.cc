@@ -160,7 +160,15 @@ void Subscriber::Run() {
       std::lock_guard<std::mutex> lock(mutex_);
       if (stopping_) return;
     }
-    if (ready > 0 && (fds[0].revents & POLLIN) && !ReceiveAll()) return;
+    // ENOBUFS sets the socket's error, which poll() reports as POLLERR
+    // until a recvmsg() returns it: read then too, or poll spins.
+    if (ready > 0 && (fds[0].revents & (POLLIN | POLLERR)) && !ReceiveAll()) {
+      return;
+    }
+    if (ready > 0 && (fds[0].revents & POLLNVAL)) {
+      Fail(SysError{EBADF, "poll", ""});
+      return;
+    }
     if (has_deadline_ && Clock::now() >= deadline_ && !HandOver()) {
       // Every slot is waiting for JavaScript: look again an interval later.
       deadline_ = Clock::now() + std::chrono::milliseconds(params_.flush_ms);

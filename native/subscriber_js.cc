@@ -124,9 +124,14 @@ class SubscriberHandle : public Napi::ObjectWrap<SubscriberHandle> {
 
   Napi::Value Ready(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
+    if (ready_) throw Napi::Error::New(env, "ready() is already pending");
     auto deferred = Napi::Promise::Deferred::New(env);
     Napi::Promise promise = deferred.Promise();
-    if (ready_) throw Napi::Error::New(env, "ready() is already pending");
+    if (closed_) {
+      SysError closed{EBADF, "close", "the subscriber is closed"};
+      deferred.Reject(SystemError(env, "destroy subscriber", closed).Value());
+      return promise;
+    }
     ready_ = std::move(deferred);
     Wait();
     Notified();  // already open (or failed): settles at once
