@@ -2,7 +2,8 @@
 // closed every way, in namespaces this test creates; lost events against a
 // tiny receive buffer and a reader that does not read; the subscription's
 // trace in /proc/net/netlink.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import t, { type Test } from 'tap';
 import { DestroySubscriber, type DestroySubscriberOptions } from '../src/diag';
@@ -248,14 +249,33 @@ l.close()
   t.test('/proc/net/netlink shows the subscription only while it is open', async (t) => {
     const ns = Netns.create();
     t.teardown(() => ns.destroy());
+    const threads = () => fs.readdirSync('/proc/self/task').length;
+    const threadsBefore = threads();
     t.same(diagSubscriptions(ns), [], 'before: no sock_diag socket with group bits');
     const tcp = await DestroySubscriber.open({ netns: ns.path });
     t.same(diagSubscriptions(ns), ['00000005'], 'TCP over both families: groups 1 and 3');
     const withUdp = await DestroySubscriber.open({ netns: ns.path, protocols: ['tcp', 'udp'], families: ['inet'] });
     t.same(diagSubscriptions(ns).sort(), ['00000003', '00000005'], 'UDP opt-in adds group 2');
+    t.equal(threads(), threadsBefore + 2, 'one receiver thread each');
     tcp.close();
     withUdp.close();
     t.same(diagSubscriptions(ns), [], 'after close(): none');
+    t.equal(threads(), threadsBefore, 'close() joined both threads');
+  });
+
+  t.test('without CAP_NET_ADMIN the buffer is capped at net.core.rmem_max', async (t) => {
+    // As nobody, in the host namespace: only the bind, no traffic.
+    const diag = JSON.stringify(path.join(__dirname, '..', 'dist', 'src', 'diag'));
+    const script = `require(${diag}).DestroySubscriber.open().then((s) => { console.log(JSON.stringify(s.stats())); s.close(); }, (e) => console.log(JSON.stringify({ error: e.message })))`;
+    const run = spawnSync(
+      'setpriv',
+      ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, '-e', script],
+      { encoding: 'utf8', env: { PATH: process.env.PATH ?? '' } },
+    );
+    const stats = JSON.parse(run.stdout || '{}') as { receiveBufferForced?: boolean; receiveBufferBytes?: number };
+    const rmemMax = Number(fs.readFileSync('/proc/sys/net/core/rmem_max', 'utf8'));
+    t.equal(stats.receiveBufferForced, false, `SO_RCVBUFFORCE refused, SO_RCVBUF used (${run.stderr.trim()})`);
+    t.equal(stats.receiveBufferBytes, 2 * Math.min(rmemMax, 16 * 1024 * 1024), 'rmem_max, doubled by the kernel');
   });
 
   t.test('options, errors and closing', async (t) => {
