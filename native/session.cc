@@ -140,8 +140,14 @@ void DumpSession::Close() {
   finished_ = true;
   // A shared socket goes on to serve other dumps: say whether the kernel's
   // end of this one was read, or whether the next dump must drain it first.
-  bool unfinished = sent_ && !(receiver_ != nullptr && receiver_->SawEnd());
-  receiver_.reset();  // joins the thread before the socket goes
+  // Asked after the join, so that a datagram received meanwhile counts.
+  bool ended = false;
+  if (receiver_ != nullptr) {
+    receiver_->Stop();  // joins the thread before the socket goes
+    ended = receiver_->SawEnd();
+  }
+  bool unfinished = sent_ && !ended;
+  receiver_.reset();
   current_ = nullptr;
   if (socket_ != nullptr && socket_ != &own_socket_) {
     params_.shared_socket->Release(unfinished ? seq_ : 0);
