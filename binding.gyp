@@ -7,11 +7,17 @@
         "native/batch_js.cc",
         "native/columns.cc",
         "native/dump_js.cc",
+        "native/error_js.cc",
+        "native/namespace_js.cc",
         "native/netlink.cc",
+        "native/netns.cc",
         "native/parser.cc",
         "native/receiver.cc",
         "native/request.cc",
-        "native/session.cc"
+        "native/session.cc",
+        "native/shared_socket.cc",
+        "native/subscriber.cc",
+        "native/subscriber_js.cc"
       ],
       # Exception policy from node-addon-api's own target: C++ exceptions on,
       # so a failed Node-API call (say, an allocation) surfaces as a JavaScript

@@ -2,8 +2,48 @@
 
 #include <cstdint>
 
+#include "parser.h"
+
 namespace sockdiag {
 namespace {
+
+// The typed array JavaScript gets for a column of C type T.
+template <typename T>
+constexpr const char* ArrayName();
+template <>
+constexpr const char* ArrayName<uint8_t>() {
+  return "Uint8Array";
+}
+template <>
+constexpr const char* ArrayName<uint16_t>() {
+  return "Uint16Array";
+}
+template <>
+constexpr const char* ArrayName<uint32_t>() {
+  return "Uint32Array";
+}
+template <>
+constexpr const char* ArrayName<uint64_t>() {
+  return "BigUint64Array";
+}
+template <>
+constexpr const char* ArrayName<double>() {
+  return "Float64Array";
+}
+
+const char* GroupName(ColumnGroup group) {
+  switch (group) {
+    case kGroupBase:
+      return "base";
+    case kGroupInfo:
+      return "info";
+    case kGroupSkmem:
+      return "skmem";
+    case kGroupMeminfo:
+      return "meminfo";
+  }
+  return "unknown";
+}
 
 template <typename T>
 Napi::Value View(Napi::Env env, Napi::ArrayBuffer storage, const T* column,
@@ -39,6 +79,32 @@ Napi::Object BatchToJs(Napi::Env env, Napi::ArrayBuffer storage,
   result.Set("count", Napi::Number::New(env, batch.count));
   result.Set("columns", columns);
   return result;
+}
+
+Napi::Array ColumnList(Napi::Env env) {
+  Napi::Array list = Napi::Array::New(env);
+  uint32_t index = 0;
+#define SOCKDIAG_LIST_COLUMN(name, type, width, group) \
+  {                                                    \
+    Napi::Object column = Napi::Object::New(env);      \
+    column.Set("name", #name);                         \
+    column.Set("array", ArrayName<type>());            \
+    column.Set("width", width);                        \
+    column.Set("group", GroupName(group));             \
+    list.Set(index++, column);                         \
+  }
+  SOCKDIAG_COLUMNS(SOCKDIAG_LIST_COLUMN)
+#undef SOCKDIAG_LIST_COLUMN
+  return list;
+}
+
+Napi::Object TcpInfoFieldEnds(Napi::Env env) {
+  Napi::Object ends = Napi::Object::New(env);
+  for (size_t i = 0; i < kTcpInfoFieldEndCount; ++i) {
+    const auto& field = kTcpInfoFieldEnds[i];
+    ends.Set(field.column, Napi::Number::New(env, field.end));
+  }
+  return ends;
 }
 
 }  // namespace sockdiag

@@ -20,6 +20,14 @@ Napi::ArrayBuffer AllocateBatch(Napi::Env env, uint32_t capacity,
 Napi::Object BatchToJs(Napi::Env env, Napi::ArrayBuffer storage,
                        const Batch& batch);
 
+// The column list of native/columns.h as JavaScript sees it, in layout
+// order: [{ name, array: 'Uint32Array', width, group: 'base' }, ...]. Tests
+// hold the TypeScript column list against it.
+Napi::Array ColumnList(Napi::Env env);
+
+// { rtt: 72, ... }: where each exported tcp_info field ends (parser.h).
+Napi::Object TcpInfoFieldEnds(Napi::Env env);
+
 }  // namespace sockdiag
 
 #endif  // SOCKDIAG_NATIVE_BATCH_JS_H_

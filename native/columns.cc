@@ -1,5 +1,7 @@
 #include "columns.h"
 
+#include <cstring>
+
 namespace sockdiag {
 namespace {
 
@@ -36,6 +38,17 @@ void BindBatch(uint8_t* storage, uint32_t capacity, uint8_t groups,
   }
   SOCKDIAG_COLUMNS(SOCKDIAG_BIND_COLUMN)
 #undef SOCKDIAG_BIND_COLUMN
+}
+
+void CopyRows(const Batch& from, Batch* to) {
+#define SOCKDIAG_COPY_COLUMN(name, type, width, group)                       \
+  if (to->name != nullptr && from.name != nullptr) {                         \
+    std::memcpy(to->name, from.name,                                         \
+                sizeof(type) * (width) * static_cast<size_t>(to->capacity)); \
+  }
+  SOCKDIAG_COLUMNS(SOCKDIAG_COPY_COLUMN)
+#undef SOCKDIAG_COPY_COLUMN
+  to->count = to->capacity;
 }
 
 }  // namespace sockdiag

@@ -35,6 +35,7 @@ enum ColumnGroup : uint8_t {
   X(inode, uint32_t, 1, kGroupBase)           \
   X(interfaceIndex, uint32_t, 1, kGroupBase)  \
   X(cookie, uint64_t, 1, kGroupBase)          \
+  X(cgroupId, uint64_t, 1, kGroupBase)        \
   X(localAddress, uint8_t, 16, kGroupBase)    \
   X(remoteAddress, uint8_t, 16, kGroupBase)   \
   X(localPort, uint16_t, 1, kGroupBase)       \
@@ -84,6 +85,10 @@ size_t BatchBytes(uint32_t capacity, uint8_t groups);
 // caller) with the same layout BatchBytes() measured.
 void BindBatch(uint8_t* storage, uint32_t capacity, uint8_t groups,
                Batch* batch);
+
+// Copies rows [0, to->capacity) of every column `to` has from `from` (same
+// groups, at least as many rows): a batch made compact for handing out.
+void CopyRows(const Batch& from, Batch* to);
 
 }  // namespace sockdiag
 

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "batch_js.h"
+#include "namespace_js.h"
 #include "parser.h"
 #include "session.h"
 
@@ -47,6 +48,8 @@ DumpParams ReadParams(const Napi::Value& value) {
   }
   Napi::Value netns = params.Get("netns");
   if (netns.IsString()) out.netns_path = netns.As<Napi::String>().Utf8Value();
+  Napi::Value handle = params.Get("namespace");
+  if (!handle.IsUndefined()) out.shared_socket = UnwrapNamespace(handle);
   out.timeout_ms = ReadUint(params, "timeoutMs", 30000);
   out.batch_rows = ReadUint(params, "batchRows", 16384);
   if (out.batch_rows == 0 || out.batch_rows > kMaxBatchRows) {
@@ -135,7 +138,7 @@ class DumpHandle : public Napi::ObjectWrap<DumpHandle> {
   // Called by a worker's OnOK: one fewer fill in flight; the last one out
   // closes the socket when close() came meanwhile.
   void FillDone() {
-    if (--pending_ == 0 && close_requested_) session_->Close();
+    if (--pending_ == 0 && close_requested_) CloseNow();
   }
 
  private:
@@ -173,11 +176,24 @@ class DumpHandle : public Napi::ObjectWrap<DumpHandle> {
     return env.Undefined();
   }
 
+  // Resolves once the session has let go of its socket: at once, or when
+  // the last fill in flight ends (a namespace handle's next dump waits).
   Napi::Value Close(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    auto deferred = Napi::Promise::Deferred::New(env);
+    Napi::Promise promise = deferred.Promise();
+    closed_.push_back(std::move(deferred));
     close_requested_ = true;
     // While workers run they own the socket; the last closes it.
-    if (pending_ == 0) session_->Close();
-    return info.Env().Undefined();
+    if (pending_ == 0) CloseNow();
+    return promise;
+  }
+
+  void CloseNow() {
+    session_->Close();
+    Napi::Env env = Env();
+    for (auto& deferred : closed_) deferred.Resolve(env.Undefined());
+    closed_.clear();
   }
 
   Napi::Value Stats(const Napi::CallbackInfo& info) {
@@ -194,6 +210,7 @@ class DumpHandle : public Napi::ObjectWrap<DumpHandle> {
 
   std::unique_ptr<DumpSession> session_;
   std::vector<Napi::Reference<Napi::ArrayBuffer>> pool_;
+  std::vector<Napi::Promise::Deferred> closed_;  // close() promises waiting
   static constexpr int kMaxPending = 2;
   int pending_ = 0;
   bool close_requested_ = false;
@@ -242,6 +259,8 @@ Napi::Value ParseBytes(const Napi::CallbackInfo& info) {
   parse_options.expected_seq = ReadUint(options, "seq", 0);
   parse_options.row_type = ReplyType(params.request);
   parse_options.protocol = params.request.protocol;
+  parse_options.protocol_from_attribute =
+      options.Get("protocolFromAttribute").ToBoolean().Value();
 
   Batch batch;
   Napi::ArrayBuffer storage =

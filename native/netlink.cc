@@ -1,48 +1,22 @@
 #include "netlink.h"
 
-#include <fcntl.h>
 #include <linux/netlink.h>
-#include <sched.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
 
 #include <cerrno>
-#include <thread>
 
+#include "netns.h"
 #include "uapi/sock_diag_abi.h"
 
 namespace sockdiag {
 namespace {
 
-SysError Errno(const char* syscall) { return SysError{errno, syscall}; }
+SysError Errno(const char* syscall) { return SysError{errno, syscall, ""}; }
 
 int OpenDiagSocket() {
   return socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, abi::kNetlinkSockDiag);
-}
-
-// Creates the socket inside the namespace at `path` from a thread of its
-// own: that thread's namespace changes, then the thread ends, so no other
-// thread of the process is ever moved.
-SysError OpenInNamespace(const std::string& path, int* fd) {
-  SysError error;
-  std::thread worker([&] {
-    int ns = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (ns < 0) {
-      error = Errno("open");
-      return;
-    }
-    if (setns(ns, CLONE_NEWNET) != 0) {
-      error = Errno("setns");
-      close(ns);
-      return;
-    }
-    close(ns);
-    *fd = OpenDiagSocket();
-    if (*fd < 0) error = Errno("socket");
-  });
-  worker.join();
-  return error;
 }
 
 }  // namespace
@@ -53,20 +27,31 @@ SysError DiagSocket::Open(const std::string& netns_path, uint32_t timeout_ms) {
     fd_ = OpenDiagSocket();
     if (fd_ < 0) return Errno("socket");
   } else {
-    SysError error = OpenInNamespace(netns_path, &fd_);
-    if (error) return error;
-  }
-  if (timeout_ms > 0) {
-    // A dump that stops answering (it never should) must not hold a worker
-    // thread forever: recvmsg then fails with EAGAIN.
-    timeval timeout{};
-    timeout.tv_sec = timeout_ms / 1000;
-    timeout.tv_usec = static_cast<suseconds_t>((timeout_ms % 1000) * 1000);
-    if (setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout))) {
-      SysError error = Errno("setsockopt");
+    // The socket dumps the namespace it is created in, for its whole life.
+    SysError error = RunInNetns(netns_path, [this] {
+      fd_ = OpenDiagSocket();
+      return fd_ < 0 ? Errno("socket") : SysError{};
+    });
+    if (error) {
       Close();
       return error;
     }
+  }
+  if (SysError error = SetTimeout(timeout_ms)) {
+    Close();
+    return error;
+  }
+  return {};
+}
+
+SysError DiagSocket::SetTimeout(uint32_t timeout_ms) {
+  // A dump that stops answering (it never should) must not hold a worker
+  // thread forever: recvmsg then fails with EAGAIN.
+  timeval timeout{};
+  timeout.tv_sec = timeout_ms / 1000;
+  timeout.tv_usec = static_cast<suseconds_t>((timeout_ms % 1000) * 1000);
+  if (setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout))) {
+    return Errno("setsockopt");
   }
   return {};
 }
@@ -97,11 +82,13 @@ SysError DiagSocket::Receive(uint8_t* buffer, size_t capacity,
       if (errno == EINTR) continue;
       // SO_RCVTIMEO expired: name it as what it is.
       if (errno == EAGAIN || errno == EWOULDBLOCK) {
-        return SysError{ETIMEDOUT, "recvmsg"};
+        return SysError{ETIMEDOUT, "recvmsg", ""};
       }
       return Errno("recvmsg");
     }
-    if (message.msg_flags & MSG_TRUNC) return SysError{EMSGSIZE, "recvmsg"};
+    if (message.msg_flags & MSG_TRUNC) {
+      return SysError{EMSGSIZE, "recvmsg", ""};
+    }
     if (from.nl_pid != 0) continue;  // not from the kernel: ignore
     *received = static_cast<size_t>(length);
     return {};

@@ -82,9 +82,24 @@ struct RowOutcome {
   const char* detail;
 };
 
+// INET_DIAG_CGROUP_ID is a u64 (5.8+). Any other length is not something a
+// kernel sends: rather than guess at its meaning the row keeps cgroupId 0,
+// which already means "unknown" (older kernels, cgroup v1 only, TIME_WAIT
+// and SYN_RECV rows), and the rest of the row still parses.
+void StoreCgroupId(const uint8_t* payload, size_t length, uint32_t row,
+                   Batch* batch) {
+  if (length == sizeof(uint64_t))
+    batch->cgroupId[row] = Load<uint64_t>(payload);
+}
+
 // Sets `filled` bits (ColumnGroup) for the optional groups a row carried.
 RowOutcome ParseAttributes(const uint8_t* at, size_t remaining, uint32_t row,
-                           Batch* batch, uint8_t* filled) {
+                           const ParseOptions& options, Batch* batch,
+                           uint8_t* filled) {
+  // INFO is stored after the loop: whether it is tcp_info depends on the
+  // row's protocol, which an INET_DIAG_PROTOCOL anywhere in the row may set.
+  const uint8_t* info = nullptr;
+  size_t info_length = 0;
   while (remaining > 0) {
     if (remaining < sizeof(abi::RtAttr)) {
       return {false, "attribute header truncated"};
@@ -100,12 +115,8 @@ RowOutcome ParseAttributes(const uint8_t* at, size_t remaining, uint32_t row,
     size_t payload_length = attribute.rta_len - sizeof(abi::RtAttr);
     switch (attribute.rta_type & abi::kNlaTypeMask) {
       case abi::kInetDiagInfo:
-        // MPTCP and SCTP send their own info structs here; only TCP's is
-        // tcp_info. The protocol column tells JS which one it was.
-        if (batch->tcpInfoLength != nullptr && batch->protocol[row] == 6) {
-          StoreTcpInfo(payload, payload_length, row, batch);
-          *filled |= kGroupInfo;
-        }
+        info = payload;
+        info_length = payload_length;
         break;
       case abi::kInetDiagSkmeminfo:
         if (batch->skmem != nullptr) {
@@ -124,6 +135,14 @@ RowOutcome ParseAttributes(const uint8_t* at, size_t remaining, uint32_t row,
       case abi::kInetDiagShutdown:
         if (payload_length >= 1) batch->shutdown[row] = payload[0];
         break;
+      case abi::kInetDiagCgroupId:
+        StoreCgroupId(payload, payload_length, row, batch);
+        break;
+      case abi::kInetDiagProtocol:
+        if (options.protocol_from_attribute && payload_length >= 1) {
+          batch->protocol[row] = payload[0];
+        }
+        break;
       default:
         break;  // unknown or unused attributes: new ones appear over time
     }
@@ -133,6 +152,13 @@ RowOutcome ParseAttributes(const uint8_t* at, size_t remaining, uint32_t row,
     if (advance >= remaining) break;
     remaining -= advance;
     at += advance;
+  }
+  // MPTCP and SCTP send their own info structs as INFO; only TCP's is
+  // tcp_info. The protocol column tells JS which one it was.
+  if (info != nullptr && batch->tcpInfoLength != nullptr &&
+      batch->protocol[row] == 6) {
+    StoreTcpInfo(info, info_length, row, batch);
+    *filled |= kGroupInfo;
   }
   return {true, ""};
 }
@@ -161,6 +187,7 @@ RowOutcome ParseRow(const uint8_t* payload, size_t length,
   batch->cookie[row] =
       static_cast<uint64_t>(message.id.idiag_cookie[0]) |
       (static_cast<uint64_t>(message.id.idiag_cookie[1]) << 32);
+  batch->cgroupId[row] = 0;
   std::memcpy(batch->localAddress + static_cast<size_t>(row) * 16,
               message.id.idiag_src, 16);
   std::memcpy(batch->remoteAddress + static_cast<size_t>(row) * 16,
@@ -169,8 +196,8 @@ RowOutcome ParseRow(const uint8_t* payload, size_t length,
   batch->remotePort[row] = FromBigEndian16(message.id.idiag_dport);
   size_t header = Align4(sizeof(abi::InetDiagMsg));
   uint8_t filled = 0;
-  RowOutcome outcome =
-      ParseAttributes(payload + header, length - header, row, batch, &filled);
+  RowOutcome outcome = ParseAttributes(payload + header, length - header, row,
+                                       options, batch, &filled);
   // Groups the row did not carry (TIME_WAIT rows carry none) are cleared:
   // batch storage is reused, so a previous batch's row may be underneath.
   uint8_t missing = static_cast<uint8_t>(batch->groups & ~filled);

@@ -18,6 +18,11 @@ struct ParseOptions {
   uint16_t row_type = 20;
   // Rows do not carry their protocol (except RAW); the request does.
   uint16_t protocol = 6;
+  // Socket-destroy events mix protocols on one socket and name each row's
+  // in INET_DIAG_PROTOCOL: take it from there (`protocol` stays the value
+  // for rows without it). Off for dumps, whose RAW rows would otherwise
+  // report their socket's protocol (ICMP...) instead of the request's.
+  bool protocol_from_attribute = false;
 };
 
 enum class ParseStatus {

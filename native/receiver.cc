@@ -81,6 +81,7 @@ void Receiver::Run() {
     {
       std::lock_guard<std::mutex> lock(mutex_);
       filled_.push_back(datagram);
+      if (datagram->last && !datagram->error) saw_end_ = true;
     }
     changed_.notify_all();
     if (datagram->last) break;
@@ -105,6 +106,11 @@ void Receiver::Release(Datagram* datagram) {
     free_.push_back(datagram);
   }
   changed_.notify_all();
+}
+
+bool Receiver::SawEnd() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return saw_end_;
 }
 
 void Receiver::Stop() {

@@ -42,6 +42,9 @@ class Receiver {
   void Release(Datagram* datagram);
   // Ends the thread (after at most the recvmsg() in progress) and joins it.
   void Stop();
+  // True once the datagram carrying the dump's end was received (whether
+  // or not the parser has got to it): the socket holds nothing more of it.
+  bool SawEnd();
 
  private:
   void Run();
@@ -55,6 +58,7 @@ class Receiver {
   std::deque<Datagram*> filled_;  // guarded by mutex_
   bool stopping_ = false;         // guarded by mutex_
   bool done_ = false;             // guarded by mutex_: Run() returned
+  bool saw_end_ = false;          // guarded by mutex_
   std::thread thread_;
 };
 

@@ -27,6 +27,7 @@ DumpOutcome SystemFailure(const SysError& error) {
   outcome.kind = DumpOutcome::Kind::kSystem;
   outcome.errnum = error.errnum;
   outcome.syscall = error.syscall;
+  outcome.detail = error.detail;
   outcome.finished = true;
   return outcome;
 }
@@ -38,13 +39,22 @@ DumpSession::DumpSession(DumpParams params)
 
 DumpOutcome DumpSession::Start() {
   started_ = true;
-  if (SysError error = socket_.Open(params_.netns_path, params_.timeout_ms)) {
+  if (params_.shared_socket) {
+    if (SysError error =
+            params_.shared_socket->Acquire(params_.timeout_ms, &socket_)) {
+      return SystemFailure(error);
+    }
+  } else {
+    SysError error = own_socket_.Open(params_.netns_path, params_.timeout_ms);
+    if (error) return SystemFailure(error);
+    socket_ = &own_socket_;
+  }
+  if (SysError error =
+          socket_->Send(EncodeDumpRequest(params_.request, seq_))) {
     return SystemFailure(error);
   }
-  if (SysError error = socket_.Send(EncodeDumpRequest(params_.request, seq_))) {
-    return SystemFailure(error);
-  }
-  receiver_ = std::make_unique<Receiver>(&socket_, seq_, kReceiveBufferBytes,
+  sent_ = true;
+  receiver_ = std::make_unique<Receiver>(socket_, seq_, kReceiveBufferBytes,
                                          kReceiveSlots);
   return {};
 }
@@ -128,9 +138,22 @@ DumpOutcome DumpSession::FillLocked(Batch* batch) {
 
 void DumpSession::Close() {
   finished_ = true;
-  receiver_.reset();  // joins the thread before the socket goes
+  // A shared socket goes on to serve other dumps: say whether the kernel's
+  // end of this one was read, or whether the next dump must drain it first.
+  // Asked after the join, so that a datagram received meanwhile counts.
+  bool ended = false;
+  if (receiver_ != nullptr) {
+    receiver_->Stop();  // joins the thread before the socket goes
+    ended = receiver_->SawEnd();
+  }
+  bool unfinished = sent_ && !ended;
+  receiver_.reset();
   current_ = nullptr;
-  socket_.Close();
+  if (socket_ != nullptr && socket_ != &own_socket_) {
+    params_.shared_socket->Release(unfinished ? seq_ : 0);
+  }
+  socket_ = nullptr;
+  own_socket_.Close();
 }
 
 }  // namespace sockdiag

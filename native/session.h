@@ -7,6 +7,7 @@
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -15,12 +16,15 @@
 #include "netlink.h"
 #include "receiver.h"
 #include "request.h"
+#include "shared_socket.h"
 
 namespace sockdiag {
 
 struct DumpParams {
   DumpRequest request;
   std::string netns_path;  // empty: the process's own namespace
+  // A namespace handle's socket, used instead of a socket of our own.
+  std::shared_ptr<SharedDiagSocket> shared_socket;
   uint32_t timeout_ms = 30000;
   uint32_t batch_rows = 16384;
   uint8_t groups = kGroupBase;  // column groups the batches carry
@@ -67,14 +71,16 @@ class DumpSession {
   DumpOutcome Fail(DumpOutcome outcome);
 
   DumpParams params_;
-  DiagSocket socket_;
-  // Declared after socket_: destroyed (thread joined) before it is closed.
+  DiagSocket own_socket_;
+  DiagSocket* socket_ = nullptr;  // own_socket_, or the shared one acquired
+  // Declared after the sockets: destroyed (thread joined) before they close.
   std::unique_ptr<Receiver> receiver_;
   Datagram* current_ = nullptr;  // being parsed; owned by receiver_
   size_t pending_offset_ = 0;
   size_t pending_length_ = 0;
   uint32_t seq_;
   bool started_ = false;
+  bool sent_ = false;  // the request went out: the kernel runs a dump
   std::atomic<bool> finished_{false};
   DumpStats stats_;
   uint64_t next_ticket_ = 0;  // main thread only

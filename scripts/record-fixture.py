@@ -1,10 +1,18 @@
 #!/usr/bin/env python3
-"""Records the raw bytes of one inet_diag dump, for parser tests and fuzz seeds.
+"""Records the raw bytes of one inet_diag dump, or of socket-destroy events,
+for parser tests and fuzz seeds.
 
 Run it inside the namespace whose sockets you want, as root:
 
-    ip netns exec NS python3 scripts/record-fixture.py \\
+    nsenter --net=/var/run/netns/NS python3 scripts/record-fixture.py \\
         --family inet --protocol tcp --ext 0x42 --out test/fixtures/x.bin
+
+(`nsenter --net` rather than `ip netns exec`, which remounts /sys and hides
+the cgroup2 mount: ss then prints `cgroup:unreachable:ID` instead of paths.)
+
+With --destroy SECONDS it subscribes to the socket-destroy multicast groups
+instead (--groups), runs --run COMMAND, and records every event that arrives
+within SECONDS; `ss -E` listens alongside and its text is the oracle.
 
 FILE gets every datagram the kernel sent, concatenated: a datagram is just a
 sequence of netlink messages, so the concatenation is one valid stream ending
@@ -20,10 +28,13 @@ import argparse
 import datetime
 import json
 import os
+import re
+import signal
 import socket
 import struct
 import subprocess
 import sys
+import time
 
 NETLINK_SOCK_DIAG = 4
 SOCK_DIAG_BY_FAMILY = 20
@@ -40,6 +51,8 @@ INET_DIAG_REQ_V2 = struct.Struct("=BBBxI48x")
 RTATTR = struct.Struct("=HH")
 
 FAMILIES = {"inet": socket.AF_INET, "inet6": socket.AF_INET6}
+# enum sknetlink_groups (linux/sock_diag.h); bound as bit 1 << (group - 1).
+DESTROY_GROUPS = {"tcp4": 1, "udp4": 2, "tcp6": 3, "udp6": 4}
 PROTOCOLS = {"tcp": 6, "udp": 17, "udplite": 136, "mptcp": 262}
 RECEIVE_BYTES = 64 * 1024  # the kernel caps dump datagrams near 32 KiB
 
@@ -125,6 +138,58 @@ def to_json(value, indent=""):
     return json.dumps(value)
 
 
+def cgroup2_mount():
+    """Where cgroup v2 is mounted (fstype after the " - " separator)."""
+    with open("/proc/self/mountinfo") as mountinfo:
+        for line in mountinfo:
+            left, _, right = line.partition(" - ")
+            if right.split(" ")[0] == "cgroup2":
+                return left.split(" ")[4]
+    return None
+
+
+def cgroup_ids(ss_text):
+    """cgroup path -> id (the inode of its directory) for every cgroup ss
+    printed by path, so tests can expect ids without trusting our parser."""
+    mount = cgroup2_mount()
+    ids = {}
+    for path in sorted(set(re.findall(r"cgroup:(/\S*)", ss_text))):
+        try:
+            ids[path] = os.stat(mount + path).st_ino if mount else None
+        except OSError:
+            ids[path] = None
+    return ids
+
+
+def record_destroy(groups, seconds, command):
+    """Subscribes, runs `command`, and keeps every event datagram that
+    arrives within `seconds`. ss -E listens too, started first."""
+    mask = 0
+    for name in groups:
+        mask |= 1 << (DESTROY_GROUPS[name] - 1)
+    ss_flags = "-tEieH" if all(g.startswith("tcp") for g in groups) else "-tuEieH"
+    ss = subprocess.Popen(["stdbuf", "-oL", "ss", ss_flags], stdout=subprocess.PIPE, text=True)
+    time.sleep(0.5)  # ss binds its groups
+    sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW | socket.SOCK_CLOEXEC, NETLINK_SOCK_DIAG)
+    sock.bind((0, mask))
+    sock.settimeout(0.1)
+    run = subprocess.run(command, shell=True, capture_output=True, text=True, check=True)
+    datagrams = []
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        try:
+            data, _ancillary, flags, _address = sock.recvmsg(RECEIVE_BYTES)
+        except socket.timeout:
+            continue
+        if flags & socket.MSG_TRUNC:
+            raise SystemExit("event datagram truncated")
+        datagrams.append(data)
+    sock.close()
+    ss.send_signal(signal.SIGINT)
+    ss_text, _ = ss.communicate(timeout=5)
+    return datagrams, mask, ss_flags, ss_text, run.stdout
+
+
 def parse_arguments():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--family", choices=sorted(FAMILIES), default="inet")
@@ -138,6 +203,11 @@ def parse_arguments():
     parser.add_argument("--timeout", type=float, default=10.0)
     parser.add_argument("--note", default="", help="what the socket table holds, for the sidecar")
     parser.add_argument("--out", required=True, help="FILE for the bytes; FILE.json gets the metadata")
+    parser.add_argument("--destroy", type=float, metavar="SECONDS",
+                        help="record socket-destroy events for SECONDS instead of a dump")
+    parser.add_argument("--groups", default="tcp4,tcp6",
+                        help="destroy groups: tcp4, tcp6, udp4, udp6 (comma-separated)")
+    parser.add_argument("--run", help="with --destroy: the command whose sockets close")
     arguments = parser.parse_args()
     if not 0 <= arguments.ext <= 0xFF:
         parser.error("--ext is a u8 (idiag_ext)")
@@ -146,8 +216,41 @@ def parse_arguments():
     return arguments
 
 
+def main_destroy(arguments):
+    groups = arguments.groups.split(",")
+    if not arguments.run or any(g not in DESTROY_GROUPS for g in groups):
+        raise SystemExit("--destroy needs --run and --groups from %s" % ", ".join(DESTROY_GROUPS))
+    datagrams, mask, ss_flags, ss_text, run_output = record_destroy(
+        groups, arguments.destroy, arguments.run)
+    with open(arguments.out, "wb") as out:
+        for datagram in datagrams:
+            out.write(datagram)
+    metadata = {
+        # Multicast events carry seq 0 and no NLMSG_DONE.
+        "seq": 0,
+        "events": True,
+        "groups": groups,
+        "groupMask": mask,
+        "rowType": SOCK_DIAG_BY_FAMILY,
+        "datagramLengths": [len(d) for d in datagrams],
+        "kernel": os.uname().release,
+        "recordedAt": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "note": arguments.note,
+        "run": arguments.run,
+        "runOutput": run_output,
+        "ssCommand": "ss " + ss_flags,
+        "ss": ss_text,
+    }
+    with open(arguments.out + ".json", "w") as sidecar:
+        sidecar.write(to_json(metadata) + "\n")
+    sys.stderr.write("%s: %d events\n" % (arguments.out, len(datagrams)))
+
+
 def main():
     arguments = parse_arguments()
+    if arguments.destroy is not None:
+        main_destroy(arguments)
+        return
     protocol_name = arguments.protocol
     if protocol_name in PROTOCOLS:
         protocol = PROTOCOLS[protocol_name]
@@ -180,6 +283,7 @@ def main():
         "note": arguments.note,
         "ssCommand": " ".join(command) if command else None,
         "ss": ss_text,
+        "cgroupIds": cgroup_ids(ss_text),
     }
     with open(arguments.out + ".json", "w") as sidecar:
         sidecar.write(to_json(metadata) + "\n")

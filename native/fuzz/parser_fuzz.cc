@@ -5,6 +5,7 @@
 //   byte 0   bit 0: legacy row type (TCPDIAG_GETSOCK, 18) instead of 20
 //            bits 1-2: protocol 6, 17, 262 (MPTCP: INFO is not tcp_info), 6
 //            bits 3-5: bound column groups (kGroupInfo|Skmem|Meminfo)
+//            bit 6: protocol_from_attribute (socket-destroy events)
 //   byte 1   batch capacity 1..64 rows, small so that kBatchFull is common
 //   2..5     expected nlmsg_seq, little endian (the seeds carry their own)
 //
@@ -64,6 +65,7 @@ Config ReadPreamble(const uint8_t* data) {
                                 : sockdiag::abi::kSockDiagByFamily;
   config.options.protocol = kProtocols[(data[0] >> 1) & 3];
   config.groups = static_cast<uint8_t>((data[0] >> 3) & 7);
+  config.options.protocol_from_attribute = (data[0] & 0x40) != 0;
   config.capacity = 1 + data[1] % kMaxChunkRows;
   config.options.expected_seq = static_cast<uint32_t>(data[2]) |
                                 static_cast<uint32_t>(data[3]) << 8 |
@@ -89,8 +91,15 @@ void AppendRow(const Batch& batch, uint32_t row, std::vector<uint8_t>* out) {
 void CheckRows(const Batch& batch, const Config& config) {
   FUZZ_CHECK(batch.count <= batch.capacity);
   for (uint32_t row = 0; row < batch.count; ++row) {
-    FUZZ_CHECK(batch.protocol[row] == config.options.protocol);
-    if (batch.tcpInfoLength != nullptr && config.options.protocol != 6) {
+    // From the request, or from the row's own u8 INET_DIAG_PROTOCOL.
+    if (config.options.protocol_from_attribute) {
+      FUZZ_CHECK(batch.protocol[row] == config.options.protocol ||
+                 batch.protocol[row] <= 0xff);
+    } else {
+      FUZZ_CHECK(batch.protocol[row] == config.options.protocol);
+    }
+    // tcp_info only ever lands in TCP rows.
+    if (batch.tcpInfoLength != nullptr && batch.protocol[row] != 6) {
       FUZZ_CHECK(batch.tcpInfoLength[row] == 0);
     }
     if (batch.skmemLength != nullptr) {

@@ -101,8 +101,17 @@ constexpr uint16_t kInetDiagInfo = 2;
 constexpr uint16_t kInetDiagCong = 4;
 constexpr uint16_t kInetDiagSkmeminfo = 7;
 constexpr uint16_t kInetDiagShutdown = 8;
+constexpr uint16_t kInetDiagProtocol = 10;  // u8; RAW dumps, destroy events
 constexpr uint16_t kInetDiagMark = 15;
-constexpr uint16_t kInetDiagCgroupId = 21;
+constexpr uint16_t kInetDiagCgroupId = 21;  // u64 cgroup v2 id (5.8+)
+
+// linux/sock_diag.h enum sknetlink_groups: multicast groups of a
+// NETLINK_SOCK_DIAG socket. Bound with nl_groups bit 1 << (group - 1).
+constexpr uint32_t kSknlgrpInetTcpDestroy = 1;
+constexpr uint32_t kSknlgrpInetUdpDestroy = 2;
+constexpr uint32_t kSknlgrpInet6TcpDestroy = 3;
+constexpr uint32_t kSknlgrpInet6UdpDestroy = 4;
+constexpr uint32_t GroupBit(uint32_t group) { return 1u << (group - 1); }
 
 // idiag_ext request bits: 1 << (attribute - 1); only types 1..8 fit a u8.
 constexpr uint8_t ExtBit(uint16_t attribute) {
@@ -120,6 +129,7 @@ struct InetDiagMeminfo {
 // u32[SK_MEMINFO_VARS] and may append more in future, older kernels (< 4.x)
 // sent 8 (no DROPS).
 constexpr size_t kSkMeminfoVars = 9;
+constexpr size_t kSkMeminfoDrops = 8;  // SK_MEMINFO_DROPS: sk_drops
 
 // Bytecode ops (struct inet_diag_bc_op).
 struct InetDiagBcOp {

@@ -13,8 +13,10 @@ import {
   STATE,
 } from './constants';
 import { closedError, type DumpContext, fromNativeError } from './errors';
+import { NamespaceHandle } from './namespace';
 import { addon, type NativeDumpParams, type NativeDumpStats } from './native';
 import { SocketBatch } from './socket-batch';
+import { describe, integerIn, knownKeys, oneOf, pathOption } from './validate';
 
 export interface Extensions {
   /** tcp_info: RTT, cwnd, retransmits, idle times (TCP only; costs a socket lock each). */
@@ -35,6 +37,11 @@ export interface DumpOptions {
   filter?: PortExpression;
   /** Path to a network namespace (e.g. /var/run/netns/NAME); default: our own. */
   netns?: string;
+  /**
+   * A handle from openNamespace(): the dump runs on its long-lived socket
+   * instead of opening one (dumps on one handle take turns). Not with netns.
+   */
+  namespace?: NamespaceHandle;
   /** Rows per batch (default 16384). */
   batchSize?: number;
   /** Give up when the kernel is silent this long (default 30000). */
@@ -58,35 +65,11 @@ const OPTION_KEYS = new Set([
   'extensions',
   'filter',
   'netns',
+  'namespace',
   'batchSize',
   'timeoutMs',
   'legacy',
 ]);
-
-function describe(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (Array.isArray(value)) return 'an array';
-  return value === null ? 'null' : typeof value === 'object' ? 'an object' : String(value);
-}
-
-function oneOf<T extends string>(value: unknown, table: Record<T, unknown>, name: string): T {
-  if (typeof value !== 'string' || !Object.hasOwn(table, value)) {
-    throw new TypeError(
-      `Expected one of ${Object.keys(table).join(', ')} for ${name} but received ${describe(value)}`,
-    );
-  }
-  return value as T;
-}
-
-function integerIn(value: unknown, name: string, min: number, max: number): number {
-  if (typeof value !== 'number' || !Number.isInteger(value)) {
-    throw new TypeError(`Expected an integer for ${name} but received ${describe(value)}`);
-  }
-  if (value < min || value > max) {
-    throw new RangeError(`Expected ${name} between ${min} and ${max} but received ${value}`);
-  }
-  return value;
-}
 
 export function stateMask(states: DumpOptions['states']): number {
   if (states === undefined) return DEFAULT_STATE_MASK;
@@ -107,6 +90,7 @@ export function stateMask(states: DumpOptions['states']): number {
 export interface ResolvedDump {
   params: NativeDumpParams;
   context: DumpContext;
+  handle: NamespaceHandle | undefined;
 }
 
 /** Validates options (TypeError/RangeError naming the option) into addon params. */
@@ -114,9 +98,7 @@ export function resolveDumpOptions(options: DumpOptions = {}): ResolvedDump {
   if (options === null || typeof options !== 'object') {
     throw new TypeError(`Expected an options object but received ${describe(options)}`);
   }
-  for (const key of Object.keys(options)) {
-    if (!OPTION_KEYS.has(key)) throw new TypeError(`Unknown dump option ${key}`);
-  }
+  knownKeys(options, OPTION_KEYS, 'dump');
   const family = oneOf(options.family ?? 'inet', FAMILIES, 'family');
   const protocol = oneOf(options.protocol ?? 'tcp', PROTOCOLS, 'protocol');
   const extensions = options.extensions ?? {};
@@ -145,8 +127,21 @@ export function resolveDumpOptions(options: DumpOptions = {}): ResolvedDump {
   if (legacy && protocol !== 'tcp') {
     throw new RangeError(`legacy requests exist for tcp only, not ${protocol}`);
   }
-  if (options.netns !== undefined && (typeof options.netns !== 'string' || options.netns === '')) {
-    throw new TypeError(`Expected a path for netns but received ${describe(options.netns)}`);
+  if (options.netns !== undefined) pathOption(options.netns, 'netns');
+  const handle = options.namespace;
+  if (handle !== undefined) {
+    if (!(handle instanceof NamespaceHandle)) {
+      throw new TypeError(
+        `Expected a NamespaceHandle from openNamespace() for namespace but received ${describe(handle)}`,
+      );
+    }
+    if (options.netns !== undefined) {
+      throw new TypeError(
+        'netns and namespace are exclusive: the handle already names the namespace',
+      );
+    }
+    if (handle.closed)
+      throw closedError({ family, protocol, netns: handle.path }, 'namespace handle');
   }
   const params: NativeDumpParams = {
     // AF_UNSPEC makes the legacy request return both families in one walk.
@@ -162,9 +157,15 @@ export function resolveDumpOptions(options: DumpOptions = {}): ResolvedDump {
   const bytecode = compilePortFilter(options.filter);
   if (bytecode) params.bytecode = bytecode;
   if (options.netns) params.netns = options.netns;
+  if (handle) params.namespace = handle.native;
   return {
     params,
-    context: { family: legacy ? 'inet+inet6' : family, protocol, netns: options.netns },
+    context: {
+      family: legacy ? 'inet+inet6' : family,
+      protocol,
+      netns: handle ? handle.path : options.netns,
+    },
+    handle,
   };
 }
 
@@ -176,11 +177,15 @@ export function resolveDumpOptions(options: DumpOptions = {}): ResolvedDump {
 export class Dump implements AsyncIterable<SocketBatch> {
   readonly context: DumpContext;
   private readonly native;
+  private readonly handle: NamespaceHandle | undefined;
   private closed = false;
+  /** Settles once the addon has let go of the socket (a handle's next dump waits for it). */
+  private released: Promise<void> = Promise.resolve();
 
   constructor(options: DumpOptions = {}) {
-    const { params, context } = resolveDumpOptions(options);
+    const { params, context, handle } = resolveDumpOptions(options);
     this.context = context;
+    this.handle = handle;
     this.native = new addon.Dump(params);
   }
 
@@ -189,8 +194,9 @@ export class Dump implements AsyncIterable<SocketBatch> {
   }
 
   close(): void {
+    if (this.closed) return;
     this.closed = true;
-    this.native.close();
+    this.released = this.native.close();
   }
 
   /**
@@ -224,6 +230,9 @@ export class Dump implements AsyncIterable<SocketBatch> {
       next.catch(() => {});
       queue.push(next);
     };
+    // Dumps on one namespace handle take turns: the kernel runs one dump
+    // at a time per socket.
+    const release = this.handle ? await this.handle.turn() : undefined;
     try {
       request();
       request();
@@ -234,7 +243,11 @@ export class Dump implements AsyncIterable<SocketBatch> {
         yield batch;
       }
     } finally {
-      if (!this.closed) this.close();
+      this.close();
+      if (release) {
+        await this.released;
+        release();
+      }
     }
   }
 }

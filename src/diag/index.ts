@@ -13,8 +13,23 @@ export {
   dumpSockets,
   resolveDumpOptions,
 } from './dump';
+export { COLUMNS, type ColumnName, type ColumnSpec } from './columns';
 export { SockDiagError } from './errors';
+export {
+  NamespaceHandle,
+  type NamespaceFile,
+  openNamespace,
+  readNamespaceFiles,
+  type ReadNamespaceFilesOptions,
+} from './namespace';
 export { addon } from './native';
+export {
+  type DestroyProtocol,
+  DestroySubscriber,
+  type DestroySubscriberOptions,
+  type DestroySubscriberStats,
+  resolveSubscriberOptions,
+} from './subscribe';
 export {
   formatAddress,
   type InfoField,

@@ -21,6 +21,12 @@ export interface BaseColumns {
   inode: Uint32Array;
   interfaceIndex: Uint32Array;
   cookie: BigUint64Array;
+  /**
+   * cgroup v2 id of the socket's owner (the inode of its cgroup directory
+   * under the cgroup2 mount); 0 when the kernel did not say: before 5.8,
+   * cgroup v1 only, TIME_WAIT and SYN_RECV rows, destroy events.
+   */
+  cgroupId: BigUint64Array;
   /** 16 bytes per socket, network order; IPv4 in the first 4. */
   localAddress: Uint8Array;
   remoteAddress: Uint8Array;
@@ -84,6 +90,8 @@ export interface NativeDumpParams {
   legacy: boolean;
   bytecode?: Uint8Array;
   netns?: string;
+  /** A NamespaceHandle from addon.openNamespace(). */
+  namespace?: NativeNamespace;
   timeoutMs: number;
   batchRows: number;
   groups: number;
@@ -100,7 +108,8 @@ export interface NativeDump {
   next(): Promise<RawBatch | null>;
   /** Hands a batch's buffer back for reuse by a later fill. */
   recycle(buffer: ArrayBufferLike): void;
-  close(): void;
+  /** Resolves once the dump has let go of its socket. */
+  close(): Promise<void>;
   stats(): NativeDumpStats;
 }
 
@@ -120,10 +129,88 @@ export interface NativeError extends Error {
   detail: string;
 }
 
+export interface NativeSubscriberParams {
+  /** nl_groups bits: 1 << (SKNLGRP_* - 1). */
+  groups: number;
+  netns?: string;
+  receiveBufferBytes: number;
+  batchRows: number;
+  queueBatches: number;
+  flushMs: number;
+}
+
+export interface NativeSubscriberStats {
+  /** Events put into batches for JavaScript. */
+  events: number;
+  batches: number;
+  datagrams: number;
+  bytes: number;
+  /** Events dropped because every queued batch waited for a reader. */
+  queueDrops: number;
+  /** Events the kernel dropped, receive buffer full (the socket's sk_drops). */
+  kernelDrops: number;
+  /** ENOBUFS reports (each covers one or more kernel drops). */
+  overruns: number;
+  /** Datagrams that did not parse (skipped). */
+  malformed: number;
+  /** Batches waiting to be taken. */
+  queued: number;
+  /** The receive buffer the kernel granted (it doubles what was asked). */
+  receiveBufferBytes: number;
+  /** True when SO_RCVBUFFORCE (CAP_NET_ADMIN) set it past net.core.rmem_max. */
+  receiveBufferForced: boolean;
+}
+
+export interface NativeSubscriber {
+  ready(): Promise<void>;
+  next(): Promise<RawBatch | null>;
+  stats(): NativeSubscriberStats;
+  close(): void;
+}
+
+/** One long-lived sock_diag socket inside a network namespace. */
+export interface NativeNamespace {
+  readonly inode: number;
+  readonly path: string;
+  close(): void;
+}
+
+export interface NativeFileRead {
+  path: string;
+  content?: string;
+  truncated?: boolean;
+  /** Positive errno. */
+  errno?: number;
+  syscall?: string;
+}
+
+/** One entry of the addon's column list (native/columns.h). */
+export interface NativeColumn {
+  name: string;
+  array: 'Uint8Array' | 'Uint16Array' | 'Uint32Array' | 'BigUint64Array' | 'Float64Array';
+  width: number;
+  group: 'base' | 'info' | 'skmem' | 'meminfo';
+}
+
 interface Addon {
   Dump: new (params: NativeDumpParams) => NativeDump;
-  parse(bytes: Uint8Array, params: NativeDumpParams & { seq: number }): NativeParseResult;
+  /**
+   * The pure parser over captured bytes. `protocolFromAttribute` reads each
+   * row's protocol from INET_DIAG_PROTOCOL, as socket-destroy events need.
+   */
+  parse(
+    bytes: Uint8Array,
+    params: NativeDumpParams & { seq: number; protocolFromAttribute?: boolean },
+  ): NativeParseResult;
   tcpInfoFieldEnds: Record<keyof Omit<InfoColumns, 'tcpInfoLength'>, number>;
+  columns: NativeColumn[];
+  Subscriber: new (params: NativeSubscriberParams) => NativeSubscriber;
+  openNamespace(path: string): Promise<NativeNamespace>;
+  readNamespaceFiles(
+    netns: string | NativeNamespace,
+    files: readonly string[],
+    maxBytes: number,
+  ): Promise<NativeFileRead[]>;
 }
 
 /** The package root: the nearest folder up from here holding binding.gyp (src/ or dist/src/). */

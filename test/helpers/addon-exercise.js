@@ -3,7 +3,70 @@
 // of malformed bytes) and then forces GC so finalizers run. Run under
 // valgrind by test/native-checks.test.ts, with SOCKDIAG_ADDON pointing at
 // the Debug build (asserts on).
-const { Dump, dumpSockets, addon } = require('../../dist/src/diag');
+const {
+  Dump,
+  dumpSockets,
+  addon,
+  openNamespace,
+  readNamespaceFiles,
+  DestroySubscriber,
+} = require('../../dist/src/diag');
+const net = require('node:net');
+
+// One loopback connection, opened and closed: two destroy events (and the
+// listener's).
+async function closeOneConnection() {
+  const server = net.createServer((socket) => socket.end());
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const client = net.connect(server.address().port, '127.0.0.1');
+  await new Promise((resolve) => client.on('close', resolve).resume());
+  await new Promise((resolve) => server.close(resolve));
+}
+
+// Destroy subscribers in our own namespace: events received and closed,
+// closed while next() waits, a failed open, and one left open for the
+// environment teardown hook to stop (the process must still exit).
+let leftOpen;
+async function exerciseSubscriber() {
+  const subscriber = await DestroySubscriber.open({ flushMs: 5, batchSize: 2 });
+  await closeOneConnection();
+  const batch = await subscriber.next();
+  if (!batch || batch.count < 1) throw new Error('no destroy event');
+  subscriber.stats();
+  const waiting = subscriber.next();
+  subscriber.close();
+  if ((await waiting) !== null) throw new Error('next() after close() should be null');
+  await DestroySubscriber.open({ netns: '/nonexistent' }).catch(() => {});
+  if (!leftOpen) leftOpen = await DestroySubscriber.open({ protocols: ['tcp', 'udp'] });
+}
+
+// Namespace handles on our own namespace (setns into it needs root, as the
+// suite runs): dumps in turn, one left early (drained by the next), file
+// reads by path and through the handle, one handle left to the GC.
+async function exerciseNamespaces() {
+  const own = '/proc/self/ns/net';
+  const handle = await openNamespace(own);
+  for await (const _ of new Dump({ namespace: handle, batchSize: 1 })) break;
+  await Promise.all([
+    (async () => {
+      for await (const _ of new Dump({ namespace: handle })) {
+        // whole
+      }
+    })(),
+    (async () => {
+      for await (const _ of new Dump({ namespace: handle, states: ['listen'] })) {
+        // whole
+      }
+    })(),
+  ]);
+  await readNamespaceFiles(own, ['/proc/sys/net/core/somaxconn', '/nonexistent']);
+  await readNamespaceFiles(handle, ['/proc/sys/net/core/somaxconn']);
+  handle.close();
+  await openNamespace(own); // never closed: the collector closes it
+  for (const bad of ['/etc/hostname', '/nonexistent']) {
+    await openNamespace(bad).catch(() => {});
+  }
+}
 
 async function main() {
   for (let round = 0; round < 10; round++) {
@@ -41,6 +104,9 @@ async function main() {
     };
     addon.parse(new Uint8Array([1, 2, 3]), params);
     addon.parse(new Uint8Array(200).fill(0xff), params);
+    addon.parse(new Uint8Array(200).fill(0xff), { ...params, protocolFromAttribute: true });
+    if (process.getuid() === 0) await exerciseNamespaces();
+    await exerciseSubscriber();
   }
   global.gc();
   await new Promise((resolve) => setTimeout(resolve, 50));

@@ -23,6 +23,7 @@ export const ATTR = {
   tos: 5,
   skmeminfo: 7,
   shutdown: 8,
+  protocol: 10,
   mark: 15,
   cgroupId: 21,
   sockopt: 22,
@@ -50,6 +51,13 @@ export function u32s(...values: number[]): Uint8Array {
   values.forEach((value, i) => {
     view.setUint32(i * 4, value, true);
   });
+  return out;
+}
+
+/** Little-endian u64 (CGROUP_ID, cookies). */
+export function u64(value: bigint): Uint8Array {
+  const out = new Uint8Array(8);
+  new DataView(out.buffer).setBigUint64(0, value, true);
   return out;
 }
 

@@ -5,6 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { cgroup2Mount } from './cgroup';
 import { ROOT } from './paths';
 
 const INSTALL = 'scripts/install-deps.sh installs it';
@@ -23,7 +24,7 @@ const COMMANDS = {
 } as const;
 
 /** `build`: the node-gyp build tree (npm ci made it), for the Debug build. */
-export type Need = 'root' | 'namespaces' | 'build' | keyof typeof COMMANDS;
+export type Need = 'root' | 'namespaces' | 'build' | 'cgroup2' | keyof typeof COMMANDS;
 
 const cache = new Map<Need, string | false>();
 
@@ -53,6 +54,9 @@ function namespacesMissing(): string | false {
 function check(need: Need): string | false {
   if (need === 'root') return process.getuid?.() === 0 ? false : 'needs root';
   if (need === 'namespaces') return namespacesMissing();
+  if (need === 'cgroup2') {
+    return cgroup2Mount() ? false : 'no cgroup2 mount in /proc/self/mountinfo';
+  }
   if (need === 'build') {
     return existsSync(path.join(ROOT, 'build', 'Makefile'))
       ? false

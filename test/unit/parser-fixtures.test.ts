@@ -26,6 +26,8 @@ interface Sidecar {
   note: string;
   ssCommand: string;
   ss: string;
+  /** cgroup path (as ss printed it) -> inode of its directory, at recording. */
+  cgroupIds?: Record<string, number | null>;
 }
 
 interface Fixture {
@@ -219,6 +221,46 @@ const UDP4: Expected[] = [
   },
 ];
 
+// test/fixtures/tcp4-cgroup.bin.json: recorded with nsenter --net, so ss
+// found the cgroup2 mount and printed paths. A listener on :8080 owned by
+// /sockdiag-fixture.slice/nginx.service (cgroup id 44) with its accepted
+// child, which inherits the listener's cgroup; the client :56154 owned by
+// .../cri-containerd-abc.scope (id 82); a TIME_WAIT socket, which has none.
+const TCP4_CGROUP: Expected[] = [
+  {
+    socket: ['listen', 0, 16, '127.0.0.1:8080', '0.0.0.0:0', 'none', 46685, 0x30bn],
+    skmem: [0, 131072, 0, 16384, 0, 0, 0, 0, 0],
+    info: [0, 0, 0, 10, 0, 0, 0, 0, null, 0],
+  },
+  {
+    socket: ['established', 0, 0, '127.0.0.1:8080', '127.0.0.1:56154', 'none', 46687, 0x30cn],
+    skmem: [0, 131072, 0, 3939840, 0, 0, 0, 0, 0],
+    info: [23, 11, 204000, 10, 23, 0, 0, 0, 40715682830, 0],
+  },
+  {
+    socket: ['established', 0, 0, '127.0.0.1:56154', '127.0.0.1:8080', 'none', 46686, 0x30dn],
+    skmem: [0, 131072, 0, 3939840, 0, 0, 0, 0, 0],
+    info: [38, 19, 204000, 10, 38, 0, 1, 0, 24623394779, 0],
+  },
+  { socket: ['time_wait', 0, 0, '127.0.0.1:36950', '127.0.0.1:9090', 'time_wait', 0, 0x30en] },
+];
+
+// cgroupId per row. The older fixtures were recorded under `ip netns exec`,
+// which hides the cgroup2 mount: ss printed `cgroup:unreachable:1`, the id
+// of the root cgroup the recorder ran in. TIME_WAIT rows carry no id.
+const ROOT_CGROUP = 1n;
+const CGROUPS: Record<string, bigint[]> = {
+  'tcp4.bin': [...Array<bigint>(11).fill(ROOT_CGROUP), 0n],
+  'tcp4-info-skmem.bin': [...Array<bigint>(11).fill(ROOT_CGROUP), 0n],
+  'tcp6-info-skmem.bin': [
+    ...Array<bigint>(6).fill(ROOT_CGROUP),
+    0n,
+    ...Array<bigint>(4).fill(ROOT_CGROUP),
+  ],
+  'udp4-skmem.bin': Array<bigint>(4).fill(ROOT_CGROUP),
+  'tcp4-cgroup.bin': [44n, 44n, 82n, 0n],
+};
+
 function load(name: string): Fixture {
   const file = path.join(ROOT, name);
   return {
@@ -330,6 +372,7 @@ function checkRows(t: Test, fixture: Fixture, expected: Expected[], withInfo: bo
     } else {
       t.notOk(batch.infoCovers(row, 'rtt'), `${label}: no tcp_info, no rtt`);
     }
+    t.equal(c.cgroupId[row], CGROUPS[fixture.name]?.[row], `${label}: cgroup id`);
     const skmemLength = fixture.meta.ext & 0x40 && want.skmem ? 9 : 0;
     t.equal(c.skmemLength![row], skmemLength, `${label}: skmem length`);
     const skmem = Array.from(c.skmem!.subarray(row * 9, row * 9 + 9));
@@ -341,6 +384,7 @@ const tcp4 = load('tcp4.bin');
 const tcp4Info = load('tcp4-info-skmem.bin');
 const tcp6Info = load('tcp6-info-skmem.bin');
 const udp4 = load('udp4-skmem.bin');
+const tcp4Cgroup = load('tcp4-cgroup.bin');
 
 t.test('the fixtures are what their names say', async (t) => {
   for (const [fixture, family, protocol, ext] of [
@@ -348,6 +392,7 @@ t.test('the fixtures are what their names say', async (t) => {
     [tcp4Info, 2, 6, 0x42],
     [tcp6Info, 10, 6, 0x42],
     [udp4, 2, 17, 0x40],
+    [tcp4Cgroup, 2, 6, 0],
   ] as const) {
     const { meta } = fixture;
     t.same(
@@ -369,8 +414,10 @@ t.test('the expectations are what ss printed', async (t) => {
     [tcp4Info, TCP4],
     [tcp6Info, TCP6],
     [udp4, UDP4],
+    [tcp4Cgroup, TCP4_CGROUP],
   ] as const) {
     t.same(fromSs(fixture.meta), expected, `${fixture.name}: ${fixture.meta.ssCommand}`);
+    t.same(cgroupsFromSs(fixture.meta), CGROUPS[fixture.name], `${fixture.name}: cgroup ids`);
   }
 });
 
@@ -395,6 +442,18 @@ t.test('tcp6-info-skmem.bin: TCP IPv6 and v4-mapped with INFO|SKMEMINFO', async 
 
 t.test('udp4-skmem.bin: UDP IPv4 with SKMEMINFO', async (t) => {
   checkRows(t, udp4, UDP4, false);
+});
+
+t.test('tcp4-cgroup.bin: cgroup v2 ids of two services', async (t) => {
+  checkRows(t, tcp4Cgroup, TCP4_CGROUP, false);
+  t.same(
+    tcp4Cgroup.meta.cgroupIds,
+    {
+      '/sockdiag-fixture.slice/kubepods-pod1234.slice/cri-containerd-abc.scope': 82,
+      '/sockdiag-fixture.slice/nginx.service': 44,
+    },
+    'the recorder stat()ed the cgroup directories ss named',
+  );
 });
 
 t.test('batches of 5 rows resume where the last one stopped', async (t) => {
@@ -447,6 +506,21 @@ t.test('another request sequence number skips every message', async (t) => {
     'rows and DONE of seq N are not the dump of seq N+1',
   );
 });
+
+// The cgroup id of each ss row: `cgroup:unreachable:ID` (hex) when ss found
+// no cgroup2 mount, `cgroup:/path` resolved through the sidecar's stat()
+// of that path, none (TIME_WAIT) = 0.
+function cgroupsFromSs(meta: Sidecar): bigint[] {
+  return meta.ss
+    .split('\n')
+    .filter((line) => line.trim() !== '' && !/^\s/.test(line))
+    .map((line) => {
+      const unreachable = /cgroup:unreachable:([0-9a-f]+)/.exec(line);
+      if (unreachable) return BigInt(`0x${unreachable[1]}`);
+      const path = /cgroup:(\/\S*)/.exec(line)?.[1];
+      return path === undefined ? 0n : BigInt(meta.cgroupIds?.[path] ?? -1);
+    });
+}
 
 // Reads a sidecar's ss text into Expected rows: the same derivation as the
 // literals above, so that a re-recorded fixture fails loudly until they are

@@ -19,6 +19,7 @@ import {
   TCPDIAG_GETSOCK,
   tcpInfo,
   u32s,
+  u64,
 } from '../helpers/nlbuild';
 
 const SEQ = 0x5eed;
@@ -26,7 +27,7 @@ const EBADMSG = os.constants.errno.EBADMSG;
 const EINVAL = os.constants.errno.EINVAL;
 const ENOENT = os.constants.errno.ENOENT;
 
-type Overrides = Partial<NativeDumpParams & { seq: number }>;
+type Overrides = Partial<NativeDumpParams & { seq: number; protocolFromAttribute: boolean }>;
 
 function parse(bytes: Uint8Array, overrides: Overrides = {}): NativeParseResult {
   return addon.parse(bytes, {
@@ -291,6 +292,86 @@ t.test('attributes', async (t) => {
       );
       t.equal(result.columns.shutdown[0], 1, `flag ${flag}: read as SHUTDOWN`);
     }
+  });
+});
+
+t.test('INET_DIAG_CGROUP_ID', async (t) => {
+  const id = 0x1_2345_6789n; // above 2^32: both words must arrive
+  t.test('a u64 is read whole, 4-byte aligned as on x86', async (t) => {
+    // After a 5-byte SHUTDOWN (padded to 8) the u64 sits at offset 4 mod 8.
+    const bytes = concat(
+      row(SEQ, { sport: 1 }, [
+        attribute(ATTR.shutdown, Uint8Array.of(1)),
+        attribute(ATTR.cgroupId, u64(id)),
+      ]),
+      row(SEQ, { sport: 2 }, [attribute(ATTR.cgroupId, u64(0xffff_ffff_ffff_ffffn))]),
+      row(SEQ, { sport: 3, state: 6 }), // TIME_WAIT rows carry no attribute at all
+      done(SEQ),
+    );
+    const result = parse(bytes);
+    expectOutcome(t, result, { ...DONE, offset: bytes.length, count: 3 }, 'accepted');
+    t.same(
+      Array.from(result.columns.cgroupId),
+      [id, 0xffff_ffff_ffff_ffffn, 0n],
+      'ids; 0 when absent',
+    );
+    t.equal(result.columns.shutdown[0], 1, 'the attribute before it still read');
+  });
+  for (const length of [0, 4, 7, 9, 12, 16]) {
+    t.test(`a ${length}-byte payload is not a cgroup id`, async (t) => {
+      const payload = concat(u64(id), u64(id)).subarray(0, length);
+      const bytes = concat(
+        row(SEQ, {}, [
+          attribute(ATTR.cgroupId, payload),
+          attribute(ATTR.skmeminfo, u32s(1, 2, 3, 4, 5, 6, 7, 8, 9)),
+        ]),
+        done(SEQ),
+      );
+      const result = parse(bytes);
+      expectOutcome(t, result, { ...DONE, offset: bytes.length, count: 1 }, 'the row is kept');
+      t.equal(result.columns.cgroupId[0], 0n, 'cgroupId 0 (unknown), not a guess');
+      t.equal(result.columns.skmem![8], 9, 'the attribute after it still read');
+    });
+  }
+  t.test('a cgroup id attribute overrunning its message', async (t) => {
+    const bad = row(SEQ, {}, [attribute(ATTR.cgroupId, u64(id), { length: 4 + 8 + DONE_LENGTH })]);
+    expectOutcome(
+      t,
+      parse(concat(bad, done(SEQ))),
+      malformed('attribute length runs past the message', 0, 0),
+      'rejected like any attribute',
+    );
+  });
+  t.test('a short row does not keep the previous row id in reused storage', async (t) => {
+    // Rows 1 and 2 land in the same slot of two batches of one row each.
+    const bytes = concat(row(SEQ, {}, [attribute(ATTR.cgroupId, u64(id))]), row(SEQ), done(SEQ));
+    const first = parse(bytes, { batchRows: 1 });
+    t.equal(first.columns.cgroupId[0], id);
+    const second = parse(bytes.subarray(first.offset), { batchRows: 1 });
+    t.equal(second.columns.cgroupId[0], 0n, 'the second row has none');
+  });
+});
+
+t.test('INET_DIAG_PROTOCOL', async (t) => {
+  const info = attribute(ATTR.info, tcpInfo(280, { rtt: 42 }));
+  const bytes = concat(
+    row(SEQ, { sport: 1 }, [attribute(ATTR.protocol, Uint8Array.of(17)), info]),
+    row(SEQ, { sport: 2 }, [info, attribute(ATTR.protocol, Uint8Array.of(6))]),
+    row(SEQ, { sport: 3 }, [attribute(ATTR.protocol, new Uint8Array(0)), info]),
+    done(SEQ),
+  );
+  t.test('destroy events: each row names its protocol, wherever the attribute sits', async (t) => {
+    const result = parse(bytes, { protocol: 0, protocolFromAttribute: true });
+    expectOutcome(t, result, { ...DONE, offset: bytes.length, count: 3 }, 'accepted');
+    const c = result.columns;
+    t.same(Array.from(c.protocol), [17, 6, 0], 'UDP, TCP, and 0 from an empty payload');
+    t.same(Array.from(c.tcpInfoLength!), [0, 280, 0], 'tcp_info taken for the TCP row only');
+    t.same(Array.from(c.rtt!), [0, 42, 0]);
+  });
+  t.test('dumps: the request names the protocol (RAW rows carry their own)', async (t) => {
+    const result = parse(bytes);
+    t.same(Array.from(result.columns.protocol), [6, 6, 6], 'the attribute is ignored');
+    t.same(Array.from(result.columns.tcpInfoLength!), [280, 280, 280]);
   });
 });
 

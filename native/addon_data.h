@@ -1,0 +1,27 @@
+// Per-environment state of the addon (one per Node.js environment, so that
+// worker threads each get their own): no globals. Freed by Node-API when the
+// environment is torn down.
+#ifndef SOCKDIAG_NATIVE_ADDON_DATA_H_
+#define SOCKDIAG_NATIVE_ADDON_DATA_H_
+
+#include <napi.h>
+
+namespace sockdiag {
+
+struct AddonData {
+  // new NamespaceHandle(...) from C++, and instanceof checks on options.
+  Napi::FunctionReference namespace_handle;
+};
+
+inline AddonData& GetAddonData(Napi::Env env) {
+  auto* data = env.GetInstanceData<AddonData>();
+  if (data == nullptr) {
+    data = new AddonData();
+    env.SetInstanceData(data);
+  }
+  return *data;
+}
+
+}  // namespace sockdiag
+
+#endif  // SOCKDIAG_NATIVE_ADDON_DATA_H_

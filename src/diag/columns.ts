@@ -1,0 +1,84 @@
+// The columns a batch carries, as this side expects them: name, typed array,
+// values per row and group, in the layout order of native/columns.h. A test
+// holds this list against the addon's own (addon.columns), and the checks at
+// the bottom hold it against the Columns interfaces in native.ts, so the
+// three cannot drift apart.
+import type {
+  BaseColumns,
+  InfoColumns,
+  MeminfoColumns,
+  NativeColumn,
+  SkmemColumns,
+} from './native';
+
+export const COLUMNS = [
+  { name: 'family', array: 'Uint8Array', width: 1, group: 'base' },
+  { name: 'protocol', array: 'Uint16Array', width: 1, group: 'base' },
+  { name: 'state', array: 'Uint8Array', width: 1, group: 'base' },
+  { name: 'timer', array: 'Uint8Array', width: 1, group: 'base' },
+  { name: 'retransmits', array: 'Uint8Array', width: 1, group: 'base' },
+  { name: 'shutdown', array: 'Uint8Array', width: 1, group: 'base' },
+  { name: 'expires', array: 'Uint32Array', width: 1, group: 'base' },
+  { name: 'receiveQueue', array: 'Uint32Array', width: 1, group: 'base' },
+  { name: 'sendQueue', array: 'Uint32Array', width: 1, group: 'base' },
+  { name: 'uid', array: 'Uint32Array', width: 1, group: 'base' },
+  { name: 'inode', array: 'Uint32Array', width: 1, group: 'base' },
+  { name: 'interfaceIndex', array: 'Uint32Array', width: 1, group: 'base' },
+  { name: 'cookie', array: 'BigUint64Array', width: 1, group: 'base' },
+  { name: 'cgroupId', array: 'BigUint64Array', width: 1, group: 'base' },
+  { name: 'localAddress', array: 'Uint8Array', width: 16, group: 'base' },
+  { name: 'remoteAddress', array: 'Uint8Array', width: 16, group: 'base' },
+  { name: 'localPort', array: 'Uint16Array', width: 1, group: 'base' },
+  { name: 'remotePort', array: 'Uint16Array', width: 1, group: 'base' },
+  { name: 'tcpInfoLength', array: 'Uint16Array', width: 1, group: 'info' },
+  { name: 'rtt', array: 'Uint32Array', width: 1, group: 'info' },
+  { name: 'rttVar', array: 'Uint32Array', width: 1, group: 'info' },
+  { name: 'minRtt', array: 'Uint32Array', width: 1, group: 'info' },
+  { name: 'rto', array: 'Uint32Array', width: 1, group: 'info' },
+  { name: 'sndCwnd', array: 'Uint32Array', width: 1, group: 'info' },
+  { name: 'infoRetransmits', array: 'Uint8Array', width: 1, group: 'info' },
+  { name: 'totalRetrans', array: 'Uint32Array', width: 1, group: 'info' },
+  { name: 'lost', array: 'Uint32Array', width: 1, group: 'info' },
+  { name: 'unacked', array: 'Uint32Array', width: 1, group: 'info' },
+  { name: 'lastDataSent', array: 'Uint32Array', width: 1, group: 'info' },
+  { name: 'lastDataRecv', array: 'Uint32Array', width: 1, group: 'info' },
+  { name: 'lastAckRecv', array: 'Uint32Array', width: 1, group: 'info' },
+  { name: 'notsentBytes', array: 'Uint32Array', width: 1, group: 'info' },
+  { name: 'bytesAcked', array: 'Float64Array', width: 1, group: 'info' },
+  { name: 'bytesReceived', array: 'Float64Array', width: 1, group: 'info' },
+  { name: 'deliveryRate', array: 'Float64Array', width: 1, group: 'info' },
+  { name: 'pacingRate', array: 'Float64Array', width: 1, group: 'info' },
+  { name: 'skmemLength', array: 'Uint8Array', width: 1, group: 'skmem' },
+  { name: 'skmem', array: 'Uint32Array', width: 9, group: 'skmem' },
+  { name: 'meminfoLength', array: 'Uint8Array', width: 1, group: 'meminfo' },
+  { name: 'meminfo', array: 'Uint32Array', width: 4, group: 'meminfo' },
+] as const satisfies readonly NativeColumn[];
+
+export type ColumnSpec = (typeof COLUMNS)[number];
+export type ColumnName = ColumnSpec['name'];
+export type ColumnGroupName = ColumnSpec['group'];
+
+interface ArrayTypes {
+  Uint8Array: Uint8Array;
+  Uint16Array: Uint16Array;
+  Uint32Array: Uint32Array;
+  BigUint64Array: BigUint64Array;
+  Float64Array: Float64Array;
+}
+
+/** The columns of one group as an object type, from the list above. */
+export type ColumnsOfGroup<G extends ColumnGroupName> = {
+  [C in Extract<ColumnSpec, { group: G }> as C['name']]: ArrayTypes[C['array']];
+};
+
+// Type-level checks: each interface has exactly the keys of its group in
+// the list, each with the typed array the list names. A column added,
+// removed or retyped on one side only fails `tsc` here.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+type Assert<T extends true> = T;
+export type ColumnListMatchesInterfaces = [
+  Assert<Same<BaseColumns, ColumnsOfGroup<'base'>>>,
+  Assert<Same<InfoColumns, ColumnsOfGroup<'info'>>>,
+  Assert<Same<SkmemColumns, ColumnsOfGroup<'skmem'>>>,
+  Assert<Same<MeminfoColumns, ColumnsOfGroup<'meminfo'>>>,
+];
