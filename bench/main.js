@@ -233,8 +233,9 @@ async function main() {
 }
 
 main().catch((error) => {
-  const text =
-    error instanceof BenchError || !error?.stack ? String(error?.message ?? error) : error.stack;
+  // Errors of the harness's own (ERR_BENCH*) say all in their message.
+  const own = String(error?.code ?? '').startsWith('ERR_BENCH') || !error?.stack;
+  const text = own ? String(error?.message ?? error) : error.stack;
   process.stderr.write(`bench: ${text}\n`);
   process.exitCode = 1;
 });

@@ -163,8 +163,11 @@ function forkHelper(file, { wrapper = [] } = {}) {
   const exited = new Promise((resolve) => {
     child.on('exit', (code, signal) => {
       children.delete(child);
-      for (const w of waiting.splice(0))
-        w.reject(new Error(`${name} exited (${signal ?? code}) before it answered`));
+      for (const w of waiting.splice(0)) {
+        const error = new Error(`${name} exited (${signal ?? code}) before it answered`);
+        error.code = 'ERR_BENCH_CHILD';
+        w.reject(error);
+      }
       resolve({ code, signal });
     });
   });

@@ -18,6 +18,10 @@ Written by \`node bench/main.js\` (see bench/README.md). Recording a run puts
 it here and moves the run that was here to the top of
 [RESULTS-history.md](RESULTS-history.md), which keeps every earlier run,
 newest first, with the notes written about it.
+
+The machine may be shared with other work: the harness waits for the CPUs
+to be under 25 % busy before each round, but a ratio within about 5 % of a
+goal can flip from one run to the next.
 `;
 
 const HISTORY_PREAMBLE = `# Benchmark results: earlier runs, newest first
