@@ -151,7 +151,8 @@ async function stopServer(child) {
  * bench/lib/options.js stays the only argument parser.
  */
 function forkHelper(file, { wrapper = [] } = {}) {
-  const options = { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] };
+  // The helper's stdout goes to our stderr: the driver's stdout carries only the report.
+  const options = { stdio: ['ignore', 2, 2, 'ipc'] };
   if (wrapper.length > 0) {
     options.execPath = wrapper[0];
     options.execArgv = [...wrapper.slice(1), process.execPath];

@@ -145,8 +145,7 @@ function summarySection(results, perSize) {
       `| 3. full scrape sockets/s at ${sizes.at(-1)} / at ${sizes[0]} (stated for 1M) | >= ${TARGETS.linearity} | ${[...blanks, scrape.ratio.toFixed(2)].join(' | ')} | ${judged} |`,
     );
   }
-  if (lines.length === 2)
-    lines.splice(0, 2, 'No goal is measured by what this run measured (--only).');
+  if (lines.length === 2) lines.splice(0, 2, 'No goal applies to what this run measured (--only).');
   lines.push('');
   const headline = [
     ['c-ext42', 'C floor with INFO+SKMEMINFO'],
