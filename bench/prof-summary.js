@@ -1,12 +1,11 @@
 #!/usr/bin/env node
-// Summarises a V8 .cpuprofile (from bench/prof-hook.js or node --cpu-prof):
-// where the main thread's time went, by function (self and inclusive) and
-// by module (a package in node_modules, a file of dist/src, node core).
-//
-//   node bench/prof-summary.js FILE.cpuprofile [--top 15] [--json]
-//                                [--callers NAME]
-// --callers lists who calls the functions named NAME, with their self time
-// (e.g. --callers get: which hot loop reads a re-exported binding).
+// Summarises a V8 .cpuprofile (from the harness's --profile, which preloads
+// bench/lib/prof-hook.js, or from node --cpu-prof): where the main thread's
+// time went, by function (self and inclusive) and by module (a package in
+// node_modules, a file of dist/src, node core). The harness calls
+// summarise() and format(); run on its own (--help), it reads a file, and
+// --callers NAME lists who calls the functions named NAME, with their self
+// time (e.g. --callers get: which hot loop reads a re-exported binding).
 'use strict';
 
 const fs = require('node:fs');
@@ -154,26 +153,37 @@ function callers(profile, name) {
 
 module.exports = { summarise, format, callers };
 
-if (require.main === module) {
-  const args = process.argv.slice(2);
-  const file = args.find(
-    (a, i) => !a.startsWith('--') && !['--top', '--callers'].includes(args[i - 1]),
-  );
-  if (!file) {
-    process.stderr.write(`usage: node bench/prof-summary.js FILE.cpuprofile [--top N] [--json]\n`);
-    process.exit(2);
-  }
-  const topIndex = args.indexOf('--top');
-  const limit = topIndex >= 0 ? Number(args[topIndex + 1]) : 15;
-  const profile = JSON.parse(fs.readFileSync(file, 'utf8'));
-  const callersIndex = args.indexOf('--callers');
-  if (callersIndex >= 0) {
-    for (const [key, ms] of callers(profile, args[callersIndex + 1]))
+const COMMAND = {
+  name: 'prof-summary',
+  usage: 'node bench/prof-summary.js [options] FILE.cpuprofile',
+  description: [
+    'Where the main thread of a profiled process spent its time, by module and by',
+    "function. The harness's --profile writes these files under bench/out/STAMP/.",
+  ],
+  positionals: { min: 1, max: 1 },
+  options: {
+    top: { kind: 'integer', min: 1, value: 'N', default: '15', help: 'rows per table' },
+    json: { kind: 'boolean', help: 'print the summary as JSON' },
+    callers: {
+      kind: 'string',
+      value: 'NAME',
+      help: 'instead: who calls the functions named NAME, with their self time',
+    },
+    help: { kind: 'boolean', short: 'h', help: 'show this help' },
+  },
+};
+
+function main() {
+  const { parseOrExit } = require('./lib/options');
+  const { values, positionals } = parseOrExit(COMMAND);
+  const profile = JSON.parse(fs.readFileSync(positionals[0], 'utf8'));
+  if (values.callers !== undefined) {
+    for (const [key, ms] of callers(profile, values.callers))
       process.stdout.write(`${ms.toFixed(1).padStart(9)} ms  ${key}\n`);
-    process.exit(0);
+    return;
   }
-  const summary = summarise(profile, limit);
-  process.stdout.write(
-    args.includes('--json') ? `${JSON.stringify(summary, null, 1)}\n` : format(summary),
-  );
+  const summary = summarise(profile, values.top);
+  process.stdout.write(values.json ? `${JSON.stringify(summary, null, 1)}\n` : format(summary));
 }
+
+if (require.main === module) main();

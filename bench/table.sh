@@ -5,6 +5,7 @@
 #                                             TIMEWAIT TIME_WAIT sockets
 #   bench/table.sh down NAME                  stop the generators, delete NAME
 #   bench/table.sh count NAME                 `ss -tan` rows by state in NAME
+#   bench/table.sh build                      compile gen and nldump only
 #
 # One gen process holds at most 9 900 pairs (RLIMIT_NOFILE is 20 000 here and
 # cannot be raised), so `up` starts ceil(PAIRS/9900) of them, each with its
@@ -25,7 +26,7 @@ readonly EXTRA_LISTENERS="${EXTRA_LISTENERS:-2}"
 readonly READY_TIMEOUT="${READY_TIMEOUT:-300}"
 
 usage() {
-  sed -n '4,7p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+  sed -n '4,8p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 
@@ -217,6 +218,10 @@ cmd_count() {
 }
 
 main() {
+  if [[ "${1:-}" == build && $# -eq 1 ]]; then
+    build
+    return 0
+  fi
   (($# >= 2)) || usage
   [[ $EUID -eq 0 ]] || die "needs root (ip netns)"
   local cmd="$1"

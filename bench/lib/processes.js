@@ -1,9 +1,10 @@
-// Child processes and HTTP for bench/measure.js: run a command, start and
-// stop a server and wait until it answers, GET with timing, read a
-// process's RSS. Every child is killed if the benchmark exits early.
+// Child processes and HTTP for the harness: run a command, start and stop a
+// server and wait until it answers, fork one of bench/lib's helper processes
+// and talk to it, GET with timing, read a process's RSS and CPU time. Every
+// child is killed if the benchmark exits early.
 'use strict';
 
-const { spawn } = require('node:child_process');
+const { fork, spawn } = require('node:child_process');
 const fs = require('node:fs');
 const http = require('node:http');
 const path = require('node:path');
@@ -17,9 +18,20 @@ const children = new Set();
 process.on('exit', () => {
   for (const child of children) child.kill('SIGKILL');
 });
-for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
-  process.on(signal, () => process.exit(130));
+
+// On a signal the children get SIGTERM and up to 5 s to go, so that the
+// measuring process can stop its exporters, and the driver can then remove
+// its table, before this process exits.
+let stopping = false;
+async function shutdown() {
+  if (stopping) return;
+  stopping = true;
+  for (const child of children) child.kill('SIGTERM');
+  const deadline = performance.now() + 5000;
+  while (children.size > 0 && performance.now() < deadline) await sleep(50);
+  process.exit(130);
 }
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => void shutdown());
 
 /** Runs a command to completion: {code, stdout, stderr, seconds}; rejects on failure. */
 function run(command, args, { allowFailure = false } = {}) {
@@ -131,6 +143,96 @@ async function stopServer(child) {
   }
 }
 
+/**
+ * Forks a module of bench/lib that answers messages one at a time (see
+ * serveMessages), optionally through a wrapper command such as `ip netns
+ * exec NAME`: the wrapper runs `node FILE` with the IPC channel inherited.
+ * The helper gets its settings in messages, not on a command line, so
+ * bench/lib/options.js stays the only argument parser.
+ */
+function forkHelper(file, { wrapper = [] } = {}) {
+  // The helper's stdout goes to our stderr: the driver's stdout carries only the report.
+  const options = { stdio: ['ignore', 2, 2, 'ipc'] };
+  if (wrapper.length > 0) {
+    options.execPath = wrapper[0];
+    options.execArgv = [...wrapper.slice(1), process.execPath];
+  }
+  const child = fork(file, [], options);
+  children.add(child);
+  const name = path.basename(file, '.js');
+  const waiting = [];
+  const exited = new Promise((resolve) => {
+    child.on('exit', (code, signal) => {
+      children.delete(child);
+      for (const w of waiting.splice(0)) {
+        const error = new Error(`${name} exited (${signal ?? code}) before it answered`);
+        error.code = 'ERR_BENCH_CHILD';
+        w.reject(error);
+      }
+      resolve({ code, signal });
+    });
+  });
+  child.on('error', (error) => {
+    for (const w of waiting.splice(0)) w.reject(error);
+  });
+  child.on('message', (message) => {
+    const w = waiting.shift();
+    if (!w) return;
+    if (message.error) w.reject(new Error(`${name}: ${message.error}`));
+    else w.resolve(message.reply);
+  });
+  return {
+    child,
+    /** Sends one request; resolves with the helper's reply. */
+    call(request) {
+      return new Promise((resolve, reject) => {
+        waiting.push({ resolve, reject });
+        child.send(request);
+      });
+    },
+    /** Closes the channel (the helper exits when it has nothing left to do) and waits. */
+    async close() {
+      if (child.connected) child.disconnect();
+      return exited;
+    },
+  };
+}
+
+/**
+ * The helper's side of forkHelper: answers each message with
+ * `await handler(message)`, in order, and exits once the parent is gone.
+ */
+function serveMessages(handler) {
+  let queue = Promise.resolve();
+  process.on('message', (message) => {
+    queue = queue.then(async () => {
+      try {
+        process.send({ reply: await handler(message) });
+      } catch (error) {
+        process.send({ error: error && error.stack ? error.stack : String(error) });
+      }
+    });
+  });
+  process.on('disconnect', () => {
+    void queue.then(() => process.exit(0));
+  });
+}
+
+// /proc/PID/stat counts CPU time in USER_HZ ticks, 100 per second on Linux.
+const USER_HZ = 100;
+
+/**
+ * CPU seconds (user + system, all threads) of a process from /proc, or with
+ * `reaped` those of its children that it has waited for. 10 ms resolution.
+ */
+function cpuSeconds(pid, { reaped = false } = {}) {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after "(comm)": state is field 3, utime 14, stime 15, cutime 16, cstime 17.
+  const after = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const at = reaped ? 13 : 11;
+  return (Number(after[at]) + Number(after[at + 1])) / USER_HZ;
+}
+
 /** VmRSS and VmHWM (peak RSS) of a process, MiB. */
 function memory(pid) {
   const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -138,4 +240,16 @@ function memory(pid) {
   return { rssMiB: kib('VmRSS') / 1024, hwmMiB: kib('VmHWM') / 1024 };
 }
 
-module.exports = { children, fields, httpGet, log, memory, run, startServer, stopServer };
+module.exports = {
+  children,
+  cpuSeconds,
+  fields,
+  forkHelper,
+  httpGet,
+  log,
+  memory,
+  run,
+  serveMessages,
+  startServer,
+  stopServer,
+};

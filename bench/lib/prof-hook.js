@@ -1,5 +1,5 @@
-// Preloaded into the exporter by bench/measure.js (node --require
-// bench/prof-hook.js dist/src/cli/main.js ...) so that a CPU profile covers the
+// Preloaded into the exporter by bench/lib/measure.js (node --require
+// bench/lib/prof-hook.js dist/src/cli/main.js ...) so that a CPU profile covers the
 // scrapes only, not start-up: the first SIGUSR2 starts the V8 profiler, the
 // second stops it and writes $SOCKDIAG_BENCH_PROFILE (a .cpuprofile that
 // Chrome DevTools and bench/prof-summary.js read). Writes "$FILE.started"
