@@ -43,13 +43,15 @@ function debSkip(): string | null {
   );
   if (tools) return tools;
   if (isInstalled()) {
-    return 'sockdiag-exporter is installed on this machine: the test installs and purges its own (dpkg --purge sockdiag-exporter first)';
+    return 'sockdiag-exporter is installed here (or its conffiles are): the test installs and purges its own (dpkg --purge sockdiag-exporter first)';
   }
   return null;
 }
 
+/** Known to dpkg in any state but not-installed (config-files after dpkg -r counts). */
 function isInstalled(): boolean {
-  return / installed$/.test(run('dpkg-query', ['-W', '-f=${Status}', 'sockdiag-exporter']).stdout);
+  const status = run('dpkg-query', ['-W', '-f=${Status}', 'sockdiag-exporter']).stdout.trim();
+  return status !== '' && !status.endsWith(' not-installed');
 }
 
 /** One listener with three connections waiting for accept(), and the exporter's own. */

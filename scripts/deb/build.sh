@@ -54,7 +54,13 @@ bin=$(meta "p.bin['sockdiag-exporter']")
 debversion=${version//-/\~}
 # Reproducible dates: the last commit's, else now.
 epoch=${SOURCE_DATE_EPOCH:-$(git -C "$root" log -1 --format=%ct 2>/dev/null || date +%s)}
-maintainer="${DEBFULLNAME:-$(git -C "$root" config user.name || echo sockdiag-exporter maintainers)} <${DEBEMAIL:-$(git -C "$root" config user.email || echo root@localhost)}>"
+# Maintainer: Debian's DEBFULLNAME and DEBEMAIL, else the last commit's author.
+if [ -n "${DEBFULLNAME:-}" ] && [ -n "${DEBEMAIL:-}" ]; then
+  maintainer="$DEBFULLNAME <$DEBEMAIL>"
+else
+  maintainer=$(git -C "$root" log -1 --format='%an <%ae>' 2>/dev/null) ||
+    die "set DEBFULLNAME and DEBEMAIL (the Maintainer field): no git history to take them from"
+fi
 
 # The addon must load from the staged tree as it will on the host.
 node -e "require('$app/dist/src/diag/native.js')" || die "the prebuilt addon does not load"
