@@ -27,7 +27,8 @@
         "<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"
       ],
       "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-Wno-missing-field-initializers", "-pthread"],
-      "ldflags": ["-pthread"],
+      # Full RELRO: the GOT is read-only once the addon is loaded.
+      "ldflags": ["-pthread", "-Wl,-z,relro", "-Wl,-z,now"],
       "defines": ["NAPI_VERSION=8"],
       "configurations": {
         "Release": {

@@ -2,7 +2,9 @@
 # Debian packages the test suite uses beyond Node, npm, python3, make, g++ and
 # iproute2: promtool/prometheus (metric lint, dashboard and alert proofs),
 # clang + libFuzzer (parser fuzzing), clang-format (C++ style), valgrind (leak
-# check of the addon). Installs only what is missing.
+# check of the addon), lintian, dpkg-dev (dpkg-shlibdeps) and systemd
+# (systemd-analyze) for the Debian package's test. Installs only what is
+# missing.
 set -euo pipefail
 need=()
 command -v promtool >/dev/null 2>&1 || need+=(prometheus)
@@ -11,6 +13,9 @@ compgen -G "/usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a" >
 command -v clang-format >/dev/null 2>&1 || need+=(clang-format)
 command -v valgrind >/dev/null 2>&1 || need+=(valgrind)
 command -v nstat >/dev/null 2>&1 || need+=(iproute2)
+command -v lintian >/dev/null 2>&1 || need+=(lintian)
+command -v dpkg-shlibdeps >/dev/null 2>&1 || need+=(dpkg-dev)
+command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
 if [ "${#need[@]}" -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "missing packages (${need[*]}) and not root: install them, or tests will skip" >&2

@@ -224,29 +224,44 @@ function packageRoot(): string {
   return dir;
 }
 
-function loadAddon(): Addon {
+// node-gyp-build ships no types; this is the one call used.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const nodeGypBuild = require('node-gyp-build') as { path(dir: string): string };
+
+/**
+ * The addon file to load: SOCKDIAG_ADDON when set (tests use it for the Debug
+ * build), else what node-gyp-build picks: a local build (build/Release, then
+ * build/Debug) before the Node-API prebuild that the npm tarball carries
+ * (prebuilds/linux-x64/), so a developer's compiled tree always wins.
+ */
+function addonFile(): string {
+  const override = process.env.SOCKDIAG_ADDON;
+  if (override) return override;
   const root = packageRoot();
-  // SOCKDIAG_ADDON picks one build (tests use it for the Debug build).
-  const candidates = process.env.SOCKDIAG_ADDON
-    ? [process.env.SOCKDIAG_ADDON]
-    : [
-        path.join(root, 'build', 'Release', 'sockdiag.node'),
-        path.join(root, 'build', 'Debug', 'sockdiag.node'),
-      ];
-  let lastError: unknown;
-  for (const candidate of candidates) {
-    try {
-      // A native addon can only be loaded with require().
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      return require(candidate) as Addon;
-    } catch (error) {
-      lastError = error;
-      if ((error as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND') throw error;
-    }
+  try {
+    return nodeGypBuild.path(root);
+  } catch (error) {
+    throw new Error(
+      `The sockdiag native addon is neither built nor prebuilt for this platform (looked under ${root}): ` +
+        `run \`npm ci\` or \`npm run build\` there (needs a C++17 compiler, make and python3). ` +
+        `Cause: ${String(error).trim()}`,
+    );
   }
-  throw new Error(
-    `The sockdiag native addon is not built (looked in ${candidates.join(', ')}): run \`npm ci\` or \`npm run build\`. Cause: ${String(lastError)}`,
-  );
+}
+
+function loadAddon(): Addon {
+  const file = addonFile();
+  try {
+    // A native addon can only be loaded with require().
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return require(file) as Addon;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND') throw error;
+    throw new Error(
+      `The sockdiag native addon ${file} is missing: run \`npm ci\` or \`npm run build\`, ` +
+        `or unset SOCKDIAG_ADDON. Cause: ${String(error)}`,
+    );
+  }
 }
 
 export const addon: Addon = loadAddon();
