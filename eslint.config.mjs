@@ -5,7 +5,15 @@ import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
   {
-    ignores: ['dist/**', 'build/**', 'node_modules/**', 'native/**/*', '!native/install-check.js', 'coverage/**', '.tap/**'],
+    ignores: [
+      'dist/**',
+      'build/**',
+      'node_modules/**',
+      'native/**/*',
+      '!native/install-check.js',
+      'coverage/**',
+      '.tap/**',
+    ],
   },
   js.configs.recommended,
   ...tseslint.configs.recommended,

@@ -19,7 +19,9 @@ function packageDirs(modules) {
   for (const entry of fs.readdirSync(modules, { withFileTypes: true })) {
     if (!entry.isDirectory() || entry.name.startsWith('.')) continue;
     const dir = path.join(modules, entry.name);
-    const inner = entry.name.startsWith('@') ? fs.readdirSync(dir).map((n) => path.join(dir, n)) : [dir];
+    const inner = entry.name.startsWith('@')
+      ? fs.readdirSync(dir).map((n) => path.join(dir, n))
+      : [dir];
     for (const pkg of inner) {
       if (!fs.existsSync(path.join(pkg, 'package.json'))) continue;
       dirs.push(pkg, ...packageDirs(path.join(pkg, 'node_modules')));

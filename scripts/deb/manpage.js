@@ -43,7 +43,9 @@ function flags(helpText) {
 /** The usage lines that open --help, without "usage:". */
 function synopsis(helpText) {
   const usage = helpText.split('\n\n')[0] ?? '';
-  return usage.split('\n').map((line) => text(line.replace(/^usage: |^ {7}/, '')).replace(/-/g, '\\-'));
+  return usage
+    .split('\n')
+    .map((line) => text(line.replace(/^usage: |^ {7}/, '')).replace(/-/g, '\\-'));
 }
 
 const mainHelp = help(['--help']);
@@ -57,7 +59,7 @@ const page = [
   ...synopsis(mainHelp),
   '.fi',
   '.SH DESCRIPTION',
-  'Dumps every TCP and UDP socket through netlink inet_diag, reads the kernel\'s',
+  "Dumps every TCP and UDP socket through netlink inet_diag, reads the kernel's",
   'nstat counters and TCP sysctls, and serves them as Prometheus metrics on',
   '.IR /metrics ,',
   'with a report of the TCP incidents it detects on',
