@@ -47,6 +47,9 @@ enum ColumnGroup : uint8_t {
   X(rto, uint32_t, 1, kGroupInfo)             \
   X(sndCwnd, uint32_t, 1, kGroupInfo)         \
   X(infoRetransmits, uint8_t, 1, kGroupInfo)  \
+  X(probes, uint8_t, 1, kGroupInfo)           \
+  X(backoff, uint8_t, 1, kGroupInfo)          \
+  X(infoOptions, uint8_t, 1, kGroupInfo)      \
   X(totalRetrans, uint32_t, 1, kGroupInfo)    \
   X(lost, uint32_t, 1, kGroupInfo)            \
   X(unacked, uint32_t, 1, kGroupInfo)         \

@@ -48,6 +48,9 @@ void StoreTcpInfo(const uint8_t* payload, size_t length, uint32_t row,
   batch->rto[row] = SOCKDIAG_TCPI(tcpi_rto);
   batch->sndCwnd[row] = SOCKDIAG_TCPI(tcpi_snd_cwnd);
   batch->infoRetransmits[row] = SOCKDIAG_TCPI(tcpi_retransmits);
+  batch->probes[row] = SOCKDIAG_TCPI(tcpi_probes);
+  batch->backoff[row] = SOCKDIAG_TCPI(tcpi_backoff);
+  batch->infoOptions[row] = SOCKDIAG_TCPI(tcpi_options);
   batch->totalRetrans[row] = SOCKDIAG_TCPI(tcpi_total_retrans);
   batch->lost[row] = SOCKDIAG_TCPI(tcpi_lost);
   batch->unacked[row] = SOCKDIAG_TCPI(tcpi_unacked);
@@ -357,6 +360,9 @@ const TcpInfoFieldEnd kTcpInfoFieldEnds[] = {
     SOCKDIAG_FIELD_END("rto", tcpi_rto),
     SOCKDIAG_FIELD_END("sndCwnd", tcpi_snd_cwnd),
     SOCKDIAG_FIELD_END("infoRetransmits", tcpi_retransmits),
+    SOCKDIAG_FIELD_END("probes", tcpi_probes),
+    SOCKDIAG_FIELD_END("backoff", tcpi_backoff),
+    SOCKDIAG_FIELD_END("infoOptions", tcpi_options),
     SOCKDIAG_FIELD_END("totalRetrans", tcpi_total_retrans),
     SOCKDIAG_FIELD_END("lost", tcpi_lost),
     SOCKDIAG_FIELD_END("unacked", tcpi_unacked),

@@ -133,6 +133,14 @@ export const enum Skmem {
   Vars = 9,
 }
 
+/** tcpi_options bits (linux/tcp.h TCPI_OPT_*). */
+export const enum TcpInfoOption {
+  Timestamps = 1,
+  Sack = 2,
+  WindowScale = 4,
+  Ecn = 8,
+}
+
 /** Bytes per address in the address columns; IPv4 uses the first 4. */
 export const ADDRESS_BYTES = 16;
 

@@ -44,6 +44,12 @@ export interface InfoColumns {
   rto: Uint32Array;
   sndCwnd: Uint32Array;
   infoRetransmits: Uint8Array;
+  /** Keepalive or zero-window probes sent unanswered (icsk_probes_out). */
+  probes: Uint8Array;
+  /** Retransmission timer backoff exponent: retries that already failed. */
+  backoff: Uint8Array;
+  /** TCPI_OPT_* bits: 1 timestamps, 2 SACK, 4 window scaling, 8 ECN... */
+  infoOptions: Uint8Array;
   totalRetrans: Uint32Array;
   lost: Uint32Array;
   unacked: Uint32Array;

@@ -211,6 +211,9 @@ export function error(seq: number, code: number): Uint8Array {
 /** Where struct tcp_info fields sit (linux/tcp.h), and their width in bytes. */
 export const TCP_INFO_LAYOUT = {
   infoRetransmits: [2, 1], // tcpi_retransmits
+  probes: [3, 1],
+  backoff: [4, 1],
+  infoOptions: [5, 1], // tcpi_options
   rto: [8, 4],
   unacked: [24, 4],
   lost: [32, 4],
