@@ -56,13 +56,25 @@ export async function runDoctor(argv: string[], log: Logger): Promise<number> {
     process.stdout.write(DOCTOR_USAGE);
     return 0;
   }
-  const config = parseFlags(rest, COLLECTORS);
+  const parsed = parseFlags(rest, COLLECTORS);
+  // Rates span the doctor's own interval: its two looks are the window.
+  const interval = Math.max(doctor.intervalSeconds, 0.1);
+  const config = {
+    ...parsed,
+    settings: {
+      ...parsed.settings,
+      incidents: { ...parsed.settings.incidents, sampleInterval: interval, window: 2 * interval },
+    },
+  };
   // Everything the checks read, nothing the report does not need.
   const { registry, incidents } = createExporter(
     config,
     log,
     new Set(['incidents', 'sockets', 'listeners']),
   );
+  // The first look at the counters and the table; the second, an interval
+  // later, has rates over that interval and a table to compare with.
+  await incidents.sampleNow();
   await registry.collect(['incidents']);
   if (doctor.intervalSeconds > 0) {
     process.stderr.write(`sampling again in ${doctor.intervalSeconds} s...\n`);
@@ -70,10 +82,11 @@ export async function runDoctor(argv: string[], log: Logger): Promise<number> {
     await registry.collect(['incidents']);
   }
   const findings = incidents.latest ?? [];
+  const recent = incidents.recent();
   process.stdout.write(
     doctor.format === 'json'
-      ? `${JSON.stringify(renderJson(findings), null, 2)}\n`
-      : renderText(findings),
+      ? `${JSON.stringify(renderJson(findings, recent), null, 2)}\n`
+      : renderText(findings, recent),
   );
   return findings.some((finding) => finding.fired) ? 1 : 0;
 }

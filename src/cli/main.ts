@@ -28,6 +28,7 @@ async function serve(argv: string[]): Promise<number> {
   const log = pino({ level: config.logLevel, base: { pid: process.pid } });
   for (const message of config.clamped) log.warn(message);
   const { registry, incidents } = createExporter(config, log);
+  if (config.enabled.has('incidents')) void incidents.start();
   const app = buildServer({
     registry,
     incidents,
@@ -63,6 +64,7 @@ async function serve(argv: string[]): Promise<number> {
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
       log.info({ signal }, 'shutting down');
+      incidents.stop();
       app.close().then(resolve, resolve);
     };
     process.once('SIGTERM', () => stop('SIGTERM'));

@@ -1,6 +1,7 @@
 // incidents: the classic TCP failure modes, evaluated on every scrape from
-// the socket table, the listeners, counter rises since the previous scrape
-// and the sysctls. Every check is always present, so alerts can key on it.
+// the socket table, the listeners, the sysctls and counter rises over the
+// incident service's window. Every check is always present, so alerts can
+// key on it; one that could not look says so (evaluated 0).
 import type { Logger } from 'pino';
 import { STATE_SLOTS, TcpState } from '../diag';
 import { THRESHOLD_OPTIONS } from '../incidents/thresholds';
@@ -9,12 +10,14 @@ import type { TableScan } from '../scan/table-scan';
 import { defineCollector, type MetricFamily, type MetricSample } from './collector';
 import type { ScrapeSources } from './sources';
 
-async function settle<T>(log: Logger, what: string, value: Promise<T>): Promise<T | null> {
+type Settled<T> = { value: T; error?: undefined } | { value: null; error: string };
+
+async function settle<T>(log: Logger, what: string, value: Promise<T>): Promise<Settled<T>> {
   try {
-    return await value;
+    return { value: await value };
   } catch (error) {
     log.warn({ err: error, source: what }, 'incident checks run without this source');
-    return null;
+    return { value: null, error: error instanceof Error ? error.message : String(error) };
   }
 }
 
@@ -25,35 +28,56 @@ export function tableFacts(scan: TableScan): TableFacts {
     established: count(TcpState.Established),
     timeWait: count(TcpState.TimeWait),
     idleWithoutKeepalive: scan.idleWithoutKeepaliveOverThreshold,
+    ghostPorts: scan.ghostPorts.ports(),
+    ghostIdle: scan.ghostPorts.idleBuckets(),
     ghostExamples: scan.ghostExamples,
     tcpInfoAvailable: scan.tcpInfoAvailable,
-    socketsWithDrops: scan.totals.tcp.socketsWithDrops,
-    drops: scan.totals.tcp.drops,
+    // Listeners' drops are listen drops: the receive checks look at the others.
+    socketsWithDrops: scan.dropPorts.sockets,
+    drops: scan.dropPorts.drops,
+    dropPorts: scan.dropPorts.ports(),
     busiestTuplePorts: scan.peers.busiestTuple(false).ports,
     ephemeralRangeSize: scan.ephemeralRange[1] - scan.ephemeralRange[0] + 1,
-    timeWaitByServicePort: scan.timeWaitByServicePort(5),
+    timeWaitPorts: scan.timeWaitPorts(8),
+    halfOpen: scan.halfOpenSources.summaries(scan.peersRevealed),
   };
 }
 
-/** One sample of everything the checks read; a source that fails is null (and logged). */
+/**
+ * One sample of what the checks read; a source that fails is null, with
+ * why. `withTable`: the scrape's full table (the service's own samples
+ * read only the cheap sources).
+ */
 export async function gatherInput(
   sources: ScrapeSources,
   now: number,
   log: Logger,
+  withTable: boolean,
 ): Promise<IncidentInput> {
   const [netstat, sysctl, listeners, scan] = await Promise.all([
     settle(log, 'netstat', sources.netstat),
     settle(log, 'sysctl', sources.sysctls),
     settle(log, 'listeners', sources.listeners),
-    settle(log, 'socket table', sources.tableScan),
+    withTable ? settle(log, 'socket table', sources.tableScan) : null,
   ]);
-  return {
+  const counters = netstat.value?.values;
+  const input: IncidentInput = {
     now,
-    netstat: netstat?.values ?? null,
-    sysctl,
-    listeners,
-    table: scan ? tableFacts(scan) : null,
+    netstat: counters && counters.size > 0 ? counters : null,
+    sysctl: sysctl.value && sysctl.value.size > 0 ? sysctl.value : null,
+    listeners: listeners.value,
+    table: scan?.value ? tableFacts(scan.value) : null,
   };
+  if (!input.netstat) {
+    input.netstatError =
+      netstat.error ?? `no counter could be read under ${sources.procfs}/net (netstat, snmp)`;
+  }
+  if (!input.table) {
+    input.tableError = scan
+      ? `the socket table dump failed: ${scan.error}`
+      : 'no table in this sample';
+  }
+  return input;
 }
 
 export function incidentFamilies(findings: Finding[]): MetricFamily[] {
@@ -104,7 +128,7 @@ export const incidentsCollector = defineCollector({
     if (!service) throw new Error('the incidents collector needs the incident service');
     return {
       async collect({ sources, now, log }) {
-        return incidentFamilies(service.evaluate(await gatherInput(sources, now, log)));
+        return incidentFamilies(service.evaluate(await gatherInput(sources, now, log, true)));
       },
     };
   },

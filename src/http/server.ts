@@ -67,6 +67,9 @@ export function buildServer(options: ServerOptions): FastifyInstance {
   const users = options.webConfig?.users;
   if (users && users.size > 0) installBasicAuth(app, users);
   app.register(compress, { global: true, encodings: ['gzip'] });
+  // Scrapes are connections too: the churn check leaves them out.
+  const incidents = options.incidents;
+  if (incidents) app.server.on('connection', () => incidents.noteOwnConnection());
   app.register(async (scope) => {
     scope.get(telemetryPath, async (request, reply) => {
       let names: string[];
@@ -99,10 +102,11 @@ export function buildServer(options: ServerOptions): FastifyInstance {
       }
       await coordinator.collect(['incidents']);
       const findings = incidents.latest ?? [];
+      const recent = incidents.recent();
       if (request.headers.accept?.includes('application/json')) {
-        return reply.type('application/json').send(renderJson(findings));
+        return reply.type('application/json').send(renderJson(findings, recent));
       }
-      return reply.type('text/plain; charset=utf-8').send(renderText(findings));
+      return reply.type('text/plain; charset=utf-8').send(renderText(findings, recent));
     });
     scope.get('/healthz', async (_request, reply) =>
       reply.type('text/plain; charset=utf-8').send('ok\n'),

@@ -1,43 +1,78 @@
-// Evaluates every check on every scrape, keeping the previous sample so
-// counter checks look at rises since then, never at totals since boot.
-import { CHECKS, listenerKey, type Sample } from './checks';
-import { DEFAULT_THRESHOLDS, type Thresholds } from './thresholds';
-import type { Finding, IncidentInput } from './types';
+// Evaluates every check on one input. Counter rises come from the baseline
+// the service chose in its own samples; the table is compared with an
+// earlier look at least a sample interval old, never with whichever
+// consumer looked last.
+import { CHECKS, type CheckContext } from './checks';
+import { INCIDENTS } from './definitions';
+import type { Thresholds } from './thresholds';
+import type { Baseline, Finding, IncidentInput, TableFacts } from './types';
 
-export class IncidentEngine {
-  private previous: Sample | null = null;
-
-  constructor(readonly thresholds: Thresholds = DEFAULT_THRESHOLDS) {}
-
-  evaluate(input: IncidentInput): Finding[] {
-    const context = { input, previous: this.previous, thresholds: this.thresholds };
-    const findings = CHECKS.map((check, priority) => {
-      const finding: Finding = {
-        incident: check.incident,
-        title: check.title,
-        evaluated: true,
-        fired: false,
-        evidence: [],
-        details: [],
-        remedy: check.remedy,
-        priority,
-      };
-      check.run(context, finding);
-      return finding;
-    });
-    // Keep the newest sample; a source that failed this time keeps the old
-    // values (and their time) so the next rate spans both intervals instead
-    // of restarting, or of dividing two intervals' rise by one interval.
-    const previous = this.previous;
-    this.previous = {
-      now: input.netstat || !previous ? input.now : previous.now,
-      netstat: input.netstat ?? previous?.netstat ?? null,
-      listenerDrops: input.listeners
-        ? new Map(input.listeners.map((l) => [listenerKey(l), l.drops]))
-        : (previous?.listenerDrops ?? new Map()),
-    };
-    return findings;
-  }
+interface TableLook {
+  at: number;
+  table: TableFacts;
 }
 
-export const INCIDENT_NAMES = CHECKS.map((check) => check.incident);
+export class IncidentEngine {
+  private readonly looks: TableLook[] = [];
+
+  /** @param minimumMs how far apart two looks at the table must be to compare them */
+  constructor(
+    readonly thresholds: Thresholds,
+    private readonly minimumMs = thresholds.sampleInterval * 1000,
+  ) {}
+
+  private earlierLook(now: number): TableLook | null {
+    for (let i = this.looks.length - 1; i >= 0; i--) {
+      if (this.looks[i]!.at <= now - this.minimumMs) return this.looks[i]!;
+    }
+    return null;
+  }
+
+  evaluate(input: IncidentInput, baseline: Baseline): Finding[] {
+    const findings = INCIDENTS.map((definition, priority): Finding => ({
+      incident: definition.incident,
+      title: definition.title,
+      severity: definition.severity,
+      evaluated: true,
+      fired: false,
+      notice: false,
+      evidence: [],
+      details: [],
+      remedy: definition.remedy,
+      priority,
+    }));
+    const look = this.earlierLook(input.now);
+    const context: CheckContext = {
+      input,
+      baseline: baseline.sample,
+      ...(baseline.missing ? { baselineMissing: baseline.missing } : {}),
+      thresholds: this.thresholds,
+      earlier: [],
+      previousTable: look?.table ?? null,
+      previousTableAt: look?.at ?? null,
+    };
+    const order = [...findings].sort(
+      (a, b) =>
+        Number(CHECKS.get(a.incident)?.runsLast ?? false) -
+        Number(CHECKS.get(b.incident)?.runsLast ?? false),
+    );
+    const done: Finding[] = [];
+    for (const finding of order) {
+      const check = CHECKS.get(finding.incident);
+      if (!check) throw new Error(`no check for ${finding.incident}`);
+      check.run({ ...context, earlier: done }, finding);
+      done.push(finding);
+    }
+    if (input.table) this.remember(input.now, input.table);
+    return findings;
+  }
+
+  private remember(at: number, table: TableFacts): void {
+    const newest = this.looks.at(-1);
+    // One look per sample interval is enough to compare with.
+    if (newest && at - newest.at < this.minimumMs / 2)
+      this.looks[this.looks.length - 1] = { at, table };
+    else this.looks.push({ at, table });
+    while (this.looks.length > 4) this.looks.shift();
+  }
+}

@@ -1,43 +1,94 @@
-// The doctor's report: what fired (in the order to act), its evidence and
-// remedy; then what is healthy and what has no opinion yet.
-import type { Finding } from './types';
+// The doctor's report: what fired now (in the order to act) with its cause,
+// evidence and remedy; what is informational; what fired recently and is
+// quiet now; what is healthy; and what could not be looked at, and why.
+// "Healthy" is only said of checks that could look.
+import type { Finding, RecentFinding } from './types';
 
 function formatValue(value: number): string {
   if (Number.isInteger(value)) return String(value);
   return value >= 100 ? value.toFixed(0) : value.toPrecision(3);
 }
 
-export function renderText(findings: Finding[]): string {
+function clock(at: number): string {
+  return new Date(at).toISOString().slice(11, 19);
+}
+
+function evidenceLine(evidence: Finding['evidence']): string {
+  return evidence.map((e) => `${e.name} = ${formatValue(e.value)} ${e.unit}`).join('; ');
+}
+
+function firedLines(finding: Finding, index: number): string[] {
+  const lines = ['', `${index + 1}. ${finding.incident} [${finding.severity}]: ${finding.title}`];
+  if (finding.cause) lines.push(`   cause: ${finding.cause}`);
+  for (const detail of finding.details) lines.push(`   - ${detail}`);
+  if (finding.evidence.length > 0) lines.push(`   evidence: ${evidenceLine(finding.evidence)}`);
+  lines.push(`   remedy: ${finding.remedy}`);
+  return lines;
+}
+
+function recentLines(recent: RecentFinding): string[] {
+  const times =
+    recent.times === 1 ? 'once' : `${recent.times} times since ${clock(recent.firstAt)}`;
+  const lines = [
+    `- ${recent.incident} [${recent.severity}], last at ${clock(recent.lastAt)} UTC (${times})`,
+  ];
+  if (recent.cause) lines.push(`  cause: ${recent.cause}`);
+  for (const detail of recent.details.slice(0, 5)) lines.push(`  - ${detail}`);
+  if (recent.peak.length > 0) lines.push(`  at its peak: ${evidenceLine(recent.peak)}`);
+  return lines;
+}
+
+export function renderText(findings: Finding[], recent: RecentFinding[] = []): string {
   const ordered = [...findings].sort((a, b) => a.priority - b.priority);
   const fired = ordered.filter((f) => f.fired);
+  const notices = ordered.filter((f) => !f.fired && f.notice);
   const quiet = ordered.filter((f) => !f.fired && f.evaluated);
-  const pending = ordered.filter((f) => !f.fired && !f.evaluated);
+  const blind = ordered.filter((f) => !f.evaluated);
+  const firing = new Set(fired.map((f) => f.incident));
+  const earlier = recent.filter((r) => !firing.has(r.incident));
   const lines: string[] = [];
-  lines.push(
-    fired.length === 0
-      ? 'sockdiag doctor: no incident detected'
-      : `sockdiag doctor: ${fired.length} incident${fired.length > 1 ? 's' : ''} detected, most urgent first`,
-  );
-  fired.forEach((finding, index) => {
-    lines.push('', `${index + 1}. ${finding.incident}: ${finding.title}`);
+  if (fired.length > 0) {
+    lines.push(
+      `sockdiag doctor: ${fired.length} incident${fired.length > 1 ? 's' : ''} detected, most urgent first`,
+    );
+  } else {
+    lines.push(
+      blind.length > 0
+        ? `sockdiag doctor: no incident detected, but ${blind.length} check${blind.length > 1 ? 's' : ''} could not look (below)`
+        : 'sockdiag doctor: no incident detected',
+    );
+  }
+  fired.forEach((finding, index) => lines.push(...firedLines(finding, index)));
+  for (const finding of notices) {
+    lines.push('', `informational: ${finding.incident}: ${finding.cause ?? finding.title}`);
     for (const detail of finding.details) lines.push(`   - ${detail}`);
-    const evidence = finding.evidence.map((e) => `${e.name} = ${formatValue(e.value)} ${e.unit}`);
-    if (evidence.length > 0) lines.push(`   evidence: ${evidence.join('; ')}`);
-    lines.push(`   remedy: ${finding.remedy}`);
-  });
+  }
+  if (earlier.length > 0) {
+    lines.push('', 'recently fired, quiet now:');
+    for (const entry of earlier) lines.push(...recentLines(entry));
+  }
   if (quiet.length > 0) lines.push('', `healthy: ${quiet.map((f) => f.incident).join(', ')}`);
-  for (const finding of pending) {
-    lines.push(`no opinion yet: ${finding.incident} (${finding.reason ?? 'not enough data'})`);
+  for (const finding of blind) {
+    lines.push(`no opinion: ${finding.incident} (${finding.reason ?? 'not enough data'})`);
   }
   return `${lines.join('\n')}\n`;
 }
 
-export function renderJson(findings: Finding[]): {
+export interface JsonReport {
+  /** Nothing fired and every check could look. */
   healthy: boolean;
+  /** incident: something fired; incomplete: nothing fired but some checks could not look. */
+  status: 'incident' | 'healthy' | 'incomplete';
   findings: Finding[];
-} {
+  recent: RecentFinding[];
+}
+
+export function renderJson(findings: Finding[], recent: RecentFinding[] = []): JsonReport {
   const sorted = [...findings].sort(
     (a, b) => Number(b.fired) - Number(a.fired) || a.priority - b.priority,
   );
-  return { healthy: !findings.some((f) => f.fired), findings: sorted };
+  const fired = findings.some((f) => f.fired);
+  const blind = findings.some((f) => !f.evaluated);
+  const status = fired ? 'incident' : blind ? 'incomplete' : 'healthy';
+  return { healthy: status === 'healthy', status, findings: sorted, recent };
 }

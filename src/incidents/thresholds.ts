@@ -54,10 +54,52 @@ export const THRESHOLD_OPTIONS = {
     max: 1_000_000,
   }),
   resetsRate: threshold({
-    help: 'OutRsts, EstabResets or AttemptFails per second that fires resets.',
+    help: 'RSTs sent, or aborts and failed connects, per second that fires resets.',
     default: 10,
     min: 0,
     max: 10_000_000,
+  }),
+  twReuseMinSockets: threshold({
+    help: 'Server-side TIME_WAIT sockets a service port needs before time_wait_reuse looks at it.',
+    default: 32,
+    min: 1,
+    max: 1_000_000,
+  }),
+  twReuseConcentration: threshold({
+    help: "Share of a service port's server-side TIME_WAIT sockets from one peer address that time_wait_reuse needs.",
+    default: 0.9,
+    min: 0,
+    max: 1,
+  }),
+  twReuseDensity: threshold({
+    help: "That peer's TIME_WAIT sockets / the span of its source ports: how full its port pool is.",
+    default: 0.5,
+    min: 0,
+    max: 1,
+  }),
+  twReusePressure: threshold({
+    help: "That peer's connections per TIME_WAIT lifetime (60 s) / its source ports: above 1 its ports come back while still in TIME_WAIT.",
+    default: 1.5,
+    min: 0,
+    max: 1_000_000,
+  }),
+  sampleInterval: threshold({
+    help: 'Seconds between the counter samples the incident checks take on their own schedule.',
+    default: 5,
+    min: 0.1,
+    max: 300,
+  }),
+  window: threshold({
+    help: 'Seconds over which counter rises and rates are computed (at least one sample interval).',
+    default: 60,
+    min: 0.1,
+    max: 3600,
+  }),
+  remember: threshold({
+    help: 'Seconds /doctor lists an incident as recently fired after it last fired.',
+    default: 900,
+    min: 0,
+    max: 86_400,
   }),
 } as const;
 

@@ -7,11 +7,13 @@ import {
   type SocketBatch,
   Skmem,
   STATE_SLOTS,
+  TcpInfoOption,
   TcpState,
   TIMER_SLOTS,
   Timer,
 } from '../diag';
 import { endpointKey } from './endpoint';
+import { DropPorts, GhostPorts, HalfOpenTally, type TimeWaitPort, TimeWaitPeers } from './facts';
 import { Histogram } from './histogram';
 import { PeerTracker } from './peers';
 
@@ -19,6 +21,7 @@ export const PROTOCOL_NAMES = ['tcp', 'udp'] as const;
 export type ScanProtocol = (typeof PROTOCOL_NAMES)[number];
 /** tcp_info is at least this long on every kernel since 2.6 (up to total_retrans). */
 const TCP_INFO_MIN_LENGTH = 104;
+const PORTS = 65536;
 
 /** RTT buckets, seconds: loopback tens of µs up to intercontinental and worse. */
 export const RTT_BUCKETS = [
@@ -71,8 +74,17 @@ export class TableScan {
   readonly listenerPorts = new Set<number>();
   /** 1 at each port with a listener (the same set, for the per-socket loop). */
   readonly listenerPort = new Uint8Array(65536);
-  /** SYN_RECV request sockets per `${family}|${address}|${port}`. */
-  readonly halfOpen = new Map<string, number>();
+  /** SYN_RECV request sockets by local endpoint and source. */
+  readonly halfOpenSources = new HalfOpenTally();
+  private halfOpenCounts: Map<string, number> | null = null;
+  /** Server-side TIME_WAIT sockets per (service port, peer). */
+  readonly timeWaitPeers = new TimeWaitPeers();
+  /** ESTABLISHED sockets per service port with and without TCP timestamps (tcp_info). */
+  readonly withTimestamps = new Uint32Array(PORTS);
+  readonly withoutTimestamps = new Uint32Array(PORTS);
+  readonly ghostPorts = new GhostPorts();
+  /** Non-listening sockets with a non-zero drop counter, per port. */
+  readonly dropPorts = new DropPorts();
   readonly rtt = new Histogram(RTT_BUCKETS);
   readonly idleWithKeepalive = new Histogram(IDLE_BUCKETS);
   readonly idleWithoutKeepalive = new Histogram(IDLE_BUCKETS);
@@ -142,20 +154,43 @@ export class TableScan {
       totals.receiveQueueBytes += receiveQueue[i]!;
       totals.sendQueueBytes += sendQueue[i]!;
       if (s === TcpState.SynRecv) this.countHalfOpen(batch, i);
-      if (s === TcpState.TimeWait) this.timeWaitByRemotePort[c.remotePort[i]!]!++;
+      if (s === TcpState.TimeWait) this.countTimeWait(batch, i, port);
       if (s === TcpState.Established && t === Timer.Retransmit && retransmits[i]! > 0) {
         this.retransmittingSockets++;
       }
     }
     if (c.tcpInfoLength) this.addTcpInfo(batch);
-    if (c.skmem) addSkmem(batch, totals);
+    if (c.skmem) this.addSkmem(batch, totals);
     this.peers.add(batch, this.listenerPort);
   }
 
   private countHalfOpen(batch: SocketBatch, row: number): void {
     const c = batch.columns;
     const key = endpointKey(c.family[row]!, batch.localAddress(row), c.localPort[row]!);
-    this.halfOpen.set(key, (this.halfOpen.get(key) ?? 0) + 1);
+    this.halfOpenSources.add(key, batch.remoteAddress(row));
+  }
+
+  /** SYN_RECV request sockets per local endpoint key. */
+  get halfOpen(): Map<string, number> {
+    this.halfOpenCounts ??= this.halfOpenSources.counts();
+    return this.halfOpenCounts;
+  }
+
+  private countTimeWait(batch: SocketBatch, row: number, port: number): void {
+    const c = batch.columns;
+    const remotePort = c.remotePort[row]!;
+    this.timeWaitByRemotePort[remotePort]!++;
+    // The server closed first: the peer's source port sits in our TIME_WAIT.
+    if (this.listenerPort[port] === 1) {
+      this.timeWaitPeers.add(
+        port,
+        c.family[row]!,
+        c.remoteAddress,
+        row,
+        remotePort,
+        c.expires[row]!,
+      );
+    }
   }
 
   private addTcpInfo(batch: SocketBatch): void {
@@ -165,9 +200,16 @@ export class TableScan {
     const rtt = c.rtt!;
     const lastDataRecv = c.lastDataRecv!;
     const totalRetrans = c.totalRetrans!;
+    const options = c.infoOptions!;
+    const localPort = c.localPort;
     for (let i = 0; i < batch.count; i++) {
       if (state[i] !== TcpState.Established || length[i]! < TCP_INFO_MIN_LENGTH) continue;
       this.tcpInfoAvailable = true;
+      const port = localPort[i]!;
+      if (this.listenerPort[port] === 1) {
+        if ((options[i]! & TcpInfoOption.Timestamps) !== 0) this.withTimestamps[port]!++;
+        else this.withoutTimestamps[port]!++;
+      }
       this.rtt.observe(rtt[i]! / 1e6);
       const idle = lastDataRecv[i]! / 1000;
       if (timer[i] === Timer.Keepalive) {
@@ -182,8 +224,18 @@ export class TableScan {
 
   private countGhost(batch: SocketBatch, row: number): void {
     this.idleWithoutKeepaliveOverThreshold++;
-    if (!this.revealPeers || this.ghostExamples.length >= 5) return;
     const c = batch.columns;
+    const local = c.localPort[row]!;
+    const service = this.listenerPort[local] === 1;
+    this.ghostPorts.add(
+      service ? local : c.remotePort[row]!,
+      service ? 'service' : 'client',
+      batch.remoteAddress(row),
+      c.lastDataRecv![row]! / 1000,
+      c.unacked![row]! > 0 || c.sendQueue[row]! > 0,
+      c.backoff![row]! > 0,
+    );
+    if (!this.revealPeers || this.ghostExamples.length >= 5) return;
     this.ghostExamples.push(
       `${batch.localAddress(row)}:${c.localPort[row]} -> ${batch.remoteAddress(row)}:${c.remotePort[row]} idle ${Math.round(c.lastDataRecv![row]! / 1000)} s, no keepalive`,
     );
@@ -197,6 +249,45 @@ export class TableScan {
       if (count > 0) ports.push([port, count]);
     }
     return ports.sort((a, b) => b[1] - a[1]).slice(0, limit);
+  }
+
+  /** TIME_WAIT per service port with its peers' concentration, busiest first. */
+  timeWaitPorts(limit: number): TimeWaitPort[] {
+    return this.timeWaitByServicePort(limit).map(([port]) => ({
+      port,
+      clientSide: this.timeWaitByRemotePort[port]!,
+      ...this.timeWaitPeers.summary(port, this.revealPeers),
+      withTimestamps: this.withTimestamps[port]!,
+      withoutTimestamps: this.withoutTimestamps[port]!,
+    }));
+  }
+
+  /** Whether peer addresses may be named (the peers collector is on). */
+  get peersRevealed(): boolean {
+    return this.revealPeers;
+  }
+
+  private addSkmem(batch: SocketBatch, totals: ProtocolTotals): void {
+    const c = batch.columns;
+    const skmem = c.skmem!;
+    const length = c.skmemLength!;
+    for (let i = 0; i < batch.count; i++) {
+      const n = length[i]!;
+      if (n === 0) continue;
+      const base = i * Skmem.Vars;
+      totals.rmemAlloc += skmem[base + Skmem.RmemAlloc]!;
+      totals.wmemQueued += skmem[base + Skmem.WmemQueued]!;
+      if (n <= Skmem.Drops) continue;
+      const drops = skmem[base + Skmem.Drops]!;
+      if (drops === 0) continue;
+      totals.drops += drops;
+      totals.socketsWithDrops++;
+      // A listener's drops are its listen drops (the accept and SYN queues).
+      if (c.state[i] === TcpState.Listen) continue;
+      const local = c.localPort[i]!;
+      const service = this.listenerPort[local] === 1;
+      this.dropPorts.add(service ? local : c.remotePort[i]!, service ? 'service' : 'client', drops);
+    }
   }
 
   /** Sockets per state for one service port (a local port with a listener). */
@@ -215,21 +306,4 @@ function emptyTotals(): ProtocolTotals {
     drops: 0,
     socketsWithDrops: 0,
   };
-}
-
-function addSkmem(batch: SocketBatch, totals: ProtocolTotals): void {
-  const skmem = batch.columns.skmem!;
-  const length = batch.columns.skmemLength!;
-  for (let i = 0; i < batch.count; i++) {
-    const n = length[i]!;
-    if (n === 0) continue;
-    const base = i * Skmem.Vars;
-    totals.rmemAlloc += skmem[base + Skmem.RmemAlloc]!;
-    totals.wmemQueued += skmem[base + Skmem.WmemQueued]!;
-    if (n > Skmem.Drops) {
-      const drops = skmem[base + Skmem.Drops]!;
-      totals.drops += drops;
-      if (drops > 0) totals.socketsWithDrops++;
-    }
-  }
 }

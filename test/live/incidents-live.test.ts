@@ -10,7 +10,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import t, { type Test } from 'tap';
 import { unavailable } from '../helpers/requirements';
-import { INCIDENT_NAMES } from '../../src/incidents/engine';
+import { INCIDENT_NAMES } from '../../src/incidents/definitions';
 import { parseMetrics, type RunningExporter, startExporter } from '../helpers/exporter';
 import { type SocketHolder } from '../helpers/holder';
 import { type Netns, testNamespace } from '../helpers/namespaces';
