@@ -3,7 +3,8 @@
 # iproute2: promtool/prometheus (metric lint, dashboard and alert proofs),
 # clang + libFuzzer (parser fuzzing), clang-format (C++ style), valgrind (leak
 # check of the addon), lintian, dpkg-dev (dpkg-shlibdeps) and systemd
-# (systemd-analyze) for the Debian package's test. Installs only what is
+# (systemd-analyze) for the Debian package's test, nftables (SNAT in the
+# incident tests). Installs only what is
 # missing.
 set -euo pipefail
 need=()
@@ -16,6 +17,7 @@ command -v nstat >/dev/null 2>&1 || need+=(iproute2)
 command -v lintian >/dev/null 2>&1 || need+=(lintian)
 command -v dpkg-shlibdeps >/dev/null 2>&1 || need+=(dpkg-dev)
 command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
+{ command -v nft || [ -x /usr/sbin/nft ]; } >/dev/null 2>&1 || need+=(nftables)
 if [ "${#need[@]}" -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "missing packages (${need[*]}) and not root: install them, or tests will skip" >&2

@@ -10,8 +10,13 @@ const root = path.join(__dirname, '..');
 const { COLLECTORS } = require(path.join(root, 'dist', 'src', 'collectors'));
 const { collectorTable } = require(path.join(root, 'dist', 'src', 'cli', 'flags'));
 const { errorTable } = require(path.join(root, 'dist', 'src', 'errors'));
+const { incidentTable } = require(path.join(root, 'dist', 'src', 'incidents', 'definitions'));
 
-const TABLES = { collectors: collectorTable(COLLECTORS), errors: errorTable() };
+const TABLES = {
+  collectors: collectorTable(COLLECTORS),
+  errors: errorTable(),
+  incidents: incidentTable(),
+};
 
 function replaceSection(text, name, body) {
   const begin = `<!-- ${name}:begin -->`;

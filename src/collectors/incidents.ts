@@ -104,13 +104,13 @@ export function incidentFamilies(findings: Finding[]): MetricFamily[] {
     },
     {
       name: 'sockdiag_incident_evaluated',
-      help: 'Whether the check had the data to decide (0: first scrape for a rate-based check, or a source missing).',
+      help: 'Whether the check could look (0: no counter sample a window old yet, or an input it needs could not be read; GET /doctor says which).',
       type: 'gauge',
       values: evaluated,
     },
     {
       name: 'sockdiag_incident_evidence',
-      help: 'The numbers each incident check looked at: counter rises since the previous scrape, rates, counts and the sysctls they are compared with.',
+      help: 'The numbers each incident check looked at: counter rises over the rate window, rates, counts and the sysctls they are compared with.',
       type: 'gauge',
       values: evidence,
     },
@@ -119,7 +119,7 @@ export function incidentFamilies(findings: Finding[]): MetricFamily[] {
 
 export const incidentsCollector = defineCollector({
   name: 'incidents',
-  help: 'Incident signatures (accept/SYN queue overflow, SYN cookies, TIME_WAIT overflow, port exhaustion, PAWS, receive collapse, keepalive ghosts, churn, resets).',
+  help: 'Incident signatures (accept/SYN queue overflow, SYN cookies, TIME_WAIT overflow and reuse, port exhaustion, PAWS, receive collapse, keepalive ghosts, churn, resets).',
   defaultEnabled: true,
   readsTable: true,
   options: THRESHOLD_OPTIONS,

@@ -143,3 +143,15 @@ export function definition(incident: string): IncidentDefinition {
   if (!found) throw new Error(`no incident ${incident}`);
   return found;
 }
+
+/** The README's incident table: what each signature means and what not. */
+export function incidentTable(): string {
+  const rows = [
+    '| incident | severity | what it means | what it does not mean |',
+    '|---|---|---|---|',
+  ];
+  for (const d of INCIDENTS) {
+    rows.push(`| \`${d.incident}\` | ${d.severity} | ${d.means} | ${d.notMeans} |`);
+  }
+  return rows.join('\n');
+}

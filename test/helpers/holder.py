@@ -13,6 +13,7 @@ import select
 import socket
 import struct
 import sys
+import threading
 import time
 
 sockets = {}
@@ -244,10 +245,99 @@ def syn_flood(cmd):
     return {"sent": cmd["count"]}
 
 
+def serve(cmd):
+    """A one-request-per-connection server on a thread of its own: reads the
+    request, answers `response` bytes and closes first (so the server side
+    keeps the TIME_WAIT socket)."""
+    listener = socket.socket(family_of(cmd), socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind((cmd.get("host", "127.0.0.1"), cmd.get("port", 0)))
+    listener.listen(cmd.get("backlog", 512))
+    answer = b"x" * cmd.get("response", 100)
+    keepalive = cmd.get("keepalive", False)
+
+    def handle(conn):
+        try:
+            conn.settimeout(5)
+            while True:
+                request = conn.recv(4096)
+                if not request:
+                    break
+                conn.sendall(answer)
+                if not keepalive:
+                    break
+        except OSError:
+            pass
+        finally:
+            conn.close()
+
+    def loop():
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=handle, args=(conn,), daemon=True).start()
+
+    threading.Thread(target=loop, daemon=True).start()
+    return {"id": keep(listener), "port": listener.getsockname()[1]}
+
+
+def churn(cmd):
+    """`count` connections one after another at about `rate` per second, one
+    request each: connect, send, read the answer until the server closes,
+    close; for at most `duration` seconds. Counts the connects that failed
+    or were reset."""
+    made = failed = reset = 0
+    interval = 1.0 / cmd.get("rate", 50)
+    started = time.time()
+    for n in range(cmd["count"]):
+        if time.time() - started > cmd.get("duration", 3600):
+            break
+        wait = started + n * interval - time.time()
+        if wait > 0:
+            time.sleep(wait)
+        s = socket.socket(family_of(cmd), socket.SOCK_STREAM)
+        s.settimeout(cmd.get("timeout", 3))
+        try:
+            if "bind" in cmd:
+                s.bind((cmd["bind"], 0))
+            s.connect((cmd["host"], cmd["port"]))
+            s.sendall(b"GET / HTTP/1.0\r\n\r\n")
+            while s.recv(65536):
+                pass
+            made += 1
+        except ConnectionResetError:
+            reset += 1
+        except OSError:
+            failed += 1
+        finally:
+            s.close()
+    return {"made": made, "failed": failed, "reset": reset, "seconds": time.time() - started}
+
+
+def requests(cmd):
+    """`connections` persistent connections, `count` requests over each (a
+    keep-alive client of a `serve` server with keepalive)."""
+    conns = []
+    for _ in range(cmd.get("connections", 1)):
+        s = socket.create_connection((cmd["host"], cmd["port"]), timeout=3)
+        conns.append(s)
+    answered = 0
+    for _ in range(cmd.get("count", 1)):
+        for s in conns:
+            s.sendall(b"GET / HTTP/1.1\r\n\r\n")
+            s.recv(65536)
+            answered += 1
+    ids = [keep(s) for s in conns]
+    return {"ids": ids, "answered": answered}
+
+
 OPS = {
     "listen": listen, "connect": connect, "accept": accept, "send": send,
     "close": close, "timewait": timewait, "udp": udp, "udpSend": udp_send,
     "info": info, "timewaitAhead": timewait_ahead, "synFlood": syn_flood,
+    "serve": serve, "churn": churn, "requests": requests,
 }
 
 

@@ -7,6 +7,7 @@ import type { MetricFamily } from '../../src/collectors/collector';
 import { collectorTable } from '../../src/cli/flags';
 import { COLLECTORS } from '../../src/collectors';
 import { ERROR_CODES, errorTable } from '../../src/errors';
+import { incidentTable } from '../../src/incidents/definitions';
 import { createCollector, scrapeContext } from '../helpers/context';
 import { ROOT } from '../helpers/paths';
 
@@ -103,5 +104,6 @@ t.test('the generated tables are current (npm run docs)', async (t) => {
   };
   t.equal(section('collectors'), collectorTable(COLLECTORS), 'collectors and their options');
   t.equal(section('errors'), errorTable(), 'every error code, nothing else');
+  t.equal(section('incidents'), incidentTable(), 'every incident, what it means and what not');
   for (const code of Object.keys(ERROR_CODES)) t.match(readme, `\`${code}\``);
 });

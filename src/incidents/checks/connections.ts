@@ -198,7 +198,12 @@ const resets: Check = {
     const sent = addRise(context, finding, 'Tcp.OutRsts') ?? 0;
     const sentRate = sent / seconds;
     const threshold = context.thresholds.resetsRate;
-    const dominant = [...rates].sort((a, b) => b.rate - a.rate)[0]!;
+    // EstabResets is what an abort does to a connection: an abort kind that
+    // explains half of it is the cause; otherwise the peers reset.
+    const causes = rates.filter((r) => r.kind.key !== 'Tcp.EstabResets');
+    const estab = rates.find((r) => r.kind.key === 'Tcp.EstabResets')!;
+    const cause = [...causes].sort((a, b) => b.rate - a.rate)[0]!;
+    const dominant = cause.rate * 2 >= estab.rate ? cause : estab;
     const kindsRate = rates.reduce((total, r) => total + r.rate, 0);
     add(finding, 'RSTs sent per second', sentRate, 'per second');
     add(finding, 'aborts and failures per second', kindsRate, 'per second');

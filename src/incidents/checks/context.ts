@@ -98,7 +98,9 @@ export function listenerDropsRise(
   key: string,
   drops: number,
 ): number | null {
-  const before = context.baseline?.listenerDrops?.get(key);
-  if (before === undefined) return null;
+  const map = context.baseline?.listenerDrops;
+  if (!map) return null;
+  // A listener missing from the start of the window was made since: all its drops are new.
+  const before = map.get(key) ?? 0;
   return drops >= before ? drops - before : drops;
 }

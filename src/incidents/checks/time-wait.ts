@@ -125,16 +125,20 @@ function spanGrew(context: CheckContext, shape: ReuseShape): boolean | null {
 function harmLine(context: CheckContext, shape: ReuseShape): string {
   const { withTimestamps, withoutTimestamps } = shape.port;
   const paws = rise(context, 'TcpExt.PAWSTimewait') ?? 0;
+  const stale =
+    'a SYN that lands on a TIME_WAIT socket with a lower sequence number is answered with a stale ACK, and the client resets (about half of them)';
   if (
     sysctl(context, 'net.ipv4.tcp_timestamps') === 0 ||
     (withoutTimestamps > 0 && withTimestamps === 0)
   ) {
-    return 'its connections carry no TCP timestamps: a SYN that lands on a TIME_WAIT socket with a lower sequence number is answered with a stale ACK, and the client resets (about half of them)';
+    return `its connections carry no TCP timestamps: ${stale}`;
   }
-  if (withTimestamps > 0) {
+  if (withTimestamps > 0 || paws > 0) {
     return `its connections carry TCP timestamps from different clients behind it: SYNs with an older timestamp are dropped by PAWS at the TIME_WAIT socket${paws > 0 ? ` (TcpExt.PAWSTimewait +${paws})` : ''}`;
   }
-  return 'no ESTABLISHED connection from it was seen to tell whether its SYNs carry timestamps; without them about half of the reused ports get a stale ACK and a reset';
+  // Reused ports with timestamps meet PAWS at the TIME_WAIT socket: none
+  // counted while ports come back means its SYNs carry none.
+  return `its reused ports drew no PAWS rejects, so its SYNs carry no TCP timestamps: ${stale}`;
 }
 
 const timeWaitReuse: Check = {
