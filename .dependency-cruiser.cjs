@@ -1,6 +1,6 @@
 // The layering of src/, checked by `npm run lint`. The data flows one way:
 //
-//   diag, procfs, errors  (the kernel's facts: dumps, procfs files)
+//   diag, procfs, owners, errors  (the kernel's facts: dumps, procfs, cgroups)
 //     -> scan             (aggregating one dump of the table)
 //     -> incidents        (what the aggregates mean)
 //     -> collectors       (metric families, scrape sources, registry)
@@ -10,7 +10,7 @@
 // A folder may import from its own layer and the ones above it in this
 // list, never from below, and nothing may form a cycle (type-only imports
 // included: they are the seams a later change would turn into calls).
-const LAYERS = ['diag|procfs|errors', 'scan', 'incidents', 'collectors', 'http', 'cli'];
+const LAYERS = ['diag|procfs|owners|errors', 'scan', 'incidents', 'collectors', 'http', 'cli'];
 
 const layerRules = LAYERS.slice(0, -1).map((layer, index) => ({
   name: `layer-${layer.split('|')[0]}`,

@@ -85,8 +85,8 @@ export async function runDoctor(argv: string[], log: Logger): Promise<number> {
   const recent = incidents.recent();
   process.stdout.write(
     doctor.format === 'json'
-      ? `${JSON.stringify(renderJson(findings, recent), null, 2)}\n`
-      : renderText(findings, recent),
+      ? `${JSON.stringify(renderJson(findings, recent, incidents.notes()), null, 2)}\n`
+      : renderText(findings, recent, incidents.notes()),
   );
   return findings.some((finding) => finding.fired) ? 1 : 0;
 }

@@ -15,6 +15,8 @@ export interface Config<Settings = Readonly<Record<string, Readonly<Record<strin
   /** --web.config.file, '' for none. */
   webConfigFile: string;
   procfs: string;
+  /** --path.cgroupfs, '' to find the cgroup2 mount. */
+  cgroupfs: string;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   enabled: Set<string>;
   /** Every collector's options, defaults applied, by collector name. */
@@ -70,6 +72,14 @@ export const GLOBAL_FLAGS: GlobalFlag[] = [
     default: '/proc',
     apply: (config, value) => {
       config.procfs = value;
+    },
+  },
+  {
+    name: 'path.cgroupfs',
+    help: "cgroup v2 mountpoint, to name sockets' owners (empty: find it in /proc/self/mountinfo).",
+    default: '',
+    apply: (config, value) => {
+      config.cgroupfs = value;
     },
   },
   {
@@ -135,6 +145,7 @@ export function parseFlags<const Definitions extends readonly CollectorDefinitio
     telemetryPath: '/metrics',
     webConfigFile: '',
     procfs: '/proc',
+    cgroupfs: '',
     logLevel: 'info',
     enabled: new Set(collectors.filter((c) => c.defaultEnabled).map((c) => c.name)),
     settings,

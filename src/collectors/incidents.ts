@@ -6,6 +6,8 @@ import type { Logger } from 'pino';
 import { STATE_SLOTS, TcpState } from '../diag';
 import { THRESHOLD_OPTIONS } from '../incidents/thresholds';
 import type { Finding, IncidentInput, TableFacts } from '../incidents/types';
+import { type Owners, ownerText } from '../owners';
+import type { Listener } from '../scan/listeners';
 import type { TableScan } from '../scan/table-scan';
 import { defineCollector, type MetricFamily, type MetricSample } from './collector';
 import type { ScrapeSources } from './sources';
@@ -40,6 +42,7 @@ export function tableFacts(scan: TableScan): TableFacts {
     ephemeralRangeSize: scan.ephemeralRange[1] - scan.ephemeralRange[0] + 1,
     timeWaitPorts: scan.timeWaitPorts(8),
     halfOpen: scan.halfOpenSources.summaries(scan.peersRevealed),
+    ghostCgroupIds: [...scan.ghostCgroups],
   };
 }
 
@@ -68,6 +71,7 @@ export async function gatherInput(
     listeners: listeners.value,
     table: scan?.value ? tableFacts(scan.value) : null,
   };
+  if (input.table && sources.owners) await nameOwners(input.table, listeners.value, sources.owners);
   if (!input.netstat) {
     input.netstatError =
       netstat.error ?? `no counter could be read under ${sources.procfs}/net (netstat, snmp)`;
@@ -78,6 +82,31 @@ export async function gatherInput(
       : 'no table in this sample';
   }
   return input;
+}
+
+/** Who holds the service ports and the possible ghosts, in words, for the findings. */
+async function nameOwners(
+  table: TableFacts,
+  listeners: Listener[] | null,
+  owners: Owners,
+): Promise<void> {
+  const byPort = new Map<number, string>();
+  for (const l of listeners ?? []) {
+    const text = ownerText(l.owner);
+    if (text && !byPort.has(l.port)) byPort.set(l.port, text);
+  }
+  for (const port of table.timeWaitPorts) {
+    const owner = byPort.get(port.port);
+    if (owner) port.owner = owner;
+  }
+  const ghosts = [...(table.ghostCgroupIds ?? [])].sort((a, b) => b[1] - a[1]).slice(0, 3);
+  const cgroups = await owners.cgroups(ghosts.map(([id]) => id));
+  table.ghostOwners = ghosts.map(([id, sockets]) => ({
+    owner:
+      ownerText({ cgroup: cgroups.get(id) ?? null, process: null }) ??
+      (id === 0 ? 'no cgroup' : `cgroup id ${id}`),
+    sockets,
+  }));
 }
 
 export function incidentFamilies(findings: Finding[]): MetricFamily[] {

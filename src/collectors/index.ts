@@ -42,6 +42,7 @@ export function sourceConfig(
       tcpInfo: settings.sockets.tcpInfo,
       ghostIdleSeconds: settings.incidents.keepaliveIdle,
       parallelism: resolveParallelism(settings.sockets.parallelDumps),
+      trackCgroups: settings.sockets.cgroupsLimit > 0,
     },
   };
 }

@@ -2,7 +2,7 @@
 // the listener's own drop counter, half-open connections.
 import type { Listener } from '../scan/listeners';
 import { defineCollector, type MetricFamily, type MetricSample } from './collector';
-import { integer } from './options';
+import { boolean, decimal, integer } from './options';
 
 function family(
   name: string,
@@ -68,6 +68,32 @@ export function listenerFamilies(listeners: Listener[]): MetricFamily[] {
   return out;
 }
 
+/** The owners of the exported listeners, to join on (family, address, port). */
+function ownerFamily(listeners: Listener[]): MetricFamily {
+  const values: MetricSample[] = listeners.map((l) => {
+    const identity = l.owner?.cgroup?.identity;
+    return {
+      labels: {
+        family: l.family,
+        address: l.address,
+        port: l.port,
+        process: l.owner?.process?.command ?? '',
+        unit: identity?.unit ?? '',
+        cgroup: l.owner?.cgroup?.label ?? '',
+        pod_uid: identity?.podUid ?? '',
+        container_id: identity?.containerId ?? '',
+      },
+      value: 1,
+    };
+  });
+  return {
+    name: 'sockdiag_listener_owner_info',
+    help: 'Who holds each listening endpoint: its process (from /proc/PID/fd), its cgroup and what the cgroup path says (systemd unit, Kubernetes pod UID, container id). Always 1; join on family, address and port. Empty labels: GET /doctor says why.',
+    type: 'gauge',
+    values,
+  };
+}
+
 export const listenersCollector = defineCollector({
   name: 'listeners',
   help: 'Every listening TCP socket: accept queue length and limit, drops, half-open connections (LISTEN-only dump).',
@@ -78,6 +104,16 @@ export const listenersCollector = defineCollector({
       default: 1000,
       min: 0,
       max: 100_000,
+    }),
+    processes: boolean({
+      help: "Find each listener's process in /proc/PID/fd (needs root or CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH for other users' processes).",
+      default: true,
+    }),
+    processScanBudget: decimal({
+      help: 'Seconds per scrape the /proc/PID/fd scan for unknown listeners may take; it resumes on the next scrape.',
+      default: 0.05,
+      min: 0,
+      max: 10,
     }),
   },
   create({ limit }) {
@@ -94,7 +130,9 @@ export const listenersCollector = defineCollector({
             .slice(0, limit);
         }
         listeners.sort((a, b) => a.port - b.port || a.address.localeCompare(b.address));
-        return listenerFamilies(listeners);
+        const families = listenerFamilies(listeners);
+        if (sources.owners) families.push(ownerFamily(listeners));
+        return families;
       },
     };
   },

@@ -2,6 +2,7 @@
 // counts (zeros included), queued bytes (listeners excluded), timers, RTT
 // and idle histograms, socket memory and drops, sockets per service port.
 import { FAMILY_NAMES, STATE_SLOTS, TCP_STATES, TcpState, TIMER_SLOTS, TIMERS } from '../diag';
+import type { Owners } from '../owners';
 import type { TableScan } from '../scan/table-scan';
 import { defineCollector, type MetricFamily, type MetricSample } from './collector';
 import { gauge, histogramSamples } from './families';
@@ -194,6 +195,60 @@ function ephemeralFamilies(scan: TableScan): MetricFamily[] {
   ];
 }
 
+/**
+ * TCP sockets per owning cgroup: the busiest `limit` by socket count, the
+ * rest summed into cgroup="other"; sockets the kernel names no cgroup for
+ * (TIME_WAIT, SYN_RECV, kernels before 5.8) are cgroup="none".
+ */
+async function cgroupFamily(
+  scan: TableScan,
+  owners: Owners,
+  limit: number,
+): Promise<MetricFamily[]> {
+  const entries = [...scan.cgroupStates].map(([id, states]) => ({
+    id,
+    states,
+    total: states.reduce((sum, n) => sum + n, 0),
+  }));
+  const named = entries.filter((e) => e.id !== 0).sort((a, b) => b.total - a.total || a.id - b.id);
+  const shown = named.slice(0, limit);
+  const resolved = await owners.cgroups(shown.map((e) => e.id));
+  // A short pod/container name is used only where no other cgroup shares it.
+  const labels = shown.map((e) => resolved.get(e.id)?.label ?? `id:${e.id}`);
+  const rows: { label: string; states: Uint32Array }[] = shown.map((e, i) => ({
+    label:
+      labels.indexOf(labels[i]!) === labels.lastIndexOf(labels[i]!)
+        ? labels[i]!
+        : (resolved.get(e.id)?.path ?? `id:${e.id}`),
+    states: e.states,
+  }));
+  const add = (label: string, list: typeof entries) => {
+    if (list.length === 0) return;
+    const states = new Uint32Array(STATE_SLOTS);
+    for (const e of list) for (let s = 0; s < STATE_SLOTS; s++) states[s]! += e.states[s]!;
+    rows.push({ label, states });
+  };
+  add('other', named.slice(limit));
+  add(
+    'none',
+    entries.filter((e) => e.id === 0),
+  );
+  const values: MetricSample[] = [];
+  for (const { label, states } of rows) {
+    TCP_STATES.forEach((state, s) => {
+      if (s !== 0) values.push({ labels: { cgroup: label, state }, value: states[s]! });
+    });
+  }
+  return [
+    {
+      name: 'sockdiag_cgroup_sockets',
+      help: 'TCP sockets per owning cgroup (INET_DIAG_CGROUP_ID) and state: the busiest --collector.sockets.cgroups-limit cgroups, the rest as cgroup="other"; cgroup="none" for sockets the kernel names no cgroup for (TIME_WAIT, SYN_RECV). A kubepods cgroup is named pod:<uid>/<container id>.',
+      type: 'gauge',
+      values,
+    },
+  ];
+}
+
 export const socketsCollector = defineCollector({
   name: 'sockets',
   help: 'The socket table via netlink inet_diag: states, queues, timers, RTT, idle time, memory, drops, service ports.',
@@ -210,6 +265,12 @@ export const socketsCollector = defineCollector({
       help: 'Ask the kernel for tcp_info (RTT and idle histograms, retransmissions). Costs about a third more kernel time per dump.',
       default: true,
     }),
+    cgroupsLimit: integer({
+      help: 'Most cgroups with their own sockdiag_cgroup_sockets series, the busiest by sockets; the rest are cgroup="other". 0 turns the per-cgroup counts off.',
+      default: 32,
+      min: 0,
+      max: 1000,
+    }),
     parallelDumps: integer({
       help: 'TCP dumps run at once, each over a share of the table split by port in the kernel, so big tables use more than one CPU. 0 = one per CPU, at most 2; 1 = a single walk.',
       default: 0,
@@ -217,10 +278,13 @@ export const socketsCollector = defineCollector({
       max: 8,
     }),
   },
-  create({ portsLimit }) {
+  create({ portsLimit, cgroupsLimit }) {
     return {
       async collect({ sources }) {
         const scan = await sources.tableScan;
+        const owners = sources.owners;
+        const cgroups =
+          owners && cgroupsLimit > 0 ? await cgroupFamily(scan, owners, cgroupsLimit) : [];
         return [
           stateFamilies(scan),
           ...queueFamilies(scan),
@@ -229,6 +293,7 @@ export const socketsCollector = defineCollector({
           ...memoryFamilies(scan),
           serviceFamily(scan, portsLimit),
           ...ephemeralFamilies(scan),
+          ...cgroups,
           gauge(
             'sockdiag_scan_sockets',
             'Rows this scrape dumped from the kernel (TCP and UDP, both families).',

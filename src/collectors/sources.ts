@@ -1,6 +1,7 @@
 // What one scrape reads, each at most once: whichever collector asks first
 // starts the read, the others await the same promise. No ordering between
 // collectors is needed, and nothing is read twice in one scrape.
+import type { Owners } from '../owners';
 import { readSnmpFiles, type SnmpCounter } from '../procfs/netstat';
 import { readSockstatFiles, type SockstatFiles } from '../procfs/sockstat';
 import { readSysctlValues } from '../procfs/sysctl';
@@ -21,6 +22,8 @@ export interface SourceConfig {
   /** Mount point of procfs, `--path.procfs` (default /proc). */
   procfs: string;
   scan: Omit<ScanOptions, 'procfs'>;
+  /** Owner lookups (cgroups, processes), long-lived; absent: no owner labels. */
+  owners?: Owners;
 }
 
 export class ScrapeSources {
@@ -44,6 +47,10 @@ export class ScrapeSources {
     return this.config.procfs;
   }
 
+  get owners(): Owners | null {
+    return this.config.owners ?? null;
+  }
+
   /** The whole socket table, one pass. */
   get tableScan(): Promise<TableScan> {
     this.table ??= scanTable({ ...this.config.scan, procfs: this.config.procfs });
@@ -54,6 +61,7 @@ export class ScrapeSources {
     this.listenerList ??= (async () => {
       const listeners = await dumpListeners(this.config.scan.netns);
       if (this.withHalfOpen) attachHalfOpen(listeners, await this.tableScan);
+      if (this.config.owners) await attachOwners(listeners, this.config.owners);
       return listeners;
     })();
     return this.listenerList;
@@ -85,4 +93,16 @@ export class ScrapeSources {
     this.socketCounts ??= readSockstatFiles(this.config.procfs);
     return this.socketCounts;
   }
+}
+
+/** Each listener's cgroup (and what it says) and, within the scan budget, its process. */
+async function attachOwners(listeners: Listener[], owners: Owners): Promise<void> {
+  const [cgroups, processes] = await Promise.all([
+    owners.cgroups(listeners.map((l) => l.cgroupId)),
+    owners.processes(listeners.map((l) => l.inode)),
+  ]);
+  for (const l of listeners) {
+    l.owner = { cgroup: cgroups.get(l.cgroupId) ?? null, process: processes.get(l.inode) ?? null };
+  }
+  owners.forgetExcept(new Set(listeners.map((l) => l.inode)));
 }

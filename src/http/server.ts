@@ -104,9 +104,11 @@ export function buildServer(options: ServerOptions): FastifyInstance {
       const findings = incidents.latest ?? [];
       const recent = incidents.recent();
       if (request.headers.accept?.includes('application/json')) {
-        return reply.type('application/json').send(renderJson(findings, recent));
+        return reply.type('application/json').send(renderJson(findings, recent, incidents.notes()));
       }
-      return reply.type('text/plain; charset=utf-8').send(renderText(findings, recent));
+      return reply
+        .type('text/plain; charset=utf-8')
+        .send(renderText(findings, recent, incidents.notes()));
     });
     scope.get('/healthz', async (_request, reply) =>
       reply.type('text/plain; charset=utf-8').send('ok\n'),

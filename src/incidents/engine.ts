@@ -21,11 +21,9 @@ export class IncidentEngine {
     private readonly minimumMs = thresholds.sampleInterval * 1000,
   ) {}
 
+  /** The oldest look kept that is at least the minimum span old: the longest comparison. */
   private earlierLook(now: number): TableLook | null {
-    for (let i = this.looks.length - 1; i >= 0; i--) {
-      if (this.looks[i]!.at <= now - this.minimumMs) return this.looks[i]!;
-    }
-    return null;
+    return this.looks.find((look) => look.at <= now - this.minimumMs) ?? null;
   }
 
   evaluate(input: IncidentInput, baseline: Baseline): Finding[] {

@@ -38,7 +38,11 @@ function recentLines(recent: RecentFinding): string[] {
   return lines;
 }
 
-export function renderText(findings: Finding[], recent: RecentFinding[] = []): string {
+export function renderText(
+  findings: Finding[],
+  recent: RecentFinding[] = [],
+  notes: string[] = [],
+): string {
   const ordered = [...findings].sort((a, b) => a.priority - b.priority);
   const fired = ordered.filter((f) => f.fired);
   const notices = ordered.filter((f) => !f.fired && f.notice);
@@ -71,6 +75,7 @@ export function renderText(findings: Finding[], recent: RecentFinding[] = []): s
   for (const finding of blind) {
     lines.push(`no opinion: ${finding.incident} (${finding.reason ?? 'not enough data'})`);
   }
+  if (notes.length > 0) lines.push('', 'notes:', ...notes.map((note) => `- ${note}`));
   return `${lines.join('\n')}\n`;
 }
 
@@ -81,14 +86,20 @@ export interface JsonReport {
   status: 'incident' | 'healthy' | 'incomplete';
   findings: Finding[];
   recent: RecentFinding[];
+  /** Why parts of the findings may be missing (owner labels...). */
+  notes: string[];
 }
 
-export function renderJson(findings: Finding[], recent: RecentFinding[] = []): JsonReport {
+export function renderJson(
+  findings: Finding[],
+  recent: RecentFinding[] = [],
+  notes: string[] = [],
+): JsonReport {
   const sorted = [...findings].sort(
     (a, b) => Number(b.fired) - Number(a.fired) || a.priority - b.priority,
   );
   const fired = findings.some((f) => f.fired);
   const blind = findings.some((f) => !f.evaluated);
   const status = fired ? 'incident' : blind ? 'incomplete' : 'healthy';
-  return { healthy: status === 'healthy', status, findings: sorted, recent };
+  return { healthy: status === 'healthy', status, findings: sorted, recent, notes };
 }

@@ -20,6 +20,8 @@ export interface IncidentServiceOptions {
   clock?: () => number;
   /** Ports the exporter listens on: connections to them are its own scrapes. */
   ownPorts?: number[];
+  /** Why parts of the findings may be missing (owner labels...), for the report. */
+  notes?: () => string[];
 }
 
 export function counterSample(input: IncidentInput, ownConnections: number): CounterSample {
@@ -113,6 +115,11 @@ export class IncidentService {
   /** The findings of the newest evaluation; null before the first. */
   get latest(): Finding[] | null {
     return this.newest;
+  }
+
+  /** Caveats for the report: why owner labels may be empty, and the like. */
+  notes(): string[] {
+    return this.options.notes?.() ?? [];
   }
 
   /** What fired in the remembered span (default 15 minutes). */

@@ -19,6 +19,10 @@ export interface TableFacts {
   ghostIdle: [number, number][];
   /** A few of them as "local:port -> remote:port", only when peers may be revealed. */
   ghostExamples: string[];
+  /** Possible ghosts per cgroup id, as the scan counted them. */
+  ghostCgroupIds?: [number, number][];
+  /** The owners holding most of them (cgroup, unit or pod), most first. */
+  ghostOwners?: { owner: string; sockets: number }[];
   tcpInfoAvailable: boolean;
   /** Live non-listening sockets with drops, and their drops. */
   socketsWithDrops: number;

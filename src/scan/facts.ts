@@ -20,6 +20,8 @@ export interface TimeWaitPort {
   /** ESTABLISHED sockets on the port whose tcp_info says timestamps were negotiated, and without. */
   withTimestamps: number;
   withoutTimestamps: number;
+  /** Who holds the port's listener, when owners are looked up. */
+  owner?: string;
 }
 
 export interface PeerSpan {

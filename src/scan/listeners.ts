@@ -3,6 +3,7 @@
 // queue is its accept queue; its send queue is the effective backlog,
 // min(listen() backlog, net.core.somaxconn).
 import { Skmem, TcpState } from '../diag';
+import type { SocketOwner } from '../owners';
 import {
   type Endpoint,
   endpointKey,
@@ -18,6 +19,11 @@ import { tcpDump } from './tcp-dump';
 export interface Listener extends Endpoint {
   /** Sockets bound to this endpoint (more than one with SO_REUSEPORT). */
   sockets: number;
+  /** The first socket's inode (for its process) and cgroup id (0 when the kernel sends none). */
+  inode: number;
+  cgroupId: number;
+  /** Who holds it, when the owners were looked up. */
+  owner?: SocketOwner;
   acceptQueue: number;
   acceptQueueLimit: number;
   drops: number;
@@ -49,6 +55,8 @@ export async function dumpListeners(netns?: string): Promise<Listener[]> {
           acceptQueue: 0,
           acceptQueueLimit: 0,
           drops: 0,
+          inode: c.inode[i]!,
+          cgroupId: Number(c.cgroupId[i]!),
         };
         byEndpoint.set(key, listener);
       }

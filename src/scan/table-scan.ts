@@ -2,6 +2,7 @@
 // that needs it (sockets, peers, listeners' half-open counts, incidents).
 // Batches are aggregated as they arrive, into fixed arrays: no object per
 // socket, no per-socket allocation (peer maps, when asked for, aside).
+import { endianness } from 'node:os';
 import {
   Family,
   type SocketBatch,
@@ -22,6 +23,9 @@ export type ScanProtocol = (typeof PROTOCOL_NAMES)[number];
 /** tcp_info is at least this long on every kernel since 2.6 (up to total_retrans). */
 const TCP_INFO_MIN_LENGTH = 104;
 const PORTS = 65536;
+/** Which half of a u64 is the low word in memory. */
+const LOW_WORD = endianness() === 'LE' ? 0 : 1;
+const HIGH_WORD = 1 - LOW_WORD;
 
 /** RTT buckets, seconds: loopback tens of µs up to intercontinental and worse. */
 export const RTT_BUCKETS = [
@@ -43,6 +47,8 @@ export interface ScanOptions {
   batchSize?: number;
   /** TCP dumps run at once, each over its share of the table (1: one walk). */
   parallelism?: number;
+  /** Count TCP sockets per cgroup id (for sockdiag_cgroup_sockets); default true. */
+  trackCgroups?: boolean;
 }
 
 export interface ProtocolTotals {
@@ -85,6 +91,10 @@ export class TableScan {
   readonly ghostPorts = new GhostPorts();
   /** Non-listening sockets with a non-zero drop counter, per port. */
   readonly dropPorts = new DropPorts();
+  /** TCP sockets per state for each cgroup id (0: none reported: TIME_WAIT, SYN_RECV, old kernels). */
+  readonly cgroupStates = new Map<number, Uint32Array>();
+  /** Possible ghosts per cgroup id. */
+  readonly ghostCgroups = new Map<number, number>();
   readonly rtt = new Histogram(RTT_BUCKETS);
   readonly idleWithKeepalive = new Histogram(IDLE_BUCKETS);
   readonly idleWithoutKeepalive = new Histogram(IDLE_BUCKETS);
@@ -105,6 +115,7 @@ export class TableScan {
   readonly partRows: number[] = [];
   private readonly ghostIdleMs: number;
   private readonly revealPeers: boolean;
+  private readonly trackCgroups: boolean;
 
   constructor(
     readonly ephemeralRange: [number, number],
@@ -113,6 +124,7 @@ export class TableScan {
     this.peers = new PeerTracker(ephemeralRange, options.trackPeers, options.peersLimit);
     this.ghostIdleMs = options.ghostIdleSeconds * 1000;
     this.revealPeers = options.trackPeers;
+    this.trackCgroups = options.trackCgroups ?? true;
   }
 
   add(batch: SocketBatch, protocol: ScanProtocol): void {
@@ -134,11 +146,27 @@ export class TableScan {
     const totals = this.totals.tcp;
     const c = batch.columns;
     const { family, state, timer, retransmits, receiveQueue, sendQueue, localPort } = c;
+    // The u64 ids as two u32 halves: a BigInt per socket would allocate.
+    const cgroups = this.trackCgroups ? cgroupWords(batch) : null;
+    let lastCgroup = -1;
+    let cgroupEntry: Uint32Array | undefined;
     for (let i = 0; i < batch.count; i++) {
       const s = state[i]! & 15;
       const t = Math.min(timer[i]!, TIMER_SLOTS - 1);
       totals.states[(family[i] === Family.Inet6 ? STATE_SLOTS : 0) + s]!++;
       this.timers[s * TIMER_SLOTS + t]!++;
+      if (cgroups) {
+        const cgroup = cgroups[2 * i + LOW_WORD]! + cgroups[2 * i + HIGH_WORD]! * 4294967296;
+        if (cgroup !== lastCgroup) {
+          lastCgroup = cgroup;
+          cgroupEntry = this.cgroupStates.get(cgroup);
+          if (!cgroupEntry) {
+            cgroupEntry = new Uint32Array(STATE_SLOTS);
+            this.cgroupStates.set(cgroup, cgroupEntry);
+          }
+        }
+        cgroupEntry![s]!++;
+      }
       const port = localPort[i]!;
       if (s === TcpState.Listen) {
         // A listener's queues are its accept queue and backlog limit, not bytes.
@@ -225,6 +253,8 @@ export class TableScan {
   private countGhost(batch: SocketBatch, row: number): void {
     this.idleWithoutKeepaliveOverThreshold++;
     const c = batch.columns;
+    const cgroup = Number(c.cgroupId[row]!);
+    this.ghostCgroups.set(cgroup, (this.ghostCgroups.get(cgroup) ?? 0) + 1);
     const local = c.localPort[row]!;
     const service = this.listenerPort[local] === 1;
     this.ghostPorts.add(
@@ -294,6 +324,12 @@ export class TableScan {
   portStates(port: number): Uint32Array {
     return this.servicePorts.get(port) ?? new Uint32Array(STATE_SLOTS);
   }
+}
+
+/** The batch's cgroup ids as [low, high] u32 pairs, a view of the same memory. */
+function cgroupWords(batch: SocketBatch): Uint32Array {
+  const ids = batch.columns.cgroupId;
+  return new Uint32Array(ids.buffer, ids.byteOffset, batch.count * 2);
 }
 
 function emptyTotals(): ProtocolTotals {

@@ -18,6 +18,8 @@ const VOLATILE = [
   /^sockdiag_scrape_collector_duration_seconds/,
   /^sockdiag_tcp_(rtt|idle)_seconds_(bucket|sum|count)/,
   /^sockdiag_socket_memory_bytes/,
+  // Owners name the test runner's own cgroup and processes: test/live/owners-live.test.ts.
+  /^sockdiag_(listener_owner_info|cgroup_sockets)\{/,
   // Evidence includes sysctls whose defaults scale with the host (tcp_max_syn_backlog).
   /^sockdiag_incident_evidence\{/,
 ];

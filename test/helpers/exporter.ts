@@ -1,10 +1,9 @@
 // Runs the built exporter (dist/src/cli/main.js) inside a test namespace and
 // scrapes it from inside that namespace, as Prometheus on the host would.
-import type { ChildProcessWithoutNullStreams } from 'node:child_process';
-import path from 'node:path';
+import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { type Netns, NamespacedProcess } from './namespaces';
+import { CLI } from './paths';
 
-const CLI = path.join(__dirname, '..', '..', 'dist', 'src', 'cli', 'main.js');
 const FETCH = `
 import sys, urllib.request
 request = urllib.request.Request(sys.argv[1], headers=dict(h.split(': ', 1) for h in sys.argv[2:]))
@@ -40,16 +39,34 @@ export class RunningExporter extends NamespacedProcess {
   }
 }
 
+export interface StartOptions {
+  /**
+   * Enter only the network namespace (nsenter), keeping the cgroup2 mount
+   * visible; `ip netns exec` (the default) remounts /sys and hides it.
+   */
+  keepMounts?: boolean;
+  /** Run as this uid and gid, with no supplementary groups (65534: nobody). */
+  user?: number;
+}
+
 export async function startExporter(
   ns: Netns,
   args: string[] = [],
   port = 19561,
+  options: StartOptions = {},
 ): Promise<RunningExporter> {
-  const child = ns.spawn(process.execPath, [
-    CLI,
-    `--web.listen-address=127.0.0.1:${port}`,
-    ...args,
-  ]);
+  const command = [process.execPath, CLI, `--web.listen-address=127.0.0.1:${port}`, ...args];
+  if (options.user !== undefined) {
+    command.unshift(
+      'setpriv',
+      `--reuid=${options.user}`,
+      `--regid=${options.user}`,
+      '--clear-groups',
+    );
+  }
+  const child = options.keepMounts
+    ? spawn('nsenter', [`--net=${ns.path}`, ...command], { stdio: 'pipe' })
+    : ns.spawn(command[0]!, command.slice(1));
   const exporter = new RunningExporter(ns, port, child);
   for (let attempt = 0; attempt < 100; attempt++) {
     if (child.exitCode !== null) throw new Error(`exporter exited: ${exporter.log}`);

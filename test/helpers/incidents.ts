@@ -85,6 +85,8 @@ export function listener(over: Partial<Listener> = {}): Listener {
     acceptQueueLimit: 128,
     drops: 0,
     halfOpen: 0,
+    inode: 1000,
+    cgroupId: 0,
     ...over,
   };
 }

@@ -48,9 +48,9 @@ t.test('accept_queue_overflow: backlog 2, 3 queued, 7 more SYNs dropped', { skip
   t.equal(ss?.recvQ, 3, 'ss Recv-Q: 3 waiting for accept()');
   t.equal(ss?.sendQ, 2, 'ss Send-Q: backlog 2');
   const finding = lab.finding('accept_queue_overflow');
-  t.match(finding.cause, `127.0.0.1:${port} has a full accept queue`);
+  t.match(finding.cause, `127.0.0.1:${port} (python3) has a full accept queue`);
   t.match(finding.details, [
-    `127.0.0.1:${port}: accept queue 3 of 2 (full); the limit is min(listen() backlog, net.core.somaxconn): the application's listen() backlog sets it (net.core.somaxconn is 4096)`,
+    `127.0.0.1:${port} (python3): accept queue 3 of 2 (full); the limit is min(listen() backlog, net.core.somaxconn): the application's listen() backlog sets it (net.core.somaxconn is 4096)`,
   ]);
   t.ok(
     finding.details.some((d) => d.startsWith('two drop counters: ')),
@@ -91,8 +91,8 @@ t.test(
     t.same([...sources], ['10.66.0.1'], 'ss: one source');
     const finding = lab.finding('syn_queue_overflow');
     t.match(finding.details, [
-      `127.0.0.1:${port}: 5 half-open (SYN_RECV), SYN-queue limit 4, set by the listen backlog 4 = min(listen() backlog, net.core.somaxconn)`,
-      `127.0.0.1:${port}: the half-open requests come from 1 source: a SYN flood or clients whose handshakes never complete`,
+      `127.0.0.1:${port} (python3): 5 half-open (SYN_RECV), SYN-queue limit 4, set by the listen backlog 4 = min(listen() backlog, net.core.somaxconn)`,
+      `127.0.0.1:${port} (python3): the half-open requests come from 1 source: a SYN flood or clients whose handshakes never complete`,
       /^7 SYNs dropped \(TCPReqQFullDrop\): net\.ipv4\.tcp_syncookies is 0, so a full queue drops$/,
     ]);
     t.notMatch(

@@ -126,7 +126,7 @@ t.test(
     );
     t.match(
       finding.details[0],
-      /^service port 8080: 100% of its \d+ TIME_WAIT sockets belong to one peer, whose source ports fill \d+ of \d+ \(4\d{4}-4\d{4}\)/,
+      /^service port 8080 \(python3\): 100% of its \d+ TIME_WAIT sockets belong to one peer, whose source ports fill \d+ of \d+ \(4\d{4}-4\d{4}\)/,
     );
     t.match(
       finding.details[1],
@@ -173,7 +173,7 @@ t.test(
     t.match(paws.cause, /^TcpExt\.PAWSTimewait rose by \d+$/);
     t.match(paws.details, [
       /clients behind one NAT, each with its own timestamp clock/,
-      /service port 8080: \d+ of its \d+ server-side TIME_WAIT sockets belong to peer 10\.2\.0\.1/,
+      /service port 8080 \(python3\): \d+ of its \d+ server-side TIME_WAIT sockets belong to peer 10\.2\.0\.1/,
     ]);
     t.same(
       paws.evidence.filter((e) => e.unit === 'setting').map((e) => e.name),
@@ -206,7 +206,7 @@ t.test(
     t.equal(churn.fired, false, 'churn alone does not fire');
     t.equal(churn.notice, true, 'it is reported as informational');
     t.match(churn.cause, /connections opened per second .* informational, no harm seen/);
-    t.match(churn.details, [/^service port 8080: \d+ TIME_WAIT sockets$/]);
+    t.match(churn.details, [/^service port 8080 \(python3\): \d+ TIME_WAIT sockets$/]);
     t.notOk(
       churn.details.some((d) => d.includes(':19561') || d.includes('port 19561')),
       "not the exporter's own port",

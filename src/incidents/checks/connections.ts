@@ -9,6 +9,7 @@ import {
   count,
   countersMissing,
   fire,
+  heldBy,
   noOpinion,
   perSecond,
   rise,
@@ -125,6 +126,11 @@ const keepaliveGhosts: Check = {
         ? `${certain} of them are certainly dead or unreachable (data sent, never acknowledged); the rest are possible ghosts: a live idle client looks the same`
         : 'these are possible ghosts: a live client that is idle looks the same; unacknowledged data or retransmission backoff would make it certain, and none shows',
     );
+    if (table.ghostOwners && table.ghostOwners.length > 0) {
+      finding.details.push(
+        `held by ${table.ghostOwners.map((o) => `${o.owner} (${o.sockets})`).join(', ')}`,
+      );
+    }
     finding.details.push(...table.ghostExamples);
     add(finding, 'with unacknowledged data or backoff', certain, 'sockets');
   },
@@ -277,7 +283,7 @@ const connectionChurn: Check = {
     }
     for (const port of ports.slice(0, 5)) {
       finding.details.push(
-        `service port ${port.port}: ${count(port.serverSide + port.clientSide, 'TIME_WAIT socket')}`,
+        `service port ${port.port}${heldBy(port.owner)}: ${count(port.serverSide + port.clientSide, 'TIME_WAIT socket')}`,
       );
     }
   },

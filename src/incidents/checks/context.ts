@@ -1,5 +1,6 @@
 // What every check gets, and the small helpers they share: counter rises
 // over the service's rate window, evidence, "no opinion" and wording.
+import { ownerText } from '../../owners';
 import { formatEndpoint } from '../../scan/endpoint';
 import type { Listener } from '../../scan/listeners';
 import type { Thresholds } from '../thresholds';
@@ -82,9 +83,15 @@ export function count(n: number, singular: string, plural = `${singular}s`): str
   return `${n} ${n === 1 ? singular : plural}`;
 }
 
-/** "0.0.0.0:8080" */
+/** "0.0.0.0:8080 (nginx, nginx.service)": the endpoint and who holds it. */
 export function where(listener: Listener): string {
-  return formatEndpoint(listener);
+  const owner = ownerText(listener.owner);
+  return owner ? `${formatEndpoint(listener)} (${owner})` : formatEndpoint(listener);
+}
+
+/** " (nginx, nginx.service)" for a service port's listener owner, or "". */
+export function heldBy(owner: string | undefined): string {
+  return owner ? ` (${owner})` : '';
 }
 
 /** A per-second rate with sensible precision. */

@@ -10,6 +10,7 @@ import {
   count,
   countersMissing,
   fire,
+  heldBy,
   noOpinion,
   rise,
   sysctl,
@@ -45,7 +46,7 @@ const timeWaitBucketOverflow: Check = {
     for (const p of context.input.table?.timeWaitPorts.slice(0, 3) ?? []) {
       if (finding.fired) {
         finding.details.push(
-          `service port ${p.port}: ${count(p.serverSide + p.clientSide, 'TIME_WAIT socket')}`,
+          `service port ${p.port}${heldBy(p.owner)}: ${count(p.serverSide + p.clientSide, 'TIME_WAIT socket')}`,
         );
       }
     }
@@ -165,7 +166,7 @@ const timeWaitReuse: Check = {
         `service port ${shape.port.port}: ${peer} cycles a pool of ${shape.span} source ports through TIME_WAIT`,
       );
       finding.details.push(
-        `service port ${shape.port.port}: ${Math.round(shape.share * 100)}% of its ${count(shape.port.serverSide, 'TIME_WAIT socket')} belong to ${peer}, whose source ports fill ${top.sockets} of ${shape.span} (${top.lowestPort}-${top.highestPort}); the oldest is ${Math.round(shape.cycle)} s old against a TIME_WAIT of ${TIME_WAIT_SECONDS} s, so each port comes back about every ${Math.max(1, Math.round(shape.span / shape.rate))} s: new SYNs land on TIME_WAIT sockets`,
+        `service port ${shape.port.port}${heldBy(shape.port.owner)}: ${Math.round(shape.share * 100)}% of its ${count(shape.port.serverSide, 'TIME_WAIT socket')} belong to ${peer}, whose source ports fill ${top.sockets} of ${shape.span} (${top.lowestPort}-${top.highestPort}); the oldest is ${Math.round(shape.cycle)} s old against a TIME_WAIT of ${TIME_WAIT_SECONDS} s, so each port comes back about every ${Math.max(1, Math.round(shape.span / shape.rate))} s: new SYNs land on TIME_WAIT sockets`,
         `service port ${shape.port.port}: ${harmLine(context, shape)}`,
       );
       if (shape.pressure > worst) {
@@ -246,7 +247,7 @@ const pawsRejects: Check = {
       if (port?.topPeer) {
         const peer = port.topPeer.address ? `peer ${port.topPeer.address}` : 'one peer';
         finding.details.push(
-          `service port ${port.port}: ${port.topPeer.sockets} of its ${port.serverSide} server-side TIME_WAIT sockets belong to ${peer}`,
+          `service port ${port.port}${heldBy(port.owner)}: ${port.topPeer.sockets} of its ${port.serverSide} server-side TIME_WAIT sockets belong to ${peer}`,
         );
       }
     }

@@ -1,0 +1,143 @@
+// Owner attribution without root: cgroup paths as the kubelet's two cgroup
+// drivers, systemd and the container runtimes write them; the cgroup2 mount
+// from mountinfo; cgroup ids from a directory tree's inodes; and the
+// /proc/PID/fd scan on a fake procfs, with its time budget.
+import { mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import t from 'tap';
+import { CgroupIndex, findCgroup2Mount } from '../../src/owners/cgroups';
+import { cgroupLabel, parseCgroupPath } from '../../src/owners/identity';
+import { ownerText } from '../../src/owners';
+import { ProcessIndex } from '../../src/owners/processes';
+
+const ID = 'f'.repeat(32) + '0123456789abcdef0123456789abcdef';
+const UID = '7c1e2d3f-1111-4222-8333-944455566677';
+const UID_ = UID.replaceAll('-', '_');
+
+t.test('cgroup paths to identities', async (t) => {
+  const cases: [string, object][] = [
+    ['/system.slice/nginx.service', { unit: 'nginx.service' }],
+    ['/user.slice/user-1000.slice/session-3.scope', { unit: 'session-3.scope' }],
+    [`/system.slice/docker-${ID}.scope`, { containerId: ID, runtime: 'docker' }],
+    [
+      `/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod${UID_}.slice/cri-containerd-${ID}.scope`,
+      { podUid: UID, qos: 'burstable', containerId: ID, runtime: 'containerd' },
+    ],
+    [
+      `/kubepods.slice/kubepods-pod${UID_}.slice/crio-${ID}.scope`,
+      { podUid: UID, qos: 'guaranteed', containerId: ID, runtime: 'cri-o' },
+    ],
+    [
+      `/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod${UID_}.slice`,
+      { podUid: UID, qos: 'besteffort' },
+    ],
+    [`/kubepods/burstable/pod${UID}/${ID}`, { podUid: UID, qos: 'burstable', containerId: ID }],
+    [`/kubepods/pod${UID}/${ID}`, { podUid: UID, qos: 'guaranteed', containerId: ID }],
+    [`/kubepods/besteffort/pod${UID}`, { podUid: UID, qos: 'besteffort' }],
+    ['/', {}],
+    ['/machine.slice/some/deeper/cgroup', {}],
+    ['/sdtest-1/system.slice/web.service', { unit: 'web.service' }],
+  ];
+  for (const [cgroup, identity] of cases) t.same(parseCgroupPath(cgroup), identity, cgroup);
+});
+
+t.test('cgroup labels: pod and container when shorter, else the path', async (t) => {
+  const long = `/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod${UID_}.slice/cri-containerd-${ID}.scope`;
+  t.equal(cgroupLabel(long), `pod:${UID}/${ID.slice(0, 12)}`);
+  t.equal(cgroupLabel(`/kubepods/besteffort/pod${UID}`), `pod:${UID}`);
+  t.equal(cgroupLabel('system.slice/nginx.service'), '/system.slice/nginx.service');
+  t.equal(
+    ownerText({
+      cgroup: { id: 5, path: long, label: '', identity: parseCgroupPath(long) },
+      process: { pid: 9, command: 'envoy' },
+    }),
+    `envoy, pod ${UID}, container ${ID.slice(0, 12)}`,
+  );
+  t.equal(ownerText({ cgroup: null, process: { pid: 1, command: 'nginx' } }), 'nginx');
+  t.equal(ownerText(undefined), null);
+});
+
+t.test('the cgroup2 mount from mountinfo, or the flag', async (t) => {
+  const proc = mkdtempSync(path.join(tmpdir(), 'sdproc-'));
+  t.teardown(() => rmSync(proc, { recursive: true, force: true }));
+  mkdirSync(path.join(proc, 'self'));
+  const mountinfo = (lines: string[]) =>
+    writeFileSync(path.join(proc, 'self', 'mountinfo'), `${lines.join('\n')}\n`);
+  mountinfo([
+    '31 23 0:28 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755',
+    '32 31 0:29 / /sys/fs/cgroup/cpu rw,relatime - cgroup cgroup rw,cpu',
+    '41 31 0:38 / /sys/fs/cgroup/uni\\040fied rw,relatime - cgroup2 cgroup2 rw',
+  ]);
+  t.same(
+    findCgroup2Mount(proc, ''),
+    { path: '/sys/fs/cgroup/uni fied', source: 'mountinfo' },
+    'octal escapes undone',
+  );
+  t.same(findCgroup2Mount(proc, '/host/sys/fs/cgroup'), {
+    path: '/host/sys/fs/cgroup',
+    source: 'flag',
+  });
+  mountinfo(['32 31 0:29 / /sys/fs/cgroup/cpu rw,relatime - cgroup cgroup rw,cpu']);
+  t.equal(findCgroup2Mount(proc, ''), null, 'cgroup v1 only');
+  mountinfo(['41 31 0:38 /kubepods /sys/fs/cgroup rw - cgroup2 cgroup2 rw']);
+  t.equal(findCgroup2Mount(proc, ''), null, 'a mount of a subtree cannot map ids to full paths');
+});
+
+t.test('cgroup ids are directory inodes; a miss walks again, rate-limited', async (t) => {
+  const mount = mkdtempSync(path.join(tmpdir(), 'sdcgroup-'));
+  t.teardown(() => rmSync(mount, { recursive: true, force: true }));
+  mkdirSync(path.join(mount, 'system.slice/web.service'), { recursive: true });
+  const inode = (relative: string) => Number(statSync(path.join(mount, relative)).ino);
+  let now = 0;
+  const index = new CgroupIndex({ path: mount, source: 'flag' }, 10_000, () => now);
+  const first = await index.resolve([inode('system.slice/web.service'), 0]);
+  t.same([...first], [[inode('system.slice/web.service'), '/system.slice/web.service']]);
+  mkdirSync(path.join(mount, 'system.slice/db.service'));
+  now = 5_000;
+  t.same(
+    await index.resolve([inode('system.slice/db.service')]),
+    new Map(),
+    'too soon for another walk',
+  );
+  now = 16_000;
+  t.same(
+    [...(await index.resolve([inode('system.slice/db.service')]))],
+    [[inode('system.slice/db.service'), '/system.slice/db.service']],
+    'found after the refresh interval',
+  );
+  t.equal(index.rootId, inode('.'));
+});
+
+t.test('listeners to processes through a fake /proc, within the budget', async (t) => {
+  const proc = mkdtempSync(path.join(tmpdir(), 'sdfd-'));
+  t.teardown(() => rmSync(proc, { recursive: true, force: true }));
+  for (let pid = 100; pid < 400; pid++) {
+    mkdirSync(path.join(proc, String(pid), 'fd'), { recursive: true });
+    writeFileSync(path.join(proc, String(pid), 'comm'), `worker${pid}\n`);
+    for (let fd = 0; fd < 20; fd++) {
+      const target = fd === 7 ? `socket:[${pid * 10}]` : `/dev/null-${fd}`;
+      symlinkSync(target, path.join(proc, String(pid), 'fd', String(fd)));
+    }
+  }
+  const index = new ProcessIndex(proc);
+  const found = await index.find([1000, 3990, 42], 5000);
+  t.same(found.get(1000), { pid: 100, command: 'worker100' });
+  t.same(found.get(3990), { pid: 399, command: 'worker399' });
+  t.notOk(found.has(42), 'an inode no process holds');
+  const scanned = index.processesScanned;
+  await index.find([1000, 3990, 42], 5000);
+  t.equal(index.processesScanned, scanned, 'known and already-missed inodes cost no new pass');
+  const sliced = new ProcessIndex(
+    proc,
+    (() => {
+      let clock = 0;
+      return () => (clock += 1); // every read costs 1 ms
+    })(),
+  );
+  const partial = await sliced.find([1000, 3990], 10);
+  t.ok(partial.size < 2, 'a 10 ms budget stops the scan');
+  t.ok(sliced.processesScanned < 300, `${sliced.processesScanned} processes read in the budget`);
+  for (let round = 0; round < 100 && (await sliced.find([1000, 3990], 10)).size < 2; round++);
+  t.equal((await sliced.find([1000, 3990], 10)).size, 2, 'later scrapes resume where it stopped');
+});
