@@ -76,7 +76,7 @@ export const INCIDENT_ALERTS: Readonly<Record<string, AlertSpec>> = {
     expr: (c) => detected(c, 'time_wait_reuse'),
     summary: `One peer's small port pool cycles through TIME_WAIT on ${ON}.`,
     description: () =>
-      `The exporter's check found a service port whose TIME_WAIT sockets nearly all belong to one peer whose source ports fill a small pool and come back while still in TIME_WAIT (a source-NATing load balancer): new SYNs land on TIME_WAIT sockets and are answered with stale ACKs and resets, or dropped by PAWS (sockdiag_incident_evidence{incident="time_wait_reuse"}; GET /doctor names the port).`,
+      `The exporter's check on ${ON} found a service port whose TIME_WAIT sockets nearly all belong to one peer whose source ports fill a small pool and come back while still in TIME_WAIT (a source-NATing load balancer): new SYNs land on TIME_WAIT sockets and are answered with stale ACKs and resets, or dropped by PAWS (sockdiag_incident_evidence{incident="time_wait_reuse"}; GET /doctor names the port).`,
   },
   syn_cookies: {
     expr: (c) => `${counterRise(c, 'syn_cookies')} > 0`,
