@@ -39,7 +39,8 @@ module.exports = {
     {
       name: 'no-mixin-from-src',
       severity: 'error',
-      comment: 'The exporter never imports the monitoring mixin (dashboards and rules are build products).',
+      comment:
+        'The exporter never imports the monitoring mixin (dashboards and rules are build products).',
       from: { path: '^src/' },
       to: { path: '^grafana/' },
     },

@@ -17,8 +17,8 @@ import { unavailable } from '../helpers/requirements';
 import { mixinConfig } from '../../grafana/mixin/config';
 import { generate } from '../../grafana/mixin/generate';
 import { startExporter } from '../helpers/exporter';
+import { dashboardQueries } from '../../grafana/mixin/lint/dashboards';
 import {
-  dashboardQueries,
   expandTemplate,
   loadDashboards,
   loadRules,
@@ -205,8 +205,8 @@ t.test('a real Prometheus, overflowing queues', live, async (t) => {
       __range: '1m',
     };
     const queries: { where: string; expr: string }[] = [];
-    for (const loaded of loadDashboards()) {
-      for (const query of dashboardQueries(loaded)) {
+    for (const { file, dashboard } of loadDashboards()) {
+      for (const query of dashboardQueries(dashboard, file)) {
         queries.push({ where: query.where, expr: expandTemplate(query.expr, values) });
       }
     }

@@ -32,6 +32,10 @@ export interface PanelContext {
 }
 
 export function panelContext(config: MixinConfig): PanelContext {
+  // Per-network-namespace series (a `netns` label) would add
+  // `netns=~"$netns"` here and a queryVariable('netns', ...) in
+  // buildDashboard: every selector then carries it, and the lint can
+  // require it as it requires job and instance.
   const scope = { matchers: ['job=~"$job"', 'instance=~"$instance"'] };
   const rc = ruleContext(scope, config.thresholds);
   return {
