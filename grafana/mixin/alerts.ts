@@ -3,7 +3,7 @@
 // says what the value and labels show; rules.ts adds the definition's name,
 // severity, `for:` and remedy. Templates use only what templates.ts renders
 // (the promtool tests are rendered with it and promtool compares).
-import { num } from './promql';
+import { metric, num } from './promql';
 import {
   churnHarm,
   connectionChurn,
@@ -16,7 +16,6 @@ import {
   type RuleContext,
   timeWaitBuckets,
 } from './signals';
-import { metric } from './promql';
 
 export interface AlertSpec {
   /** Its top-level `or` / `and` parts are the signals (each must return series). */

@@ -4,10 +4,8 @@
 // which it must not, and the recording rules on known inputs.
 import { duration, num } from './promql';
 import type { MixinConfig } from './config';
-import type { AlertingRule, RuleFile } from './rules';
-import { recordedNames } from './rules';
-import { type Scenario, type ScenarioContext, seriesOf } from './scenarios';
-import { listenerScenarios } from './scenarios';
+import { type AlertingRule, recordedNames, type RuleFile } from './rules';
+import { listenerScenarios, type Scenario, type ScenarioContext, seriesOf } from './scenarios';
 import { connectionScenarios, timeWaitScenarios } from './scenarios-connections';
 import { ruleContext } from './signals';
 import { render } from './templates';

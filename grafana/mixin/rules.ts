@@ -67,6 +67,13 @@ function recordingRules(c: RuleContext): RecordingRule[] {
 }
 
 function incidentAlerts(config: MixinConfig, c: RuleContext): AlertingRule[] {
+  for (const incident of Object.keys(INCIDENT_ALERTS)) {
+    if (!INCIDENTS.some((d) => d.incident === incident)) {
+      throw new Error(
+        `grafana/mixin/alerts.ts has an alert for ${incident}, which has no definition`,
+      );
+    }
+  }
   return INCIDENTS.map((d) => {
     const spec = INCIDENT_ALERTS[d.incident];
     if (!spec) throw new Error(`grafana/mixin/alerts.ts has no alert for incident ${d.incident}`);

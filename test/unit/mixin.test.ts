@@ -36,6 +36,19 @@ t.test('the committed files are what npm run mixin generates', async (t) => {
   );
 });
 
+t.test('the PrometheusRule carries the rule file', async (t) => {
+  const resource = YAML.parse(files.get('prometheusrule.yml')!) as {
+    apiVersion: string;
+    kind: string;
+    metadata: { name: string; labels: Record<string, string> };
+    spec: unknown;
+  };
+  t.equal(resource.apiVersion, 'monitoring.coreos.com/v1');
+  t.equal(resource.kind, 'PrometheusRule');
+  t.equal(resource.metadata.name, DEFAULT_CONFIG.prometheusRule.name);
+  t.same(resource.spec, rules, 'the same groups as grafana/alerts.yml');
+});
+
 t.test('the lint finds nothing in what the mixin generates', async (t) => {
   t.same(lintOutputs(files, DEFAULT_CONFIG.selector), []);
 });

@@ -255,6 +255,11 @@ export function buildDashboard(config: MixinConfig, spec: DashboardSpec): BuiltD
     .withVariable(queryVariable('instance', 'Instance', instances));
   for (const variable of spec.variables ?? []) builder.withVariable(variable);
   const json = builder.build();
+  // The SDK's defaults for this schema put the links in the controls menu
+  // and leave no annotation list; keep links in the top bar, as Grafana 10
+  // and 11 show them, and give older versions the list they expect.
+  for (const link of json.links ?? []) delete link.placement;
+  json.annotations = { list: [] };
   json.panels = layout(spec.panels);
   return { slug: spec.slug, json };
 }
