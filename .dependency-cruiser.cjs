@@ -36,6 +36,22 @@ module.exports = {
       from: { path: '^src/' },
       to: { path: '^(test|bench)/' },
     },
+    {
+      name: 'no-mixin-from-src',
+      severity: 'error',
+      comment:
+        'The exporter never imports the monitoring mixin (dashboards and rules are build products).',
+      from: { path: '^src/' },
+      to: { path: '^grafana/' },
+    },
+    {
+      name: 'mixin-reads-definitions-only',
+      severity: 'error',
+      comment:
+        'grafana/mixin takes the incident definitions and thresholds from src/, nothing that loads the addon or reads the kernel.',
+      from: { path: '^grafana/mixin/' },
+      to: { path: '^src/', pathNot: '^src/incidents/(definitions|thresholds|types)\\.ts$' },
+    },
     ...layerRules,
   ],
   options: {

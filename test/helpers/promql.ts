@@ -1,42 +1,5 @@
-// A small PromQL scanner for tests: the metric names and selectors an
-// expression uses, and the signals an alert compares.
-
-const KEYWORDS = new Set([
-  'and',
-  'or',
-  'unless',
-  'by',
-  'without',
-  'on',
-  'ignoring',
-  'group_left',
-  'group_right',
-  'bool',
-  'offset',
-  'inf',
-  'nan',
-]);
-const AGGREGATORS = new Set([
-  'sum',
-  'min',
-  'max',
-  'avg',
-  'group',
-  'stddev',
-  'stdvar',
-  'count',
-  'count_values',
-  'bottomk',
-  'topk',
-  'quantile',
-]);
-const LABEL_LISTS = new Set(['by', 'without', 'on', 'ignoring', 'group_left', 'group_right']);
-
-export interface Selector {
-  metric: string;
-  /** The text between the braces, "" when there are none. */
-  matchers: string;
-}
+// A small PromQL scanner for tests: the signals an alert compares (the
+// mixin's lint parses PromQL with Prometheus's grammar for the rest).
 
 /** End index (exclusive) of the string literal starting at `start`. */
 function skipString(expr: string, start: number): number {
@@ -69,57 +32,6 @@ function nextNonSpace(expr: string, from: number): number {
   let i = from;
   while (i < expr.length && /\s/.test(expr[i]!)) i++;
   return i;
-}
-
-/** The metric selectors of a PromQL expression: metric names and their matchers. */
-export function selectors(expr: string): Selector[] {
-  const out: Selector[] = [];
-  let i = 0;
-  while (i < expr.length) {
-    const c = expr[i]!;
-    if (/\s/.test(c)) {
-      i++;
-    } else if (c === '#') {
-      while (i < expr.length && expr[i] !== '\n') i++;
-    } else if (c === '"' || c === "'" || c === '`') {
-      i = skipString(expr, i);
-    } else if (c === '[') {
-      i = skipGroup(expr, i);
-    } else if (c === '{') {
-      // A selector without a metric name ({__name__=~"..."}): not used here.
-      const end = skipGroup(expr, i);
-      out.push({ metric: '', matchers: expr.slice(i + 1, end - 1) });
-      i = end;
-    } else if (c === '$') {
-      const match = /^\$\{?\w+\}?/.exec(expr.slice(i));
-      i += match ? match[0].length : 1;
-    } else if (/[0-9.]/.test(c)) {
-      const match = /^[0-9.]+(?:[eE][+-]?[0-9]+)?[a-zA-Z0-9]*/.exec(expr.slice(i));
-      i += match![0].length;
-    } else if (/[a-zA-Z_:]/.test(c)) {
-      const word = /^[a-zA-Z_:][a-zA-Z0-9_:]*/.exec(expr.slice(i))![0];
-      i += word.length;
-      const next = nextNonSpace(expr, i);
-      if (LABEL_LISTS.has(word) && expr[next] === '(') {
-        i = skipGroup(expr, next); // a label list, not an expression
-      } else if (KEYWORDS.has(word) || AGGREGATORS.has(word) || expr[next] === '(') {
-        // operator, aggregation or function name
-      } else if (expr[next] === '{') {
-        const end = skipGroup(expr, next);
-        out.push({ metric: word, matchers: expr.slice(next + 1, end - 1) });
-        i = end;
-      } else {
-        out.push({ metric: word, matchers: '' });
-      }
-    } else {
-      i++;
-    }
-  }
-  return out;
-}
-
-export function metricNames(expr: string): string[] {
-  return [...new Set(selectors(expr).map((s) => s.metric))].filter((name) => name !== '');
 }
 
 /** Strips parentheses that enclose the whole expression. */

@@ -40,6 +40,26 @@ t.test('one definition per incident, in the order to act', async (t) => {
   }
 });
 
+t.test('the counters a definition names are the ones that fire its check', async (t) => {
+  // What the alert rules are built from (grafana/mixin): a rise of any of
+  // them fires the check alone; rate incidents need their rate over the window.
+  const seconds = 10;
+  for (const d of INCIDENTS) {
+    if (d.incident === 'connection_churn') continue; // needs harm as well: its own test
+    const perWindow = d.thresholds.includes('resetsRate')
+      ? DEFAULT_THRESHOLDS.resetsRate * seconds
+      : 1;
+    for (const counter of d.counters) {
+      const findings = run([
+        { at: 0, counters: { [counter]: 0 } },
+        { at: seconds, counters: { [counter]: perWindow } },
+      ]);
+      t.same(fired(findings), [d.incident], `${counter} +${perWindow} fires ${d.incident}`);
+    }
+    t.ok(d.alert.startsWith('Sockdiag') && /^\d+[mh]$/.test(d.alertFor), `${d.incident}: alert`);
+  }
+});
+
 t.test('first sample: rate checks have no opinion, even on large totals since boot', async (t) => {
   const totals = Object.fromEntries(input().netstat!.entries());
   for (const key of Object.keys(totals)) totals[key] = 1_000_000;

@@ -1,6 +1,7 @@
 // Checks on what connections carry and how they end: receive-buffer
 // collapse, possible ghosts, resets by kind, and churn weighed against harm.
 import { GHOST_IDLE_BOUNDS } from '../../scan/facts';
+import { CHURN_TIME_WAIT_PRESSURE, definition, RESET_KIND_COUNTERS } from '../definitions';
 import type { Finding } from '../types';
 import {
   add,
@@ -17,12 +18,16 @@ import {
   windowSeconds,
 } from './context';
 
-const COLLAPSE_COUNTERS: readonly [string, string][] = [
-  ['TcpExt.TCPRcvCollapsed', 'received data was collapsed into fewer buffers to fit'],
-  ['TcpExt.RcvPruned', 'pruning could not free enough: received packets were dropped'],
-  ['TcpExt.OfoPruned', 'out-of-order data was dropped to free memory'],
-  ['TcpExt.TCPRcvQDrop', "a packet was dropped: the socket's receive memory could not grow"],
-];
+/** What each counter that fires receive_buffer_collapse (definitions.ts) means. */
+const COLLAPSE_MEANINGS: Readonly<Record<string, string>> = {
+  'TcpExt.TCPRcvCollapsed': 'received data was collapsed into fewer buffers to fit',
+  'TcpExt.RcvPruned': 'pruning could not free enough: received packets were dropped',
+  'TcpExt.OfoPruned': 'out-of-order data was dropped to free memory',
+  'TcpExt.TCPRcvQDrop': "a packet was dropped: the socket's receive memory could not grow",
+};
+const COLLAPSE_COUNTERS = definition('receive_buffer_collapse').counters.map(
+  (key) => [key, COLLAPSE_MEANINGS[key] ?? 'received data was dropped for lack of buffer'] as const,
+);
 
 function side(port: { port: number; side: 'service' | 'client' }): string {
   return port.side === 'service' ? `service port ${port.port}` : `connections to port ${port.port}`;
@@ -142,51 +147,48 @@ interface ResetKind {
   remedy: string;
 }
 
-/** What the kernel counts when a connection ends badly, and the remedy for each cause. */
-const RESET_KINDS: readonly ResetKind[] = [
-  {
-    key: 'TcpExt.TCPAbortOnTimeout',
+/** What each kind of bad ending (definitions.ts names the counters) means, and its remedy. */
+const RESET_KIND_TEXT: Readonly<Record<string, Omit<ResetKind, 'key'>>> = {
+  'TcpExt.TCPAbortOnTimeout': {
     what: 'connections aborted after their retransmissions or keepalive probes ran out (dead peers, e.g. ghosts reaped by keepalive, or a path that drops)',
     remedy:
       'Find the peers that stopped answering (a path that drops, crashed clients); after turning keepalive on, a burst of these is the ghosts being closed.',
   },
-  {
-    key: 'TcpExt.TCPAbortOnData',
+  'TcpExt.TCPAbortOnData': {
     what: 'data arrived after this side closed, or it closed with SO_LINGER 0',
     remedy:
       'The application closes while data still arrives, or aborts with SO_LINGER 0: shut down writes and read until the peer closes, or stop the linger-0 close.',
   },
-  {
-    key: 'TcpExt.TCPAbortOnClose',
+  'TcpExt.TCPAbortOnClose': {
     what: 'connections closed with unread data in the receive queue',
     remedy:
       'The application closes without reading all it received (a request body, a pipelined request): read or discard it before close().',
   },
-  {
-    key: 'TcpExt.TCPAbortOnMemory',
+  'TcpExt.TCPAbortOnMemory': {
     what: 'connections aborted because TCP memory or orphan sockets ran out',
     remedy:
       'TCP memory is exhausted: raise net.ipv4.tcp_mem or net.ipv4.tcp_max_orphans, or find what holds so much socket memory.',
   },
-  {
-    key: 'TcpExt.TCPAbortOnLinger',
+  'TcpExt.TCPAbortOnLinger': {
     what: 'connections aborted when their SO_LINGER or FIN_WAIT2 time ran out',
     remedy:
       'Peers do not finish closing within SO_LINGER or net.ipv4.tcp_fin_timeout: look at those peers or lengthen the timeout.',
   },
-  {
-    key: 'Tcp.AttemptFails',
+  'Tcp.AttemptFails': {
     what: 'handshakes given up: connects refused or timed out, SYN_RECV requests reset',
     remedy:
       'Connects fail: nothing listens at the target, a firewall rejects, or the peer resets half-open requests; check the targets this host connects to.',
   },
-  {
-    key: 'Tcp.EstabResets',
+  'Tcp.EstabResets': {
     what: 'established connections reset (a RST received, or aborted here)',
     remedy:
       'Established connections are reset: find the peer or middlebox that sends RSTs (idle timeouts on a load balancer or NAT are the usual cause).',
   },
-];
+};
+const RESET_KINDS: readonly ResetKind[] = RESET_KIND_COUNTERS.map((key) => ({
+  key,
+  ...(RESET_KIND_TEXT[key] ?? { what: key, remedy: 'Find who resets.' }),
+}));
 
 const resets: Check = {
   incident: 'resets',
@@ -240,7 +242,10 @@ function harm(earlier: readonly Finding[], context: Parameters<Check['run']>[0])
   if (fired('ephemeral_port_exhaustion')) out.push('ephemeral port exhaustion');
   const limit = sysctl(context, 'net.ipv4.tcp_max_tw_buckets');
   const timeWait = context.input.table?.timeWait ?? 0;
-  if (fired('time_wait_bucket_overflow') || (limit && timeWait >= limit / 2)) {
+  if (
+    fired('time_wait_bucket_overflow') ||
+    (limit && timeWait >= limit * CHURN_TIME_WAIT_PRESSURE)
+  ) {
     out.push(`TIME_WAIT bucket pressure (${timeWait} of ${limit})`);
   }
   return out;

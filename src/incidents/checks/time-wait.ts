@@ -1,6 +1,7 @@
 // TIME_WAIT checks: the bucket limit, ports toward one peer, one peer's
 // small port pool cycling through this server's TIME_WAIT sockets (SNAT
 // reuse), and PAWS rejects.
+import { definition } from '../definitions';
 import type { TimeWaitPort } from '../types';
 import {
   add,
@@ -217,6 +218,9 @@ const PAWS_COUNTERS: readonly [string, string, string[]][] = [
   ],
 ];
 
+/** The counters whose rise fires paws_rejects; the others are evidence. */
+const PAWS_FIRING = new Set(definition('paws_rejects').counters);
+
 const pawsRejects: Check = {
   incident: 'paws_rejects',
   run(context, finding) {
@@ -231,7 +235,7 @@ const pawsRejects: Check = {
       const value = addRise(context, finding, key);
       if (!value) continue;
       finding.details.push(`${key} +${value}: ${meaning}`);
-      if (key === 'TcpExt.TCPACKSkippedPAWS') continue;
+      if (!PAWS_FIRING.has(key)) continue;
       for (const name of relevant) settings.add(name);
       if (value > biggest) {
         biggest = value;
