@@ -40,16 +40,31 @@ export class RunningExporter extends NamespacedProcess {
   }
 }
 
+export interface ExporterOptions {
+  /**
+   * Run it as in production, for measurements (RSS, latency): without the
+   * test runner's NODE_OPTIONS, which load its TypeScript and process-info
+   * hooks (a loader thread, source-mapped stack traces) into every child.
+   * tap puts them back into the environment of whatever a test spawns, so
+   * they are removed by `env -u` inside the namespace.
+   */
+  production?: boolean;
+  /** More environment, e.g. MALLOC_ARENA_MAX. */
+  env?: Record<string, string>;
+  /** Node's own flags, before the script. */
+  nodeArgs?: string[];
+}
+
 export async function startExporter(
   ns: Netns,
   args: string[] = [],
   port = 19561,
+  options: ExporterOptions = {},
 ): Promise<RunningExporter> {
-  const child = ns.spawn(process.execPath, [
-    CLI,
-    `--web.listen-address=127.0.0.1:${port}`,
-    ...args,
-  ]);
+  const env = Object.entries(options.env ?? {}).map(([name, value]) => `${name}=${value}`);
+  const node = [process.execPath, ...(options.nodeArgs ?? []), CLI];
+  const command = [...(options.production ? ['-u', 'NODE_OPTIONS'] : []), ...env, ...node];
+  const child = ns.spawn('env', [...command, `--web.listen-address=127.0.0.1:${port}`, ...args]);
   const exporter = new RunningExporter(ns, port, child);
   for (let attempt = 0; attempt < 100; attempt++) {
     if (child.exitCode !== null) throw new Error(`exporter exited: ${exporter.log}`);

@@ -1,0 +1,203 @@
+// What a connection may cost, and how connections end.
+//
+// Node's HTTP server parses every pipelined request in a chunk at once and
+// hands each to the handler immediately, queueing the responses in memory
+// until the client reads: 100 connections that write 200 requests each and
+// never read made 20,000 scrapes render at once (over 1 GiB). The gate
+// below passes one request per connection at a time to the application,
+// and the next only once the previous response has reached the kernel (its
+// 'close' event follows the write callback) and the socket's own buffer has
+// drained. A client that does not read therefore stops costing work once
+// the kernel's buffers are full; the requests it queued wait, and the
+// server's inactivity timeout ends it. A client with more than
+// `maxPipelined` requests waiting is closed: no scraper pipelines, and
+// each waiting request holds Node's request and response objects.
+//
+// Shutdown stops accepting, closes every connection with no request in
+// flight (idle keep-alive ones and those with half a request), lets the
+// in-flight responses finish and then closes their connections, and at the
+// grace deadline destroys whatever is left.
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import type { Logger } from 'pino';
+import { RateLimitedLog } from './rate-limited-log';
+
+interface Connection {
+  /** A request of this connection is being answered or its response is still being written. */
+  busy: boolean;
+  waiting: [IncomingMessage, ServerResponse][];
+}
+
+type Handler = (request: IncomingMessage, response: ServerResponse) => void;
+
+const DEFAULT_MAX_PIPELINED = 16;
+
+export class ConnectionGuard {
+  /** Accepted sockets. */
+  private readonly sockets = new Set<Socket>();
+  /** The sockets requests arrive on: the accepted ones, or with TLS the TLS sockets. */
+  private requestSockets = new Set<Socket>();
+  private readonly connections = new WeakMap<Socket, Connection>();
+  private readonly maxPipelined: number;
+  private readonly refusals: RateLimitedLog;
+  private readonly acceptErrors: RateLimitedLog;
+  private closing = false;
+  private server?: Server;
+
+  /** `maxPipelined`: requests a connection may have waiting behind the one being answered. */
+  constructor(
+    private readonly log: Logger,
+    maxPipelined = DEFAULT_MAX_PIPELINED,
+  ) {
+    this.maxPipelined = maxPipelined;
+    this.refusals = new RateLimitedLog(log, 10_000);
+    this.acceptErrors = new RateLimitedLog(log, 10_000);
+  }
+
+  /** Connections open now (accepted, not yet closed). */
+  get open(): number {
+    return this.sockets.size;
+  }
+
+  /**
+   * Watches `server`'s connections; call once, before it listens. With TLS,
+   * requests arrive on the TLS socket made after the handshake, not on the
+   * accepted one: shutdown looks those up, and leaves connections still in
+   * their handshake to the deadline.
+   */
+  attach(server: Server, effectiveMaxConnections: number, why: string, tls: boolean): void {
+    this.server = server;
+    if (effectiveMaxConnections > 0) server.maxConnections = effectiveMaxConnections;
+    track(server, 'connection', this.sockets);
+    if (tls) track(server, 'secureConnection', this.requestSockets);
+    else this.requestSockets = this.sockets;
+    // Node closes a connection over maxConnections itself; say so.
+    server.on('drop', (data?: { remoteAddress?: string }) => {
+      this.refusals.warn(
+        { limit: effectiveMaxConnections, remote: data?.remoteAddress },
+        `connection refused: ${effectiveMaxConnections} connections are open (${why})`,
+      );
+    });
+    // libuv sheds connections it cannot accept for lack of descriptors
+    // silently; when it does report the failure, log it instead of crashing.
+    server.on('error', (error: NodeJS.ErrnoException) => {
+      const code = error.code ?? '';
+      const message =
+        code === 'EMFILE' || code === 'ENFILE'
+          ? `cannot accept connections: out of file descriptors (${code}); raise LimitNOFILE or lower --web.max-connections`
+          : `server error: ${error.message}`;
+      this.acceptErrors.error({ code, syscall: error.syscall, open: this.open }, message);
+    });
+  }
+
+  /** Wraps the application's request handler with the per-connection gate. */
+  gate(next: Handler): Handler {
+    return (request, response) => {
+      const socket = request.socket;
+      // The rest of a chunk of pipelined requests whose connection was cut.
+      if (socket.destroyed) return;
+      let connection = this.connections.get(socket);
+      if (!connection) {
+        connection = { busy: false, waiting: [] };
+        this.connections.set(socket, connection);
+        const own = connection;
+        socket.once('close', () => {
+          own.waiting.length = 0;
+        });
+      }
+      if (this.closing && !connection.busy) {
+        refuseClosing(response);
+        return;
+      }
+      if (connection.busy) {
+        this.queue(socket, connection, request, response);
+        return;
+      }
+      this.start(socket, connection, request, response, next);
+    };
+  }
+
+  private queue(
+    socket: Socket,
+    connection: Connection,
+    request: IncomingMessage,
+    response: ServerResponse,
+  ): void {
+    if (connection.waiting.length >= this.maxPipelined) {
+      this.log.debug(
+        { waiting: connection.waiting.length },
+        'closing a connection that pipelines too deep',
+      );
+      socket.destroy();
+      return;
+    }
+    connection.waiting.push([request, response]);
+  }
+
+  private start(
+    socket: Socket,
+    connection: Connection,
+    request: IncomingMessage,
+    response: ServerResponse,
+    next: Handler,
+  ): void {
+    connection.busy = true;
+    response.once('close', () => this.afterResponse(socket, connection, next));
+    next(request, response);
+  }
+
+  private afterResponse(socket: Socket, connection: Connection, next: Handler): void {
+    if (socket.destroyed) return;
+    if (socket.writableLength > socket.writableHighWaterMark) {
+      socket.once('drain', () => this.afterResponse(socket, connection, next));
+      return;
+    }
+    connection.busy = false;
+    if (this.closing) {
+      connection.waiting.length = 0;
+      socket.end();
+      return;
+    }
+    const following = connection.waiting.shift();
+    if (following) this.start(socket, connection, following[0], following[1], next);
+  }
+
+  /**
+   * Stops accepting and closes connections as described at the top;
+   * resolves when all are gone, destroying the rest after `graceMs`.
+   * Returns how many had to be destroyed at the deadline.
+   */
+  async shutdown(graceMs: number): Promise<number> {
+    this.closing = true;
+    const server = this.server;
+    if (!server) return 0;
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    for (const socket of this.requestSockets) {
+      if (!this.connections.get(socket)?.busy) socket.destroy();
+    }
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<'deadline'>((resolve) => {
+      timer = setTimeout(() => resolve('deadline'), graceMs);
+    });
+    const outcome = await Promise.race([closed, deadline]);
+    clearTimeout(timer);
+    if (outcome !== 'deadline') return 0;
+    const left = this.sockets.size;
+    for (const socket of this.sockets) socket.destroy();
+    await closed;
+    return left;
+  }
+}
+
+function track(server: Server, event: 'connection' | 'secureConnection', into: Set<Socket>): void {
+  server.on(event, (socket: Socket) => {
+    into.add(socket);
+    socket.once('close', () => into.delete(socket));
+  });
+}
+
+function refuseClosing(response: ServerResponse): void {
+  response.shouldKeepAlive = false;
+  response.writeHead(503, { 'content-type': 'text/plain; charset=utf-8', connection: 'close' });
+  response.end('shutting down\n');
+}
