@@ -62,7 +62,8 @@ export class BasicAuth {
     private readonly users: ReadonlyMap<string, string>,
     private readonly pool: BcryptPool,
   ) {
-    this.dummyCost = Math.max(10, ...[...users.values()].map(costOf));
+    this.dummyCost = Math.max(...[...users.values()].map(costOf), 4);
+    pool.prepare(this.dummyCost);
   }
 
   async check(header: string | undefined): Promise<AuthResult> {

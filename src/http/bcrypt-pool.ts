@@ -63,6 +63,14 @@ export class BcryptPool {
     });
   }
 
+  /**
+   * Makes the worker's dummy hash of `cost` now, so that the first unknown
+   * user is not slower than a known one (making it is one more bcrypt).
+   */
+  prepare(cost: number): void {
+    this.compare('', null, cost).catch(() => {});
+  }
+
   get waiting(): number {
     return this.pending.size;
   }

@@ -49,8 +49,13 @@ export function sanList(text: string | undefined): San[] {
 function canonicalIp(ip: string): string | undefined {
   const family = isIP(ip);
   if (family === 4) return ip;
-  if (family === 6) return new URL(`http://[${ip}]/`).hostname;
+  if (family === 6) return new URL(`http://[${ip}]/`).hostname.slice(1, -1);
   return undefined;
+}
+
+/** How a SAN reads in a log line: IP addresses as Go prints them (::1). */
+export function sanText(san: San): string {
+  return san.kind === 'IP Address' ? (canonicalIp(san.value) ?? san.value) : san.value;
 }
 
 export function allowedSan(san: San, allowed: readonly string[]): boolean {

@@ -22,7 +22,7 @@ import {
   resolveRelative,
   stringList,
 } from './config-file';
-import { allowedSan, sanList } from './sans';
+import { allowedSan, sanList, sanText } from './sans';
 
 export const CLIENT_AUTH_TYPES = [
   'NoClientCert',
@@ -312,5 +312,5 @@ export function clientCertificateProblem(
   if (!certificate) return 'no client certificate to match client_allowed_sans';
   const sans = sanList(certificate.subjectAltName);
   if (sans.some((san) => allowedSan(san, settings.allowedSans!))) return undefined;
-  return `client certificate has none of client_allowed_sans (it has: ${sans.map((san) => san.value).join(', ') || 'no SAN'})`;
+  return `client certificate has none of client_allowed_sans (it has: ${sans.map(sanText).join(', ') || 'no SAN'})`;
 }

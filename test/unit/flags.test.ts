@@ -71,6 +71,42 @@ t.test('bad flags name the flag', async (t) => {
   );
 });
 
+t.test('limits take decimal whole numbers only; clamps are recorded for the log', async (t) => {
+  for (const value of ['1.5', '0x10', '1e3', ' 7', '-1', '']) {
+    t.throws(
+      () => parseFlags([`--collector.sockets.ports-limit=${value}`], COLLECTORS),
+      /--collector\.sockets\.ports-limit expects a whole number from 0 to 1000/,
+      `ports-limit ${JSON.stringify(value)}`,
+    );
+    t.throws(
+      () => parseFlags([`--web.max-requests=${value}`], COLLECTORS),
+      /--web\.max-requests expects a whole number/,
+      `max-requests ${JSON.stringify(value)}`,
+    );
+    t.throws(
+      () => parseFlags([`--web.max-connections=${value}`], COLLECTORS),
+      /--web\.max-connections expects a whole number/,
+    );
+  }
+  t.throws(() => parseFlags(['--web.shutdown-timeout=0x5'], COLLECTORS), /expects seconds/);
+  t.throws(
+    () => parseFlags(['--collector.incidents.churn-ratio=1e3'], COLLECTORS),
+    /expects a number/,
+  );
+  const clamped = parseFlags(['--collector.sockets.ports-limit=5000'], COLLECTORS);
+  t.equal(clamped.settings.sockets.portsLimit, 1000);
+  t.same(clamped.clamped, [
+    '--collector.sockets.ports-limit=5000 is above its maximum: using 1000',
+  ]);
+  const web = parseFlags(
+    ['--web.max-requests=0', '--web.max-connections=64', '--web.shutdown-timeout=2.5'],
+    COLLECTORS,
+  );
+  t.same([web.maxRequests, web.maxConnections, web.shutdownTimeout], [0, 64, 2.5]);
+  const defaults = parseFlags([], COLLECTORS);
+  t.same([defaults.maxRequests, defaults.maxConnections, defaults.shutdownTimeout], [40, 512, 10]);
+});
+
 t.test('listen addresses', async (t) => {
   t.same(parseListenAddress(':19561'), { port: 19561 });
   t.same(parseListenAddress('127.0.0.1:80'), { host: '127.0.0.1', port: 80 });
@@ -93,8 +129,16 @@ t.test('CLI exit codes', async (t) => {
   const blocker = net.createServer();
   await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
   const port = (blocker.address() as net.AddressInfo).port;
-  const busy = run([`--web.listen-address=127.0.0.1:${port}`]);
+  const busy = run([
+    `--web.listen-address=127.0.0.1:${port}`,
+    '--collector.sockets.ports-limit=5000',
+  ]);
   blocker.close();
   t.equal(busy.status, 1);
   t.match(busy.stderr, /already in use/);
+  t.match(
+    busy.stdout,
+    /"level":40,.*"msg":"--collector\.sockets\.ports-limit=5000 is above its maximum: using 1000"/,
+    'a clamped value is logged as a warning',
+  );
 });
