@@ -57,7 +57,7 @@ function get(port: number, options: ClientOptions = {}): Promise<Outcome> {
           protocol: socket.getProtocol(),
           cipher: socket.getCipher().name,
           fingerprint: socket.getPeerCertificate().fingerprint256,
-          group: socket.getEphemeralKeyInfo()?.name,
+          group: (socket.getEphemeralKeyInfo() as { name?: string } | null)?.name,
         };
         response.resume();
         response.on('end', () => resolve(outcome));
