@@ -14,9 +14,10 @@
 // each waiting request holds Node's request and response objects.
 //
 // Shutdown stops accepting, closes every connection with no request in
-// flight (idle keep-alive ones and those with half a request), lets the
-// in-flight responses finish and then closes their connections, and at the
-// grace deadline destroys whatever is left.
+// flight (idle keep-alive ones, those with half a request, and those whose
+// response is complete but half-sent to a client that does not read), lets
+// the scrapes in flight finish and then closes their connections, and at
+// the grace deadline destroys whatever is left.
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
@@ -25,6 +26,8 @@ import { RateLimitedLog } from './rate-limited-log';
 interface Connection {
   /** A request of this connection is being answered or its response is still being written. */
   busy: boolean;
+  /** The response being answered, while busy. */
+  current?: ServerResponse;
   waiting: [IncomingMessage, ServerResponse][];
 }
 
@@ -142,8 +145,20 @@ export class ConnectionGuard {
     next: Handler,
   ): void {
     connection.busy = true;
+    connection.current = response;
     response.once('close', () => this.afterResponse(socket, connection, next));
     next(request, response);
+  }
+
+  /**
+   * A handler is still producing this connection's response. A response
+   * that is complete but still being written (to a client that reads
+   * slowly or not at all) does not count: Node's server.close() closes such
+   * connections too.
+   */
+  private inFlight(socket: Socket): boolean {
+    const current = this.connections.get(socket)?.current;
+    return current !== undefined && !current.writableEnded;
   }
 
   private afterResponse(socket: Socket, connection: Connection, next: Handler): void {
@@ -153,6 +168,7 @@ export class ConnectionGuard {
       return;
     }
     connection.busy = false;
+    connection.current = undefined;
     if (this.closing) {
       connection.waiting.length = 0;
       socket.end();
@@ -173,7 +189,7 @@ export class ConnectionGuard {
     if (!server) return 0;
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     for (const socket of this.requestSockets) {
-      if (!this.connections.get(socket)?.busy) socket.destroy();
+      if (!this.inFlight(socket)) socket.destroy();
     }
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<'deadline'>((resolve) => {

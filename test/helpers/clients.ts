@@ -31,9 +31,10 @@ export function runClient(ns: Netns, mode: string, port: number, options: object
 }
 
 /**
- * Starts a holding mode (hold, fill): resolves with its first line once it
- * holds its connections; `release()` closes its stdin, so it lets them go
- * and prints its last line.
+ * Starts a mode that reports a first line (hold and fill once they hold
+ * their connections, pipeline once it has sent its requests); `release()`
+ * closes its stdin (hold and fill let their connections go) and resolves
+ * with its last line.
  */
 export async function holdClient(
   ns: Netns,
@@ -69,9 +70,14 @@ export async function holdClient(
     first: JSON.parse(lines[0]!),
     child,
     async release() {
-      const last = lines.length > 1 ? Promise.resolve() : next();
+      const exited =
+        child.exitCode !== null
+          ? Promise.resolve()
+          : new Promise<void>((resolve) => child.once('exit', () => resolve()));
       child.stdin.end();
-      await last;
+      await exited;
+      await new Promise((resolve) => setImmediate(resolve)); // the last 'line' event
+      if (lines.length < 2) throw new Error(`client gave no result: ${stderr}`);
       return JSON.parse(lines.at(-1)!);
     },
   };

@@ -1,6 +1,7 @@
 // Runs the built exporter (dist/src/cli/main.js) inside a test namespace and
 // scrapes it from inside that namespace, as Prometheus on the host would.
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { type Netns, NamespacedProcess } from './namespaces';
 
@@ -31,6 +32,14 @@ export class RunningExporter extends NamespacedProcess {
     super(ns, child);
   }
 
+  /** Resident memory now and at its peak (VmRSS, VmHWM), in MiB. */
+  memory(): { rss: number; peak: number } {
+    const status = readFileSync(`/proc/${this.child.pid}/status`, 'utf8');
+    const kib = (field: string) =>
+      Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1]);
+    return { rss: kib('VmRSS') / 1024, peak: kib('VmHWM') / 1024 };
+  }
+
   get(pathAndQuery: string, headers: Record<string, string> = {}): Response {
     const args = ['-c', FETCH, `http://127.0.0.1:${this.port}${pathAndQuery}`];
     for (const [name, value] of Object.entries(headers)) args.push(`${name}: ${value}`);
@@ -53,6 +62,8 @@ export interface ExporterOptions {
   env?: Record<string, string>;
   /** Node's own flags, before the script. */
   nodeArgs?: string[];
+  /** Run under `prlimit --nofile=N:N`: an open files limit of N. */
+  openFiles?: number;
 }
 
 export async function startExporter(
@@ -63,8 +74,19 @@ export async function startExporter(
 ): Promise<RunningExporter> {
   const env = Object.entries(options.env ?? {}).map(([name, value]) => `${name}=${value}`);
   const node = [process.execPath, ...(options.nodeArgs ?? []), CLI];
-  const command = [...(options.production ? ['-u', 'NODE_OPTIONS'] : []), ...env, ...node];
-  const child = ns.spawn('env', [...command, `--web.listen-address=127.0.0.1:${port}`, ...args]);
+  const limit = options.openFiles
+    ? ['prlimit', `--nofile=${options.openFiles}:${options.openFiles}`]
+    : [];
+  const command = [
+    ...limit,
+    'env',
+    ...(options.production ? ['-u', 'NODE_OPTIONS'] : []),
+    ...env,
+    ...node,
+    `--web.listen-address=127.0.0.1:${port}`,
+    ...args,
+  ];
+  const child = ns.spawn(command[0]!, command.slice(1));
   const exporter = new RunningExporter(ns, port, child);
   for (let attempt = 0; attempt < 100; attempt++) {
     if (child.exitCode !== null) throw new Error(`exporter exited: ${exporter.log}`);

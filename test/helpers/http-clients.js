@@ -7,8 +7,9 @@
 //             the answers; meanwhile /healthz is timed on a fresh connection
 //   flood     N connections send requests with wrong basic-auth passwords in
 //             a loop while one authorised client's latencies are measured
-//   hold      N idle connections, M with half a request line; holds them
-//             until stdin closes
+//   hold      idle connections (nothing sent), partial ones (half a request
+//             line) and kept ones (one request answered, then kept alive);
+//             holds them until stdin closes or the server closes them all
 //   concurrent N requests at once (e.g. 256 gzip scrapes), statuses counted
 //   fill      opens connections until the server stops accepting or the
 //             limit is reached; holds them until stdin closes
@@ -74,6 +75,7 @@ async function pipeline() {
     socket.write(line.repeat(requests));
     sockets.push(socket);
   }
+  process.stdout.write(`${JSON.stringify({ attacking: sockets.length })}\n`);
   const healthz = [];
   const deadline = Date.now() + seconds * 1000;
   while (Date.now() < deadline) {
@@ -135,28 +137,47 @@ async function flood() {
   };
 }
 
+/** A connection that has had one request answered and stays open (keep-alive). */
+function keptAlive() {
+  return new Promise((resolve) => {
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const req = http.get({ host, port, path: '/healthz', agent }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(req.socket));
+    });
+    req.on('error', () => resolve(undefined));
+  });
+}
+
 async function hold() {
-  const { idle = 10, partial = 10 } = options;
+  const { idle = 10, partial = 10, kept = 10 } = options;
   const sockets = [];
   for (let i = 0; i < idle + partial; i++) {
     const socket = await connect();
     if (socket.error) continue;
-    socket.on('error', () => {});
     // Half a request line: the server has no complete request to answer.
     if (i >= idle) socket.write('GET /metr');
     sockets.push(socket);
   }
-  // One complete request first on the idle ones, so they are kept-alive
-  // connections between requests, as Prometheus leaves them.
-  process.stdout.write(`${JSON.stringify({ held: sockets.length })}\n`);
-  const closed = await new Promise((resolve) => {
-    let count = 0;
-    for (const socket of sockets)
-      socket.on('close', () => ++count === sockets.length && resolve(count));
-    void untilStdinCloses().then(() => resolve(count));
+  for (let i = 0; i < kept; i++) {
+    const socket = await keptAlive();
+    if (socket) sockets.push(socket);
+  }
+  for (const socket of sockets) socket.on('error', () => {});
+  let closed = 0;
+  const allClosed = new Promise((resolve) => {
+    for (const socket of sockets) {
+      socket.on('close', () => {
+        if (++closed === sockets.length) resolve();
+      });
+    }
   });
+  process.stdout.write(`${JSON.stringify({ held: sockets.length })}\n`);
+  const started = Date.now();
+  await Promise.race([allClosed, untilStdinCloses()]);
+  const result = { held: sockets.length, closedByServer: closed, ms: Date.now() - started };
   for (const socket of sockets) socket.destroy();
-  return { closedByServer: closed };
+  return result;
 }
 
 async function concurrent() {
