@@ -2,7 +2,8 @@
 # Debian packages the test suite uses beyond Node, npm, python3, make, g++ and
 # iproute2: promtool/prometheus (metric lint, dashboard and alert proofs),
 # clang + libFuzzer (parser fuzzing), clang-format (C++ style), valgrind (leak
-# check of the addon). Installs only what is missing.
+# check of the addon), systemd (systemd-analyze verify of the unit), openssl
+# (the TLS tests' certificates). Installs only what is missing.
 set -euo pipefail
 need=()
 command -v promtool >/dev/null 2>&1 || need+=(prometheus)
@@ -11,6 +12,9 @@ compgen -G "/usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a" >
 command -v clang-format >/dev/null 2>&1 || need+=(clang-format)
 command -v valgrind >/dev/null 2>&1 || need+=(valgrind)
 command -v nstat >/dev/null 2>&1 || need+=(iproute2)
+# systemd-analyze checks deploy/sockdiag-exporter.service; openssl makes the TLS tests' certificates.
+command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
+command -v openssl >/dev/null 2>&1 || need+=(openssl)
 if [ "${#need[@]}" -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "missing packages (${need[*]}) and not root: install them, or tests will skip" >&2
