@@ -3,9 +3,11 @@ import { spawnSync } from 'node:child_process';
 import net from 'node:net';
 import t from 'tap';
 import { COLLECTORS } from '../../src/collectors';
-import { parseFlags, parseListenAddress } from '../../src/cli/flags';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { GLOBAL_FLAGS, parseFlags, parseListenAddress } from '../../src/cli/flags';
 import { FlagError } from '../../src/errors';
-import { CLI } from '../helpers/paths';
+import { CLI, ROOT } from '../helpers/paths';
 
 t.test('defaults', async (t) => {
   const config = parseFlags([], COLLECTORS);
@@ -141,4 +143,13 @@ t.test('CLI exit codes', async (t) => {
     /"level":40,.*"msg":"--collector\.sockets\.ports-limit=5000 is above its maximum: using 1000"/,
     'a clamped value is logged as a warning',
   );
+});
+
+t.test("every global flag is in the README's Global flags paragraph, with its default", async (t) => {
+  const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+  const paragraph = readme.slice(readme.indexOf('Global flags:'), readme.indexOf('### Errors'));
+  for (const flag of GLOBAL_FLAGS) {
+    const spelled = flag.default === '' ? `\`--${flag.name}\`` : `\`--${flag.name}=${flag.default}\``;
+    t.ok(paragraph.includes(spelled), spelled);
+  }
 });
