@@ -145,11 +145,15 @@ t.test('CLI exit codes', async (t) => {
   );
 });
 
-t.test("every global flag is in the README's Global flags paragraph, with its default", async (t) => {
-  const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
-  const paragraph = readme.slice(readme.indexOf('Global flags:'), readme.indexOf('### Errors'));
-  for (const flag of GLOBAL_FLAGS) {
-    const spelled = flag.default === '' ? `\`--${flag.name}\`` : `\`--${flag.name}=${flag.default}\``;
-    t.ok(paragraph.includes(spelled), spelled);
-  }
-});
+t.test(
+  "every global flag is in the README's Global flags paragraph, with its default",
+  async (t) => {
+    const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+    const paragraph = readme.slice(readme.indexOf('Global flags:'), readme.indexOf('### Errors'));
+    for (const flag of GLOBAL_FLAGS) {
+      const spelled =
+        flag.default === '' ? `\`--${flag.name}\`` : `\`--${flag.name}=${flag.default}\``;
+      t.ok(paragraph.includes(spelled), spelled);
+    }
+  },
+);

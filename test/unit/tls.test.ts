@@ -193,3 +193,20 @@ t.test('a renewed certificate is served after reload, without a restart', { skip
   );
   t.equal((await get(port)).fingerprint, after.fingerprint, 'a refused reload keeps what runs');
 });
+
+t.test('shutdown closes idle TLS connections at once', { skip }, async (t) => {
+  const { port, server } = await serve(t, '');
+  const agent = new https.Agent({ keepAlive: true, ca: certs!.read('ca.crt') });
+  await new Promise<void>((resolve, reject) => {
+    https
+      .get({ host: '127.0.0.1', port, path: '/healthz', agent }, (response) => {
+        response.resume();
+        response.on('end', () => resolve());
+      })
+      .on('error', reject);
+  });
+  const started = Date.now();
+  t.equal(await server.shutdown(5000), 0, 'nothing left to cut');
+  t.ok(Date.now() - started < 500, `closed in ${Date.now() - started} ms, not at the deadline`);
+  agent.destroy();
+});
