@@ -7,7 +7,8 @@ import t from 'tap';
 import type { CollectorDefinition } from '../../src/collectors/collector';
 import type { ProcessMetrics } from '../../src/http/exposition';
 import { connectionCap, openFilesLimit, ScrapeSlots, TokenBucket } from '../../src/http/limits';
-import { buildServer } from '../../src/http/server';
+import { RateLimitedLog } from '../../src/http/rate-limited-log';
+import { buildServer, createServer } from '../../src/http/server';
 import type { WebConfig } from '../../src/http/web-config';
 import { testRegistry } from '../helpers/context';
 
@@ -198,4 +199,38 @@ t.test('the connection cap stays below the open files limit', async (t) => {
   const limit = openFilesLimit();
   t.ok(limit === undefined || limit > 0, `this process: ${limit}`);
   t.equal(openFilesLimit('/nonexistent'), undefined);
+});
+
+t.test('accept errors are logged, rate limited, and never crash the server', async (t) => {
+  const lines: string[] = [];
+  const server = createServer({
+    registry: testRegistry([]),
+    log: pino({ level: 'warn' }, { write: (line: string) => lines.push(line) }),
+  });
+  await server.app.listen({ port: 0, host: '127.0.0.1' });
+  t.teardown(() => server.app.close());
+  const emfile = () =>
+    Object.assign(new Error('accept EMFILE'), { code: 'EMFILE', syscall: 'accept' });
+  for (let i = 0; i < 50; i++) server.app.server.emit('error', emfile());
+  t.equal(lines.length, 1, 'one line for 50 failures within the interval');
+  t.match(
+    lines[0],
+    /"code":"EMFILE","syscall":"accept".*cannot accept connections: out of file descriptors \(EMFILE\); raise LimitNOFILE/,
+  );
+  t.equal((await server.app.inject({ url: '/healthz' })).statusCode, 200, 'still serving');
+
+  let now = 0;
+  const logged: Record<string, unknown>[] = [];
+  const fake = {
+    warn: (fields: Record<string, unknown>) => logged.push(fields),
+  } as unknown as pino.Logger;
+  const limited = new RateLimitedLog(fake, 10_000, () => now);
+  for (let i = 0; i < 5; i++) limited.warn({ n: i }, 'refused');
+  now = 10_000;
+  limited.warn({ n: 5 }, 'refused');
+  t.same(
+    logged,
+    [{ n: 0 }, { n: 5, suppressed: 4 }],
+    'the next line says how many were not logged',
+  );
 });
