@@ -55,7 +55,10 @@ function start(t: Test, args: string[]): Promise<Cli> {
   return cli.until(/"msg":"listening"/).then(() => cli);
 }
 
-const port = () => 19100 + Math.floor(Math.random() * 800);
+/** The port it got for 127.0.0.1:0, from Fastify's "Server listening at" line. */
+function portOf(cli: Cli): number {
+  return Number(/"msg":"Server listening at https?:\/\/127\.0\.0\.1:(\d+)"/.exec(cli.log)?.[1]);
+}
 
 function get(
   p: number,
@@ -100,11 +103,8 @@ t.test(
     copyFileSync(certs.file('server.crt'), certs.file('live.crt'));
     copyFileSync(certs.file('server.key'), certs.file('live.key'));
     write('first');
-    const p = port();
-    const cli = await start(t, [
-      `--web.listen-address=127.0.0.1:${p}`,
-      `--web.config.file=${config}`,
-    ]);
+    const cli = await start(t, ['--web.listen-address=127.0.0.1:0', `--web.config.file=${config}`]);
+    const p = portOf(cli);
     const before = await get(p, 'alice', 'first', ca);
     t.equal(before.status, 200);
 
@@ -131,8 +131,7 @@ t.test(
 );
 
 t.test('SIGHUP without a web config is logged and harmless', async (t) => {
-  const p = port();
-  const cli = await start(t, [`--web.listen-address=127.0.0.1:${p}`]);
+  const cli = await start(t, ['--web.listen-address=127.0.0.1:0']);
   t.match(await cli.hangUp(), /"msg":"SIGHUP: no --web\.config\.file to re-read"/);
   t.equal(cli.child.exitCode, null);
 });
