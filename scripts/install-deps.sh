@@ -3,9 +3,9 @@
 # iproute2: promtool/prometheus (metric lint, dashboard and alert proofs),
 # clang + libFuzzer (parser fuzzing), clang-format (C++ style), valgrind (leak
 # check of the addon), lintian, dpkg-dev (dpkg-shlibdeps) and systemd
-# (systemd-analyze) for the Debian package's test, nftables (SNAT in the
-# incident tests). Installs only what is
-# missing.
+# (systemd-analyze) for the Debian package's test and the unit check,
+# nftables (SNAT in the incident tests), openssl (the TLS tests'
+# certificates). Installs only what is missing.
 set -euo pipefail
 need=()
 command -v promtool >/dev/null 2>&1 || need+=(prometheus)
@@ -18,6 +18,7 @@ command -v lintian >/dev/null 2>&1 || need+=(lintian)
 command -v dpkg-shlibdeps >/dev/null 2>&1 || need+=(dpkg-dev)
 command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
 { command -v nft || [ -x /usr/sbin/nft ]; } >/dev/null 2>&1 || need+=(nftables)
+command -v openssl >/dev/null 2>&1 || need+=(openssl)
 if [ "${#need[@]}" -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "missing packages (${need[*]}) and not root: install them, or tests will skip" >&2

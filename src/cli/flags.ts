@@ -25,6 +25,12 @@ export interface Config<Settings = Readonly<Record<string, Readonly<Record<strin
   clamped: string[];
   /** Minimum seconds between two table dumps; scrapes in between reuse the last one. */
   minInterval: number;
+  /** --web.max-requests: scrapes served at once, 0 = no limit. */
+  maxRequests: number;
+  /** --web.max-connections: open connections, 0 = no limit but the descriptors'. */
+  maxConnections: number;
+  /** --web.shutdown-timeout: seconds in-flight requests get on SIGTERM/SIGINT. */
+  shutdownTimeout: number;
   help: boolean;
   version: boolean;
 }
@@ -37,6 +43,24 @@ interface GlobalFlag {
 }
 
 const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
+
+/** A whole number in decimal digits (Number() would also take "0x10", "1e3" and " 7 "). */
+function wholeNumber(flag: string, value: string, max: number): number {
+  if (!/^\d+$/.test(value) || Number(value) > max) {
+    throw new FlagError(
+      `--${flag} expects a whole number from 0 to ${max}, got ${JSON.stringify(value)}`,
+    );
+  }
+  return Number(value);
+}
+
+/** Seconds, decimals allowed: "10", "2.5". */
+function seconds(flag: string, value: string, max: number): number {
+  if (!/^\d+(\.\d+)?$/.test(value) || Number(value) > max) {
+    throw new FlagError(`--${flag} expects seconds from 0 to ${max}, got ${JSON.stringify(value)}`);
+  }
+  return Number(value);
+}
 
 export const GLOBAL_FLAGS: GlobalFlag[] = [
   {
@@ -60,10 +84,34 @@ export const GLOBAL_FLAGS: GlobalFlag[] = [
   },
   {
     name: 'web.config.file',
-    help: 'Path to a configuration file for TLS and basic auth (exporter-toolkit format).',
+    help: 'Path to a configuration file for TLS, client certificates, basic auth, response headers and rate limiting (exporter-toolkit format); re-read on SIGHUP.',
     default: '',
     apply: (config, value) => {
       config.webConfigFile = value;
+    },
+  },
+  {
+    name: 'web.max-requests',
+    help: 'Maximum number of parallel scrape requests; more get 503 at once (0 = no limit).',
+    default: '40',
+    apply: (config, value) => {
+      config.maxRequests = wholeNumber('web.max-requests', value, 1_000_000);
+    },
+  },
+  {
+    name: 'web.max-connections',
+    help: 'Maximum number of open HTTP connections; more are closed at once, with a warning in the log (0 = no limit but the open files limit, less 64 descriptors kept for dumps and files).',
+    default: '512',
+    apply: (config, value) => {
+      config.maxConnections = wholeNumber('web.max-connections', value, 1_000_000);
+    },
+  },
+  {
+    name: 'web.shutdown-timeout',
+    help: 'Seconds that in-flight requests get to finish on SIGTERM or SIGINT; idle connections are closed at once, and what is left at the end is cut.',
+    default: '10',
+    apply: (config, value) => {
+      config.shutdownTimeout = seconds('web.shutdown-timeout', value, 3600);
     },
   },
   {
@@ -151,6 +199,9 @@ export function parseFlags<const Definitions extends readonly CollectorDefinitio
     settings,
     clamped: [],
     minInterval: 0,
+    maxRequests: 40,
+    maxConnections: 512,
+    shutdownTimeout: 10,
     help: false,
     version: false,
   };

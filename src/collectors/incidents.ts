@@ -39,7 +39,10 @@ export function tableFacts(scan: TableScan): TableFacts {
     drops: scan.dropPorts.drops,
     dropPorts: scan.dropPorts.ports(),
     busiestTuplePorts: scan.peers.busiestTuple(false).ports,
-    ephemeralRangeSize: scan.ephemeralRange[1] - scan.ephemeralRange[0] + 1,
+    // 0 when ip_local_port_range could not be read: the check then has no opinion.
+    ephemeralRangeSize: scan.ephemeralRangeKnown
+      ? scan.ephemeralRange[1] - scan.ephemeralRange[0] + 1
+      : 0,
     timeWaitPorts: scan.timeWaitPorts(8),
     halfOpen: scan.halfOpenSources.summaries(scan.peersRevealed),
     ghostCgroupIds: [...scan.ghostCgroups],

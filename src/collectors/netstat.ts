@@ -4,6 +4,7 @@
 // friends one PR at a time (node_exporter #2328), and a kernel's new fields
 // should appear without a release of ours.
 import { ProcfsError } from '../errors';
+import { throwIfProblems } from '../procfs/read';
 import { type MetricSample, simpleCollector } from './collector';
 import { family } from './families';
 
@@ -99,6 +100,9 @@ export const netstatCollector = simpleCollector({
         `neither net/netstat nor net/snmp exists: point --path.procfs at a mounted procfs`,
       );
     }
+    // A file with nothing that parses, or a value the kernel cannot print:
+    // the collector fails rather than serve part of the counters as all.
+    throwIfProblems(snapshot.problems);
     const counters: MetricSample[] = [];
     const gauges: MetricSample[] = [];
     for (const [key, value] of snapshot.values) {

@@ -173,12 +173,16 @@ function ephemeralFamilies(scan: TableScan): MetricFamily[] {
   const [low, high] = scan.ephemeralRange;
   const size = high - low + 1;
   const busiest = scan.peers.busiestTuple(false);
+  // An unreadable ip_local_port_range is unknown: no size, no ratio (the
+  // sysctl collector fails and says why), rather than the kernel default
+  // presented as this host's.
+  const known = scan.ephemeralRangeKnown;
   return [
     {
       name: 'sockdiag_ephemeral_port_range_size',
-      help: 'Ports in net.ipv4.ip_local_port_range: how many connections one local address can have toward one remote address and port.',
+      help: 'Ports in net.ipv4.ip_local_port_range: how many connections one local address can have toward one remote address and port. Absent when the sysctl cannot be read.',
       type: 'gauge',
-      values: [{ value: size }],
+      values: known ? [{ value: size }] : [],
     },
     {
       name: 'sockdiag_ephemeral_ports_busiest_tuple_ports',
@@ -190,7 +194,7 @@ function ephemeralFamilies(scan: TableScan): MetricFamily[] {
       name: 'sockdiag_ephemeral_ports_busiest_tuple_ratio',
       help: 'sockdiag_ephemeral_ports_busiest_tuple_ports / sockdiag_ephemeral_port_range_size. Near 1, connects to that peer fail with EADDRNOTAVAIL or reuse TIME_WAIT ports (the SNAT reuse incident).',
       type: 'gauge',
-      values: [{ value: size > 0 ? busiest.ports / size : 0 }],
+      values: known ? [{ value: size > 0 ? busiest.ports / size : 0 }] : [],
     },
   ];
 }

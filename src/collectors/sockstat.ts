@@ -2,6 +2,7 @@
 // cheap TIME_WAIT total to hold against tcp_max_tw_buckets, and TCP memory
 // to hold against tcp_mem, without walking the socket table.
 import { ProcfsError } from '../errors';
+import { throwIfProblems } from '../procfs/read';
 import { pageSize, type SockstatValue } from '../procfs/sockstat';
 import { defineCollector, type MetricFamily, type ScrapeContext } from './collector';
 
@@ -59,6 +60,7 @@ async function collect(context: ScrapeContext): Promise<MetricFamily[]> {
       'does not exist: point --path.procfs at a mounted procfs',
     );
   }
+  throwIfProblems(files.problems);
   const seen = new Set<string>();
   const families: MetricFamily[] = [];
   const inputs: [SockstatFileName, SockstatValue[] | null][] = [

@@ -3,8 +3,9 @@
 // collectors is needed, and nothing is read twice in one scrape.
 import type { Owners } from '../owners';
 import { readSnmpFiles, type SnmpCounter } from '../procfs/netstat';
+import type { ProcfsProblem } from '../procfs/read';
 import { readSockstatFiles, type SockstatFiles } from '../procfs/sockstat';
-import { readSysctlValues } from '../procfs/sysctl';
+import { readSysctlValues, type SysctlValues } from '../procfs/sysctl';
 import { attachHalfOpen, dumpListeners, type Listener } from '../scan/listeners';
 import { scanTable } from '../scan/scan';
 import type { ScanOptions, TableScan } from '../scan/table-scan';
@@ -13,6 +14,8 @@ export interface NetstatSnapshot {
   netstat: SnmpCounter[] | null;
   snmp: SnmpCounter[] | null;
   snmp6: SnmpCounter[] | null;
+  /** What was wrong with the files that exist; their bad values are not in `values`. */
+  problems: ProcfsProblem[];
   /** "TcpExt.ListenOverflows" -> value, first occurrence wins. */
   values: Map<string, number>;
 }
@@ -30,7 +33,7 @@ export class ScrapeSources {
   private table?: Promise<TableScan>;
   private listenerList?: Promise<Listener[]>;
   private counters?: Promise<NetstatSnapshot>;
-  private settings?: Promise<Map<string, number>>;
+  private settings?: Promise<SysctlValues>;
   private socketCounts?: Promise<SockstatFiles>;
 
   /**
@@ -82,8 +85,8 @@ export class ScrapeSources {
     return this.counters;
   }
 
-  /** "net.ipv4.tcp_max_tw_buckets" (vectors: ".min"/".max"...) -> value. */
-  get sysctls(): Promise<Map<string, number>> {
+  /** "net.ipv4.tcp_max_tw_buckets" (vectors: ".min"/".max"...) -> value; bad files in `problems`. */
+  get sysctls(): Promise<SysctlValues> {
     this.settings ??= readSysctlValues(this.config.procfs);
     return this.settings;
   }

@@ -1,5 +1,8 @@
 // sysctl: the limits the incident counters are measured against, next to
 // them (the list is procfs/sysctl.ts SYSCTLS).
+import { ProcfsError } from '../errors';
+import { throwIfProblems } from '../procfs/read';
+import { SYSCTLS, sysctlPath } from '../procfs/sysctl';
 import { simpleCollector } from './collector';
 import { family } from './families';
 
@@ -14,7 +17,17 @@ export const sysctlCollector = simpleCollector({
   name: 'sysctl',
   help: 'Network sysctls that bound the incidents: backlogs, TIME_WAIT, ports, keepalive, memory',
   async collect({ sources }) {
-    const values = [...(await sources.sysctls)].map(([name, value]) => ({
+    const sysctls = await sources.sysctls;
+    // A file that exists and is unreadable or holds what the kernel could
+    // not: the collector fails, and says which.
+    throwIfProblems(sysctls.problems);
+    if (sysctls.size === 0) {
+      throw new ProcfsError(
+        sysctlPath(sources.procfs, 'net'),
+        `none of the ${SYSCTLS.length} sysctls exists: point --path.procfs at a mounted procfs`,
+      );
+    }
+    const values = [...sysctls].map(([name, value]) => ({
       labels: { name },
       value,
     }));

@@ -4,10 +4,11 @@
 // adapter objects: prom-client renames counters in place for OpenMetrics.
 import { collectDefaultMetrics, type Metric, Registry } from 'prom-client';
 import type { MetricFamily } from '../collectors/collector';
+import { mediaQuality, parsePreferences } from './negotiate';
 
 export const PROMETHEUS_CONTENT_TYPE = Registry.PROMETHEUS_CONTENT_TYPE;
 export const OPENMETRICS_CONTENT_TYPE = Registry.OPENMETRICS_CONTENT_TYPE;
-type ContentType = typeof PROMETHEUS_CONTENT_TYPE | typeof OPENMETRICS_CONTENT_TYPE;
+export type ContentType = typeof PROMETHEUS_CONTENT_TYPE | typeof OPENMETRICS_CONTENT_TYPE;
 
 const MISNAMED_GAUGES = new Set([
   'nodejs_active_handles_total',
@@ -33,11 +34,17 @@ export class ProcessMetrics {
   }
 }
 
-/** Picks OpenMetrics when the Accept header asks for it, as Prometheus does. */
+/**
+ * OpenMetrics when the Accept header prefers it to the text format (a
+ * higher q; Prometheus sends OpenMetrics at q=0.5 and text at q=0.3 or
+ * lower), the text format otherwise: for ties, for `*\/*`, for no header
+ * and for `openmetrics-text;q=0`.
+ */
 export function negotiate(accept: string | undefined): ContentType {
-  return accept?.includes('application/openmetrics-text')
-    ? OPENMETRICS_CONTENT_TYPE
-    : PROMETHEUS_CONTENT_TYPE;
+  const preferences = parsePreferences(accept);
+  const open = mediaQuality(preferences, 'application/openmetrics-text');
+  const text = mediaQuality(preferences, 'text/plain');
+  return open > 0 && open > text ? OPENMETRICS_CONTENT_TYPE : PROMETHEUS_CONTENT_TYPE;
 }
 
 export async function render(families: MetricFamily[], contentType: ContentType): Promise<string> {

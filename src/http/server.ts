@@ -1,15 +1,26 @@
 // The HTTP face: built by a function that does not listen, so tests use
-// fastify.inject and the CLI calls listen().
-import compress from '@fastify/compress';
+// fastify.inject and the CLI calls listen(). The Node server under Fastify
+// is made here (serverFactory) so that its limits are ours: the
+// per-connection gate and the connection cap (connections.ts), timeouts for
+// slow clients, TLS with client certificates, and reloads of all of it.
+import http from 'node:http';
+import https from 'node:https';
+import type { TLSSocket } from 'node:tls';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import type { Logger } from 'pino';
 import type { CollectorRegistry } from '../collectors/registry';
-import { UnknownCollectorError } from '../errors';
-import { renderJson, renderText } from '../incidents/report';
+import { WebConfigError } from '../errors';
 import type { IncidentService } from '../incidents/service';
+import { Access } from './access';
+import { BcryptPool } from './bcrypt-pool';
 import { ScrapeCoordinator } from './coalesce';
-import { negotiate, type ProcessMetrics, render } from './exposition';
-import { installBasicAuth, type WebConfig } from './web-config';
+import { ConnectionGuard } from './connections';
+import { type ContentType, type ProcessMetrics, render } from './exposition';
+import { connectionCap, openFilesLimit, ScrapeSlots } from './limits';
+import { RateLimitedLog } from './rate-limited-log';
+import { registerRoutes } from './routes';
+import { clientCertificateProblem, type TlsSettings, verifyMode } from './tls-config';
+import type { WebConfig } from './web-config';
 
 export interface ServerOptions {
   registry: CollectorRegistry;
@@ -21,103 +32,143 @@ export interface ServerOptions {
   log: Logger;
   telemetryPath?: string;
   minIntervalSeconds?: number;
-  /** TLS and basic auth from --web.config.file. */
+  /** TLS, basic auth, headers and rate limit from --web.config.file. */
   webConfig?: WebConfig;
+  /** --web.max-requests: scrapes served at once (default 40; 0: no limit). */
+  maxRequests?: number;
+  /** --web.max-connections (default 512; 0: no limit but the descriptors'). */
+  maxConnections?: number;
+  /** The soft open files limit; read from /proc/self/limits when absent. */
+  openFiles?: number;
 }
+
+export interface ExporterServer {
+  app: FastifyInstance;
+  /** Applies a re-read web config; throws WebConfigError when it cannot be applied without a restart. */
+  reload(config: WebConfig): void;
+  /** Stops as connections.ts describes; resolves with the number of connections destroyed at the deadline. */
+  shutdown(graceMs: number): Promise<number>;
+}
+
+export const DEFAULT_MAX_REQUESTS = 40;
+export const DEFAULT_MAX_CONNECTIONS = 512;
+
+/** Timeouts for clients that are slow on purpose. */
+const TIMEOUTS = {
+  /** A request's headers must arrive within this, or 408 and close (slowloris). */
+  headersTimeout: 10_000,
+  requestTimeout: 15_000,
+  /** How often Node checks the two above (its default, 30 s, would let them run to 40 s). */
+  connectionsCheckingInterval: 1_000,
+  /** Idle keep-alive connections (Prometheus keeps one per target) are closed after this. */
+  keepAliveTimeout: 72_000,
+  /** A connection with no progress either way (a client that stopped reading) is destroyed after this. */
+  inactivity: 60_000,
+  tlsHandshake: 10_000,
+};
 
 /** Resolves after the event loop has polled for I/O once. */
 export function loopTurn(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
 
-function collectFilter(query: unknown): string[] | undefined {
-  const raw = (query as Record<string, unknown> | undefined)?.['collect[]'];
-  if (raw === undefined) return undefined;
-  return (Array.isArray(raw) ? raw : [raw]).map(String);
+function makeNodeServer(handler: http.RequestListener, tls: TlsSettings | undefined): http.Server {
+  const { headersTimeout, requestTimeout, connectionsCheckingInterval } = TIMEOUTS;
+  const options = { headersTimeout, requestTimeout, connectionsCheckingInterval };
+  const server = tls
+    ? https.createServer(
+        { ...options, ...tls.context, ...verifyMode(tls), handshakeTimeout: TIMEOUTS.tlsHandshake },
+        handler,
+      )
+    : http.createServer(options, handler);
+  server.keepAliveTimeout = TIMEOUTS.keepAliveTimeout;
+  server.setTimeout(TIMEOUTS.inactivity);
+  return server;
 }
 
-function landingPage(telemetryPath: string, version: string): string {
-  const links = [
-    `<li><a href="${telemetryPath}">${telemetryPath}</a>: metrics</li>`,
-    '<li><a href="/doctor">/doctor</a>: incident report (JSON with Accept: application/json)</li>',
-    '<li><a href="/healthz">/healthz</a>: liveness</li>',
-  ];
-  return `<!DOCTYPE html>
-<html><head><meta charset="utf-8"><title>sockdiag-exporter</title></head>
-<body><h1>sockdiag-exporter</h1>
-<p>Prometheus exporter for Linux socket statistics via netlink inet_diag. Version ${version}.</p>
-<ul>${links.join('')}</ul></body></html>
-`;
-}
-
-export function buildServer(options: ServerOptions): FastifyInstance {
+export function createServer(options: ServerOptions): ExporterServer {
+  const log = options.log;
   const telemetryPath = options.telemetryPath ?? '/metrics';
-  const tls = options.webConfig?.tls;
+  const webConfig = options.webConfig ?? {};
+  let tls = webConfig.tls;
+  const pool = new BcryptPool();
+  const access = new Access(pool, webConfig);
+  const guard = new ConnectionGuard(log);
+  const { cap, why } = connectionCap(
+    options.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
+    options.openFiles ?? openFilesLimit(),
+  );
+  const rejected = new RateLimitedLog(log, 10_000);
+  let node: http.Server | undefined;
   const app = Fastify({
-    ...(tls ? { https: { cert: tls.cert, key: tls.key, minVersion: tls.minVersion } } : {}),
-    loggerInstance: options.log as unknown as FastifyBaseLogger,
+    serverFactory: (handler) => {
+      node = makeNodeServer(guard.gate(handler), tls);
+      guard.attach(node, cap, why, Boolean(tls));
+      // Before the HTTP layer sees the connection: client certificate policy.
+      node.prependListener('secureConnection', (socket: TLSSocket) => {
+        const problem = tls && clientCertificateProblem(socket, tls);
+        if (!problem) return;
+        rejected.warn({ remote: socket.remoteAddress }, `TLS connection refused: ${problem}`);
+        socket.destroy();
+      });
+      return node;
+    },
+    loggerInstance: log as unknown as FastifyBaseLogger,
     // Scrapes every 15 s would drown the log; errors are still logged.
     logController: new LogController({ disableRequestLogging: true }),
     return503OnClosing: true,
-  });
+  }) as unknown as FastifyInstance;
+  const processMetrics = options.processMetrics;
   const coordinator = new ScrapeCoordinator(
     options.registry,
     (options.minIntervalSeconds ?? 0) * 1000,
-  );
-  const users = options.webConfig?.users;
-  if (users && users.size > 0) installBasicAuth(app, users);
-  app.register(compress, { global: true, encodings: ['gzip'] });
-  // Scrapes are connections too: the churn check leaves them out.
-  const incidents = options.incidents;
-  if (incidents) app.server.on('connection', () => incidents.noteOwnConnection());
-  app.register(async (scope) => {
-    scope.get(telemetryPath, async (request, reply) => {
-      let names: string[];
-      try {
-        names = options.registry.select(collectFilter(request.query));
-      } catch (error) {
-        if (error instanceof UnknownCollectorError) {
-          return reply.code(400).type('text/plain; charset=utf-8').send(`${error.message}\n`);
-        }
-        throw error;
-      }
-      const families = [...(await coordinator.collect(names))];
+    async (families, contentType) => {
+      const all = [...families];
       // Each step below runs for a few ms without awaiting anything that
       // waits: give the event loop a turn between them, so /healthz and
       // other requests are not held behind one scrape's whole tail.
       await loopTurn();
-      if (options.processMetrics) families.push(...(await options.processMetrics.families()));
+      if (processMetrics) all.push(...(await processMetrics.families()));
       await loopTurn();
-      const contentType = negotiate(request.headers.accept);
-      const body = await render(families, contentType);
-      return reply.type(contentType).send(body);
-    });
-    scope.get('/doctor', async (request, reply) => {
-      const incidents = options.incidents;
-      if (!incidents || !options.registry.enabled.includes('incidents')) {
-        return reply
-          .code(404)
-          .type('text/plain; charset=utf-8')
-          .send('the incidents collector is disabled (--no-collector.incidents)\n');
+      return render(all, contentType as ContentType);
+    },
+  );
+  access.install(app);
+  // Scrapes are connections too: the churn check leaves the exporter's own out.
+  const incidents = options.incidents;
+  if (incidents)
+    app.server.on(tls ? 'secureConnection' : 'connection', () => incidents.noteOwnConnection());
+  app.register(async (scope) =>
+    registerRoutes(scope, {
+      registry: options.registry,
+      coordinator,
+      slots: new ScrapeSlots(options.maxRequests ?? DEFAULT_MAX_REQUESTS),
+      ...(options.incidents ? { incidents: options.incidents } : {}),
+      telemetryPath,
+      version: options.version ?? 'unknown',
+    }),
+  );
+  app.addHook('onClose', async () => pool.close());
+  return {
+    app,
+    reload(config) {
+      if (Boolean(config.tls) !== Boolean(tls)) {
+        throw new WebConfigError(
+          `--web.config.file ${config.file ?? ''}: turning TLS ${config.tls ? 'on' : 'off'} needs a restart`,
+        );
       }
-      await coordinator.collect(['incidents']);
-      const findings = incidents.latest ?? [];
-      const recent = incidents.recent();
-      if (request.headers.accept?.includes('application/json')) {
-        return reply.type('application/json').send(renderJson(findings, recent, incidents.notes()));
+      if (config.tls && node instanceof https.Server) {
+        node.setSecureContext(config.tls.context);
+        Object.assign(node, verifyMode(config.tls));
       }
-      return reply
-        .type('text/plain; charset=utf-8')
-        .send(renderText(findings, recent, incidents.notes()));
-    });
-    scope.get('/healthz', async (_request, reply) =>
-      reply.type('text/plain; charset=utf-8').send('ok\n'),
-    );
-    scope.get('/', async (_request, reply) =>
-      reply
-        .type('text/html; charset=utf-8')
-        .send(landingPage(telemetryPath, options.version ?? 'unknown')),
-    );
-  });
-  return app;
+      tls = config.tls;
+      access.apply(config);
+    },
+    shutdown: (graceMs) => guard.shutdown(graceMs),
+  };
+}
+
+/** The Fastify app alone, for tests that inject requests. */
+export function buildServer(options: ServerOptions): FastifyInstance {
+  return createServer(options).app;
 }

@@ -5,7 +5,7 @@
 // change between kernels (PAWSPassive left with tcp_tw_recycle, PAWSOldAck
 // arrived in 6.14), and a parser that assumed a layout has crashed on old
 // kernels before (categraf PR #494). Bad input is skipped, never thrown.
-import { FIELD_NAME, INTEGER, readOptional } from './read';
+import { FIELD_NAME, INTEGER, type ProcfsProblem, readOptional } from './read';
 
 export interface SnmpCounter {
   /** Kernel group as printed: TcpExt, IpExt, MPTcpExt, Tcp, Udp, IcmpMsg, Ip6, Icmp6, ... */
@@ -99,18 +99,48 @@ export interface SnmpFiles {
   netstat: SnmpCounter[] | null;
   snmp: SnmpCounter[] | null;
   snmp6: SnmpCounter[] | null;
+  /** What was wrong with files that exist; their bad values are left out above. */
+  problems: ProcfsProblem[];
+}
+
+/** Tcp MaxConn is the one field the kernel prints signed (%ld, and it is -1); the rest are %lu. */
+const SIGNED_FIELDS = new Set(['Tcp.MaxConn']);
+
+/**
+ * The counters of one file that the kernel could have printed. A file
+ * that exists and yields none is wrong (truncated, not procfs, another
+ * format), not a kernel without counters.
+ */
+function sound(path: string, counters: SnmpCounter[], problems: ProcfsProblem[]): SnmpCounter[] {
+  if (counters.length === 0) {
+    problems.push({
+      path,
+      message:
+        'holds no counter that parses ("Group: Name ..." lines each followed by "Group: value ..."): is --path.procfs a mounted procfs?',
+    });
+  }
+  return counters.filter((counter) => {
+    const key = `${counter.prefix}.${counter.field}`;
+    if (counter.value >= 0 || SIGNED_FIELDS.has(key)) return true;
+    problems.push({
+      path,
+      message: `${key} is ${counter.value}, and the kernel prints its counters unsigned`,
+    });
+    return false;
+  });
 }
 
 /** Reads the three files once each, concurrently. `procfs` is /proc or /proc/<pid>. */
 export async function readSnmpFiles(procfs: string): Promise<SnmpFiles> {
-  const [netstat, snmp, snmp6] = await Promise.all([
-    readOptional(`${procfs}/net/netstat`),
-    readOptional(`${procfs}/net/snmp`),
-    readOptional(`${procfs}/net/snmp6`),
-  ]);
+  const paths = [`${procfs}/net/netstat`, `${procfs}/net/snmp`, `${procfs}/net/snmp6`] as const;
+  const [netstat, snmp, snmp6] = await Promise.all(paths.map((path) => readOptional(path)));
+  const problems: ProcfsProblem[] = [];
+  const check = (index: number, text: string | null | undefined, parse: typeof parseSnmp6) =>
+    text === null || text === undefined ? null : sound(paths[index]!, parse(text), problems);
   return {
-    netstat: netstat === null ? null : parseSnmpTable(netstat),
-    snmp: snmp === null ? null : parseSnmpTable(snmp),
-    snmp6: snmp6 === null ? null : parseSnmp6(snmp6),
+    netstat: check(0, netstat, parseSnmpTable),
+    snmp: check(1, snmp, parseSnmpTable),
+    snmp6: check(2, snmp6, parseSnmp6),
+    problems,
   };
 }

@@ -3,6 +3,7 @@
 // kernel versions (tcp_tw_recycle left in 4.12, tcp_tw_reuse_delay arrived in
 // 6.x). Callers decide whether an absent file matters.
 import { readFileSync } from 'node:fs';
+import { ProcfsError } from '../errors';
 
 /** Error codes that mean "not there", as opposed to "there but unreadable". */
 const ABSENT_CODES = new Set(['ENOENT', 'ENOTDIR']);
@@ -29,3 +30,24 @@ export async function readOptional(path: string): Promise<string | null> {
 export const FIELD_NAME = /^[A-Za-z][A-Za-z0-9_]*$/;
 /** A decimal integer as procfs prints it (Tcp MaxConn is -1: signed). */
 export const INTEGER = /^-?\d+$/;
+
+/**
+ * Something wrong with a file that exists: nothing in it parses, a value
+ * the kernel could not have printed, a read that failed. The readers keep
+ * what is sound and list the rest; the collector that reads the file fails
+ * with the first problem, so the scrape says `success 0` instead of
+ * serving a subset as if it were everything.
+ */
+export interface ProcfsProblem {
+  path: string;
+  message: string;
+}
+
+/** Throws the first problem as a ProcfsError (ERR_PROCFS), with how many others there are. */
+export function throwIfProblems(problems: readonly ProcfsProblem[]): void {
+  const [first, ...others] = problems;
+  if (!first) return;
+  const more =
+    others.length > 0 ? ` (and ${others.length} more problem${others.length > 1 ? 's' : ''})` : '';
+  throw new ProcfsError(first.path, `${first.message}${more}`);
+}

@@ -5,7 +5,7 @@
 // Each line is a protocol followed by key/value pairs. Values are as the
 // kernel prints them: TCP/UDP `mem` in pages, FRAG `memory` in bytes.
 import { execFile } from 'node:child_process';
-import { FIELD_NAME, INTEGER, readOptional } from './read';
+import { FIELD_NAME, INTEGER, type ProcfsProblem, readOptional } from './read';
 
 export interface SockstatValue {
   /** As printed: sockets, TCP, UDP, UDPLITE, RAW, FRAG, TCP6, ... */
@@ -44,18 +44,39 @@ export interface SockstatFiles {
   sockstat: SockstatValue[] | null;
   /** null when IPv6 is disabled. */
   sockstat6: SockstatValue[] | null;
+  /** What was wrong with files that exist; their bad values are left out above. */
+  problems: ProcfsProblem[];
+}
+
+/**
+ * The values of one file that the kernel could have printed: every one is
+ * a count or an amount that the kernel clamps at 0 before printing. A file
+ * that exists and yields none is wrong, not empty.
+ */
+function sound(path: string, values: SockstatValue[], problems: ProcfsProblem[]): SockstatValue[] {
+  if (values.length === 0) {
+    problems.push({ path, message: 'holds no value that parses ("PROTO: key value ..." lines)' });
+  }
+  return values.filter((entry) => {
+    if (entry.value >= 0) return true;
+    problems.push({
+      path,
+      message: `${entry.protocol} ${entry.key} is ${entry.value}: the kernel never prints a negative count`,
+    });
+    return false;
+  });
 }
 
 /** Reads both files once each, concurrently. `procfs` is /proc or /proc/<pid>. */
 export async function readSockstatFiles(procfs: string): Promise<SockstatFiles> {
-  const [sockstat, sockstat6] = await Promise.all([
-    readOptional(`${procfs}/net/sockstat`),
-    readOptional(`${procfs}/net/sockstat6`),
-  ]);
-  return {
-    sockstat: sockstat === null ? null : parseSockstat(sockstat),
-    sockstat6: sockstat6 === null ? null : parseSockstat(sockstat6),
-  };
+  const paths = [`${procfs}/net/sockstat`, `${procfs}/net/sockstat6`] as const;
+  const [sockstat, sockstat6] = await Promise.all(paths.map((path) => readOptional(path)));
+  const problems: ProcfsProblem[] = [];
+  const check = (index: number, text: string | null | undefined) =>
+    text === null || text === undefined
+      ? null
+      : sound(paths[index]!, parseSockstat(text), problems);
+  return { sockstat: check(0, sockstat), sockstat6: check(1, sockstat6), problems };
 }
 
 /** What we assume when getconf cannot tell us: x86_64 and most arm64 kernels. */

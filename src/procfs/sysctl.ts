@@ -1,15 +1,20 @@
 // Network sysctls under /proc/sys/net. Note for callers: unlike
 // /proc/<pid>/net/*, /proc/sys/net answers for the network namespace of the
 // process that reads it, whatever procfs path is given.
-import { INTEGER, readOptional } from './read';
+import { INTEGER, type ProcfsProblem, readOptional } from './read';
 
 interface SysctlSpec {
   name: string;
   /** Name suffixes for vector sysctls, in the kernel's order. */
   parts?: readonly string[];
+  /** The values the kernel can hold (default: a C int, which proc_dointvec prints). */
+  min?: number;
+  max?: number;
 }
 
 const MEMORY_PARTS = ['min', 'default', 'max'] as const;
+const INT_MIN = -(2 ** 31);
+const INT_MAX = 2 ** 31 - 1;
 
 /**
  * The TCP settings the incidents are measured against: accept and SYN
@@ -24,7 +29,7 @@ export const SYSCTLS: readonly SysctlSpec[] = [
   { name: 'net.ipv4.tcp_max_tw_buckets' },
   { name: 'net.ipv4.tcp_tw_reuse' },
   // Newer than 6.12; absent before.
-  { name: 'net.ipv4.tcp_tw_reuse_delay' },
+  { name: 'net.ipv4.tcp_tw_reuse_delay', min: 0, max: 2 ** 32 - 1 },
   // Removed in 4.12: its absence is the answer to "is tw_recycle on?".
   { name: 'net.ipv4.tcp_tw_recycle' },
   { name: 'net.ipv4.tcp_timestamps' },
@@ -32,15 +37,22 @@ export const SYSCTLS: readonly SysctlSpec[] = [
   { name: 'net.ipv4.tcp_keepalive_time' },
   { name: 'net.ipv4.tcp_keepalive_intvl' },
   { name: 'net.ipv4.tcp_keepalive_probes' },
-  { name: 'net.ipv4.ip_local_port_range', parts: ['min', 'max'] },
+  // The kernel refuses a range outside 1-65535 or with min above max.
+  { name: 'net.ipv4.ip_local_port_range', parts: ['min', 'max'], min: 1, max: 65535 },
   // Host-wide: only the initial network namespace has this file (and tcp_mem).
   { name: 'net.ipv4.tcp_max_orphans' },
-  { name: 'net.ipv4.tcp_syn_retries' },
+  { name: 'net.ipv4.tcp_syn_retries', min: 1, max: 127 },
   { name: 'net.ipv4.tcp_synack_retries' },
-  { name: 'net.ipv4.tcp_rmem', parts: MEMORY_PARTS },
-  { name: 'net.ipv4.tcp_wmem', parts: MEMORY_PARTS },
+  { name: 'net.ipv4.tcp_rmem', parts: MEMORY_PARTS, min: 1 },
+  { name: 'net.ipv4.tcp_wmem', parts: MEMORY_PARTS, min: 1 },
   // The kernel documents tcp_mem's middle value as "pressure", not a default.
-  { name: 'net.ipv4.tcp_mem', parts: ['min', 'pressure', 'max'] },
+  // Pages, in unsigned longs.
+  {
+    name: 'net.ipv4.tcp_mem',
+    parts: ['min', 'pressure', 'max'],
+    min: 0,
+    max: Number.MAX_SAFE_INTEGER,
+  },
   { name: 'net.core.rmem_max' },
   { name: 'net.core.wmem_max' },
 ];
@@ -69,34 +81,88 @@ export function readSysctl(procfs: string, name: string): Promise<string | null>
 /** The kernel's default ip_local_port_range. */
 export const DEFAULT_PORT_RANGE: readonly [number, number] = [32768, 60999];
 
-/** net.ipv4.ip_local_port_range as [low, high]; the kernel default when unreadable. */
-export async function readPortRange(procfs: string): Promise<[number, number]> {
-  try {
-    const text = await readSysctl(procfs, 'net.ipv4.ip_local_port_range');
-    const values = text === null ? null : parseSysctlValues(text, 2);
-    if (values) return [values[0]!, values[1]!];
-  } catch {
-    // not readable: fall back to the kernel default
+/** Why a sysctl's text is not what the kernel prints, or undefined when it is. */
+function problemWith(spec: SysctlSpec, text: string): { values?: number[]; message?: string } {
+  const expected = Math.max(spec.parts?.length ?? 0, 1);
+  const values = parseSysctlValues(text, expected);
+  if (values === null) {
+    return {
+      message: `expected ${expected} integer${expected > 1 ? 's' : ''}, got ${JSON.stringify(text.trim())}`,
+    };
   }
-  return [...DEFAULT_PORT_RANGE];
+  const [min, max] = [spec.min ?? INT_MIN, spec.max ?? INT_MAX];
+  const outside = values.find(
+    (value) => !Number.isSafeInteger(value) || value < min || value > max,
+  );
+  if (outside !== undefined) {
+    return {
+      message: `${outside} is outside ${min}-${max}, which the kernel allows for ${spec.name}`,
+    };
+  }
+  if (spec.name === 'net.ipv4.ip_local_port_range' && values[0]! > values[1]!) {
+    return { message: `the range ${values[0]}-${values[1]} is reversed, which the kernel refuses` };
+  }
+  return { values };
+}
+
+const PORT_RANGE = SYSCTLS.find((spec) => spec.name === 'net.ipv4.ip_local_port_range')!;
+
+export interface PortRange {
+  range: [number, number];
+  /** false: the sysctl could not be read or held garbage; `range` is the kernel default, for the scan to split by. */
+  known: boolean;
+}
+
+/**
+ * net.ipv4.ip_local_port_range. The scan needs some range to split the
+ * table by (any range splits it exactly; the real one balances the parts),
+ * so an unreadable or impossible value gives the kernel default with
+ * `known: false`: what reports the range to users must say it is unknown.
+ */
+export async function readPortRange(procfs: string): Promise<PortRange> {
+  try {
+    const text = await readSysctl(procfs, PORT_RANGE.name);
+    const values = text === null ? undefined : problemWith(PORT_RANGE, text).values;
+    if (values) return { range: [values[0]!, values[1]!], known: true };
+  } catch {
+    // unreadable: unknown
+  }
+  return { range: [...DEFAULT_PORT_RANGE], known: false };
+}
+
+/** Sysctl values by dotted name, and what was wrong with the files that exist. */
+export class SysctlValues extends Map<string, number> {
+  readonly problems: ProcfsProblem[] = [];
+}
+
+async function readOne(procfs: string, spec: SysctlSpec, out: SysctlValues): Promise<void> {
+  const path = sysctlPath(procfs, spec.name);
+  let text: string | null;
+  try {
+    text = await readSysctl(procfs, spec.name);
+  } catch (error) {
+    out.problems.push({ path, message: `cannot be read: ${(error as Error).message}` });
+    return;
+  }
+  if (text === null) return; // not on this kernel, or not in this namespace
+  const { values, message } = problemWith(spec, text);
+  if (!values) {
+    out.problems.push({ path, message: message! });
+    return;
+  }
+  const parts = spec.parts ?? [];
+  if (parts.length === 0) out.set(spec.name, values[0]!);
+  parts.forEach((part, p) => out.set(`${spec.name}.${part}`, values[p]!));
 }
 
 /**
  * Every listed sysctl this kernel has, by dotted name; vectors as one
- * entry per part ("net.ipv4.ip_local_port_range.min"). Absent sysctls and
- * unparsable ones are left out.
+ * entry per part ("net.ipv4.ip_local_port_range.min"). Absent sysctls are
+ * left out; unreadable ones and values the kernel could not hold are left
+ * out and listed in `problems`.
  */
-export async function readSysctlValues(procfs: string): Promise<Map<string, number>> {
-  const texts = await Promise.all(SYSCTLS.map((spec) => readSysctl(procfs, spec.name)));
-  const values = new Map<string, number>();
-  SYSCTLS.forEach((spec, i) => {
-    const text = texts[i];
-    if (text === null || text === undefined) return;
-    const parts = spec.parts ?? [];
-    const parsed = parseSysctlValues(text, Math.max(parts.length, 1));
-    if (parsed === null) return;
-    if (parts.length === 0) values.set(spec.name, parsed[0]!);
-    parts.forEach((part, p) => values.set(`${spec.name}.${part}`, parsed[p]!));
-  });
-  return values;
+export async function readSysctlValues(procfs: string): Promise<SysctlValues> {
+  const out = new SysctlValues();
+  for (const spec of SYSCTLS) await readOne(procfs, spec, out);
+  return out;
 }

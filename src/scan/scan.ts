@@ -35,7 +35,8 @@ async function addTcpStreams(
  * slice of the sockets by a kernel port filter (split.ts).
  */
 export async function scanTable(options: ScanOptions): Promise<TableScan> {
-  const scan = new TableScan(await readPortRange(options.procfs), options);
+  const ports = await readPortRange(options.procfs);
+  const scan = new TableScan(ports.range, options, ports.known);
   // 2048 rows keep each batch's aggregation near 1 ms on the event loop
   // (16384 gave /healthz a 17 ms p99 during 1M-socket scrapes); with two
   // fills queued, smaller batches no longer leave the kernel walk waiting.

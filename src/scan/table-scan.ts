@@ -117,9 +117,16 @@ export class TableScan {
   private readonly revealPeers: boolean;
   private readonly trackCgroups: boolean;
 
+  /**
+   * `ephemeralRange` classifies local ports and splits the walk; with
+   * `ephemeralRangeKnown` false it is the kernel default standing in for
+   * an ip_local_port_range that could not be read, and nothing may report
+   * it as the host's.
+   */
   constructor(
     readonly ephemeralRange: [number, number],
     options: ScanOptions,
+    readonly ephemeralRangeKnown = true,
   ) {
     this.peers = new PeerTracker(ephemeralRange, options.trackPeers, options.peersLimit);
     this.ghostIdleMs = options.ghostIdleSeconds * 1000;

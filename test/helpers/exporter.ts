@@ -1,9 +1,11 @@
 // Runs the built exporter (dist/src/cli/main.js) inside a test namespace and
 // scrapes it from inside that namespace, as Prometheus on the host would.
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { type Netns, NamespacedProcess } from './namespaces';
-import { CLI } from './paths';
 
+const CLI = path.join(__dirname, '..', '..', 'dist', 'src', 'cli', 'main.js');
 const FETCH = `
 import sys, urllib.request
 request = urllib.request.Request(sys.argv[1], headers=dict(h.split(': ', 1) for h in sys.argv[2:]))
@@ -30,6 +32,14 @@ export class RunningExporter extends NamespacedProcess {
     super(ns, child);
   }
 
+  /** Resident memory now and at its peak (VmRSS, VmHWM), in MiB. */
+  memory(): { rss: number; peak: number } {
+    const status = readFileSync(`/proc/${this.child.pid}/status`, 'utf8');
+    const kib = (field: string) =>
+      Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1]);
+    return { rss: kib('VmRSS') / 1024, peak: kib('VmHWM') / 1024 };
+  }
+
   get(pathAndQuery: string, headers: Record<string, string> = {}): Response {
     const args = ['-c', FETCH, `http://127.0.0.1:${this.port}${pathAndQuery}`];
     for (const [name, value] of Object.entries(headers)) args.push(`${name}: ${value}`);
@@ -39,7 +49,21 @@ export class RunningExporter extends NamespacedProcess {
   }
 }
 
-export interface StartOptions {
+export interface ExporterOptions {
+  /**
+   * Run it as in production, for measurements (RSS, latency): without the
+   * test runner's NODE_OPTIONS, which load its TypeScript and process-info
+   * hooks (a loader thread, source-mapped stack traces) into every child.
+   * tap puts them back into the environment of whatever a test spawns, so
+   * they are removed by `env -u` inside the namespace.
+   */
+  production?: boolean;
+  /** More environment, e.g. MALLOC_ARENA_MAX. */
+  env?: Record<string, string>;
+  /** Node's own flags, before the script. */
+  nodeArgs?: string[];
+  /** Run under `prlimit --nofile=N:N`: an open files limit of N. */
+  openFiles?: number;
   /**
    * Enter only the network namespace (nsenter), keeping the cgroup2 mount
    * visible; `ip netns exec` (the default) remounts /sys and hides it.
@@ -53,17 +77,27 @@ export async function startExporter(
   ns: Netns,
   args: string[] = [],
   port = 19561,
-  options: StartOptions = {},
+  options: ExporterOptions = {},
 ): Promise<RunningExporter> {
-  const command = [process.execPath, CLI, `--web.listen-address=127.0.0.1:${port}`, ...args];
-  if (options.user !== undefined) {
-    command.unshift(
-      'setpriv',
-      `--reuid=${options.user}`,
-      `--regid=${options.user}`,
-      '--clear-groups',
-    );
-  }
+  const env = Object.entries(options.env ?? {}).map(([name, value]) => `${name}=${value}`);
+  const node = [process.execPath, ...(options.nodeArgs ?? []), CLI];
+  const limit = options.openFiles
+    ? ['prlimit', `--nofile=${options.openFiles}:${options.openFiles}`]
+    : [];
+  const user =
+    options.user === undefined
+      ? []
+      : ['setpriv', `--reuid=${options.user}`, `--regid=${options.user}`, '--clear-groups'];
+  const command = [
+    ...limit,
+    ...user,
+    'env',
+    ...(options.production ? ['-u', 'NODE_OPTIONS'] : []),
+    ...env,
+    ...node,
+    `--web.listen-address=127.0.0.1:${port}`,
+    ...args,
+  ];
   const child = options.keepMounts
     ? spawn('nsenter', [`--net=${ns.path}`, ...command], { stdio: 'pipe' })
     : ns.spawn(command[0]!, command.slice(1));

@@ -92,18 +92,23 @@ def accept(cmd):
 
 def send(cmd):
     """Sends `bytes` (in `chunk`-sized writes, TCP_NODELAY with `nodelay`)
-    for at most `timeout` seconds; returns how much the kernel took."""
+    for at most `timeout` seconds; returns how much the kernel took. With
+    `text`, sends that text instead (e.g. HTTP requests)."""
     s = sockets[cmd["id"]]
     s.setblocking(False)
     if cmd.get("nodelay"):
         s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    total = cmd["bytes"]
-    chunk = b"x" * min(cmd.get("chunk", total), total)
+    if "text" in cmd:
+        chunk = cmd["text"].encode()
+        total = len(chunk)
+    else:
+        total = cmd["bytes"]
+        chunk = b"x" * min(cmd.get("chunk", total), total)
     sent = 0
     deadline = time.time() + cmd.get("timeout", 2)
     while sent < total and time.time() < deadline:
         try:
-            sent += s.send(chunk[: total - sent])
+            sent += s.send(chunk[sent:] if "text" in cmd else chunk[: total - sent])
         except BlockingIOError:
             select.select([], [s], [], 0.05)
     return {"sent": sent}

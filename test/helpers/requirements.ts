@@ -21,6 +21,8 @@ const COMMANDS = {
   nft: 'nftables',
   'prometheus-node-exporter': 'prometheus-node-exporter',
   'systemd-analyze': 'systemd',
+  openssl: 'openssl',
+  prlimit: 'util-linux',
 } as const;
 
 /** `build`: the node-gyp build tree (npm ci made it), for the Debug build. */

@@ -36,3 +36,28 @@ export async function exporterOverTable(t: Test): Promise<{
   t.equal(response.status, 200, 'GET /metrics');
   return { ns, exporter, body: response.body };
 }
+
+/**
+ * A service host in miniature: `listeners` listening ports, each with
+ * `connections` accepted connections (2 sockets each), so that a scrape
+ * has a realistic size (about 120 KB with the defaults: 3,100 sockets).
+ */
+export async function buildServiceTable(
+  holder: SocketHolder,
+  listeners = 100,
+  connections = 15,
+): Promise<void> {
+  for (let p = 0; p < listeners; p++) {
+    const listener = await holder.send({ op: 'listen', port: 8000 + p, backlog: 64 });
+    // Not waiting for each connect: a loopback connect to a listener with
+    // room in its queue completes in the kernel at once.
+    await holder.send({
+      op: 'connect',
+      host: '127.0.0.1',
+      port: 8000 + p,
+      count: connections,
+      wait: false,
+    });
+    await holder.send({ op: 'accept', id: listener.id, count: connections });
+  }
+}

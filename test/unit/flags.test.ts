@@ -3,9 +3,11 @@ import { spawnSync } from 'node:child_process';
 import net from 'node:net';
 import t from 'tap';
 import { COLLECTORS } from '../../src/collectors';
-import { parseFlags, parseListenAddress } from '../../src/cli/flags';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { GLOBAL_FLAGS, parseFlags, parseListenAddress } from '../../src/cli/flags';
 import { FlagError } from '../../src/errors';
-import { CLI } from '../helpers/paths';
+import { CLI, ROOT } from '../helpers/paths';
 
 t.test('defaults', async (t) => {
   const config = parseFlags([], COLLECTORS);
@@ -71,6 +73,42 @@ t.test('bad flags name the flag', async (t) => {
   );
 });
 
+t.test('limits take decimal whole numbers only; clamps are recorded for the log', async (t) => {
+  for (const value of ['1.5', '0x10', '1e3', ' 7', '-1', '']) {
+    t.throws(
+      () => parseFlags([`--collector.sockets.ports-limit=${value}`], COLLECTORS),
+      /--collector\.sockets\.ports-limit expects a whole number from 0 to 1000/,
+      `ports-limit ${JSON.stringify(value)}`,
+    );
+    t.throws(
+      () => parseFlags([`--web.max-requests=${value}`], COLLECTORS),
+      /--web\.max-requests expects a whole number/,
+      `max-requests ${JSON.stringify(value)}`,
+    );
+    t.throws(
+      () => parseFlags([`--web.max-connections=${value}`], COLLECTORS),
+      /--web\.max-connections expects a whole number/,
+    );
+  }
+  t.throws(() => parseFlags(['--web.shutdown-timeout=0x5'], COLLECTORS), /expects seconds/);
+  t.throws(
+    () => parseFlags(['--collector.incidents.churn-ratio=1e3'], COLLECTORS),
+    /expects a number/,
+  );
+  const clamped = parseFlags(['--collector.sockets.ports-limit=5000'], COLLECTORS);
+  t.equal(clamped.settings.sockets.portsLimit, 1000);
+  t.same(clamped.clamped, [
+    '--collector.sockets.ports-limit=5000 is above its maximum: using 1000',
+  ]);
+  const web = parseFlags(
+    ['--web.max-requests=0', '--web.max-connections=64', '--web.shutdown-timeout=2.5'],
+    COLLECTORS,
+  );
+  t.same([web.maxRequests, web.maxConnections, web.shutdownTimeout], [0, 64, 2.5]);
+  const defaults = parseFlags([], COLLECTORS);
+  t.same([defaults.maxRequests, defaults.maxConnections, defaults.shutdownTimeout], [40, 512, 10]);
+});
+
 t.test('listen addresses', async (t) => {
   t.same(parseListenAddress(':19561'), { port: 19561 });
   t.same(parseListenAddress('127.0.0.1:80'), { host: '127.0.0.1', port: 80 });
@@ -93,8 +131,29 @@ t.test('CLI exit codes', async (t) => {
   const blocker = net.createServer();
   await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
   const port = (blocker.address() as net.AddressInfo).port;
-  const busy = run([`--web.listen-address=127.0.0.1:${port}`]);
+  const busy = run([
+    `--web.listen-address=127.0.0.1:${port}`,
+    '--collector.sockets.ports-limit=5000',
+  ]);
   blocker.close();
   t.equal(busy.status, 1);
   t.match(busy.stderr, /already in use/);
+  t.match(
+    busy.stdout,
+    /"level":40,.*"msg":"--collector\.sockets\.ports-limit=5000 is above its maximum: using 1000"/,
+    'a clamped value is logged as a warning',
+  );
 });
+
+t.test(
+  "every global flag is in the README's Global flags paragraph, with its default",
+  async (t) => {
+    const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+    const paragraph = readme.slice(readme.indexOf('Global flags:'), readme.indexOf('### Errors'));
+    for (const flag of GLOBAL_FLAGS) {
+      const spelled =
+        flag.default === '' ? `\`--${flag.name}\`` : `\`--${flag.name}=${flag.default}\``;
+      t.ok(paragraph.includes(spelled), spelled);
+    }
+  },
+);

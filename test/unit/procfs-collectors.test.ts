@@ -158,8 +158,12 @@ t.test('sysctl: the fixed list, vectors split, absent ones omitted', async (t) =
   t.notOk(oldSeries.has('net.ipv4.tcp_tw_reuse_delay'));
   t.notOk(oldSeries.has('net.ipv4.tcp_keepalive_time'), 'missing files are omitted silently');
 
-  const none = await scrape(sysctlCollector, context('no-such-kernel'));
-  t.same(none.families[0]?.values, []);
+  // None of its files: a failure (success 0), not a success with no series.
+  await t.rejects(scrape(sysctlCollector, context('no-such-kernel')), {
+    code: 'ERR_PROCFS',
+    path: /no-such-kernel\/sys\/net$/,
+    message: /none of the 22 sysctls exists: point --path\.procfs/,
+  });
 });
 
 t.test('the families render as Prometheus text that grep finds', async (t) => {

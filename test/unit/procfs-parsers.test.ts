@@ -190,7 +190,7 @@ t.test('missing files are absent, not errors', async (t) => {
   t.equal(sockstat.sockstat?.find((v) => v.key === 'tw')?.value, 6068);
   t.equal(sockstat.sockstat6, null, 'IPv6 disabled: no sockstat6');
   const nowhere = await readSnmpFiles(path.join(FIXTURES, 'no-such-kernel'));
-  t.same(nowhere, { netstat: null, snmp: null, snmp6: null });
+  t.same(nowhere, { netstat: null, snmp: null, snmp6: null, problems: [] });
   t.equal(await readOptional(path.join(FIXTURES, 'linux-6.18', 'net', 'netstat', 'x')), null);
 
   const dir = mkdtempSync(path.join(tmpdir(), 'sockdiag-procfs-'));

@@ -58,7 +58,7 @@ t.test('bad files name the flag and the problem', async (t) => {
   t.throws(() => loadWebConfig(write('bad1.yml', 'tls_server_config: 3\n')), /must be a mapping/);
   t.throws(
     () => loadWebConfig(write('bad2.yml', 'basic_auth_users:\n  alice: plaintext\n')),
-    /basic_auth_users\.alice must be a bcrypt hash/,
+    /basic_auth_users\.alice: malformed bcrypt hash/,
   );
   t.throws(() => loadWebConfig(write('bad3.yml', 'nonsense: 1\n')), /unknown key nonsense/);
   t.throws(

@@ -63,6 +63,10 @@ const ephemeralPortExhaustion: Check = {
       return;
     }
     const size = table.ephemeralRangeSize;
+    if (size === 0) {
+      noOpinion(finding, 'net.ipv4.ip_local_port_range could not be read: the range is unknown');
+      return;
+    }
     const ratio = size > 0 ? table.busiestTuplePorts / size : 0;
     add(finding, 'ports used toward the busiest peer', table.busiestTuplePorts, 'ports');
     add(finding, 'ip_local_port_range size', size, 'ports');
