@@ -4,13 +4,22 @@
 //     -> scan             (aggregating one dump of the table)
 //     -> incidents        (what the aggregates mean)
 //     -> collectors       (metric families, scrape sources, registry)
+//     -> netns            (the other network namespaces, through the collectors)
 //     -> http             (exposition, the server)
 //     -> cli              (flags, wiring, the commands)
 //
 // A folder may import from its own layer and the ones above it in this
 // list, never from below, and nothing may form a cycle (type-only imports
 // included: they are the seams a later change would turn into calls).
-const LAYERS = ['diag|procfs|owners|errors', 'scan', 'incidents', 'collectors', 'http', 'cli'];
+const LAYERS = [
+  'diag|procfs|owners|errors',
+  'scan',
+  'incidents',
+  'collectors',
+  'netns',
+  'http',
+  'cli',
+];
 
 const layerRules = LAYERS.slice(0, -1).map((layer, index) => ({
   name: `layer-${layer.split('|')[0]}`,

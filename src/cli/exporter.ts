@@ -5,8 +5,12 @@ import { release } from 'node:os';
 import type { Logger } from 'pino';
 import { COLLECTORS, type Settings, sourceConfig } from '../collectors';
 import { gatherInput } from '../collectors/incidents';
+import { compiled } from '../collectors/options';
 import { CollectorRegistry } from '../collectors/registry';
+import type { SourceConfig } from '../collectors/sources';
 import { IncidentService } from '../incidents/service';
+import { NetnsService } from '../netns/service';
+import { NamespaceSet } from '../netns/set';
 import { Owners } from '../owners';
 import { type Config, parseListenAddress } from './flags';
 
@@ -14,6 +18,10 @@ export interface Exporter {
   registry: CollectorRegistry;
   incidents: IncidentService;
   owners: Owners;
+  /** The other namespaces, with the netns collector on. */
+  netns?: NetnsService;
+  /** Stops sampling and lets every namespace go. */
+  close(): void;
 }
 
 export function createExporter(
@@ -35,6 +43,9 @@ export function createExporter(
     );
   }
   const sources = { ...sourceConfig(config.settings, enabled, config.procfs), owners };
+  const netns = enabled.has('netns')
+    ? namespaceService(config, sources, owners, enabled, log)
+    : undefined;
   let registry: CollectorRegistry | undefined;
   const incidents = new IncidentService({
     thresholds: config.settings.incidents,
@@ -49,7 +60,45 @@ export function createExporter(
     settings: config.settings,
     sources,
     log,
-    services: { incidents },
+    services: { incidents, ...(netns ? { netns } : {}) },
   });
-  return { registry, incidents, owners };
+  return {
+    registry,
+    incidents,
+    owners,
+    ...(netns ? { netns } : {}),
+    close() {
+      incidents.stop();
+      netns?.close();
+    },
+  };
+}
+
+function namespaceService(
+  config: Config<Settings>,
+  sources: SourceConfig,
+  owners: Owners,
+  enabled: ReadonlySet<string>,
+  log: Logger,
+): NetnsService {
+  const options = config.settings.netns;
+  const set = new NamespaceSet({
+    procfs: config.procfs,
+    include: compiled(options.include),
+    exclude: compiled(options.exclude),
+    limit: options.limit,
+    full: compiled(options.full),
+    log,
+  });
+  return new NetnsService({
+    set,
+    definitions: COLLECTORS,
+    settings: config.settings,
+    sources,
+    thresholds: config.settings.incidents,
+    owners,
+    allCounters: options.allCounters,
+    peers: enabled.has('peers'),
+    log,
+  });
 }

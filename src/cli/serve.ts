@@ -35,12 +35,14 @@ export async function serve(argv: string[]): Promise<number> {
   const webConfig: WebConfig = config.webConfigFile ? loadWebConfig(config.webConfigFile) : {};
   const log = pino({ level: config.logLevel, base: { pid: process.pid } });
   for (const message of config.clamped) log.warn(message);
-  const { registry, incidents } = createExporter(config, log);
+  const exporter = createExporter(config, log);
+  const { registry, incidents } = exporter;
   // The incident checks sample their counters on their own schedule.
   if (config.enabled.has('incidents')) void incidents.start();
   const server = createServer({
     registry,
     incidents,
+    ...(exporter.netns ? { namespaces: exporter.netns } : {}),
     processMetrics: new ProcessMetrics(),
     log,
     telemetryPath: config.telemetryPath,
@@ -73,7 +75,7 @@ export async function serve(argv: string[]): Promise<number> {
     },
     'listening',
   );
-  return stopOnSignal(server, config, log);
+  return stopOnSignal(server, config, log, () => exporter.close());
 }
 
 function reload(server: ExporterServer, config: Config, log: Logger): void {
@@ -93,7 +95,12 @@ function reload(server: ExporterServer, config: Config, log: Logger): void {
   }
 }
 
-function stopOnSignal(server: ExporterServer, config: Config, log: Logger): Promise<number> {
+function stopOnSignal(
+  server: ExporterServer,
+  config: Config,
+  log: Logger,
+  release: () => void,
+): Promise<number> {
   return new Promise<number>((resolve) => {
     const stop = async (signal: string) => {
       // A second signal means "now".
@@ -103,6 +110,8 @@ function stopOnSignal(server: ExporterServer, config: Config, log: Logger): Prom
       log.info({ signal, grace: config.shutdownTimeout }, 'shutting down');
       const cut = await server.shutdown(config.shutdownTimeout * 1000);
       await server.app.close();
+      // Sampling stops, and every other namespace's socket closes.
+      release();
       log.info({ ms: Date.now() - started, cut }, 'stopped');
       // A dump still running (its connection was cut) must not hold the exit.
       setTimeout(() => process.exit(0), 1000).unref();

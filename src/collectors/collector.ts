@@ -38,9 +38,16 @@ export interface Collector {
   collect(context: ScrapeContext): Promise<MetricFamily[]>;
 }
 
+/** What the netns collector asks of the namespace service (netns/service.ts). */
+export interface NamespaceCollection {
+  /** Every other namespace's families, each series with its `netns` label. */
+  collect(): Promise<MetricFamily[]>;
+}
+
 /** Long-lived services a collector may use, created once by the command line. */
 export interface CollectorServices {
   incidents?: IncidentService;
+  netns?: NamespaceCollection;
 }
 
 export interface CollectorDefinition<

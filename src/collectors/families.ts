@@ -42,3 +42,17 @@ export function histogramSamples(
   out.push({ metricName: `${name}_count`, labels, value: histogram.total });
   return out;
 }
+
+/**
+ * One family per name, in first-seen order: the values of later families of
+ * the same name (another namespace's, under its `netns` label) join the first.
+ */
+export function mergeFamilies(families: readonly MetricFamily[]): MetricFamily[] {
+  const byName = new Map<string, MetricFamily>();
+  for (const f of families) {
+    const seen = byName.get(f.name);
+    if (seen) seen.values = [...seen.values, ...f.values];
+    else byName.set(f.name, { ...f });
+  }
+  return [...byName.values()];
+}

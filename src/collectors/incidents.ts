@@ -10,7 +10,7 @@ import { type Owners, ownerText } from '../owners';
 import type { Listener } from '../scan/listeners';
 import type { TableScan } from '../scan/table-scan';
 import { defineCollector, type MetricFamily, type MetricSample } from './collector';
-import type { ScrapeSources } from './sources';
+import { NO_TABLE, type ScrapeSources } from './sources';
 
 type Settled<T> = { value: T; error?: undefined } | { value: null; error: string };
 
@@ -64,7 +64,9 @@ export async function gatherInput(
     settle(log, 'netstat', sources.netstat),
     settle(log, 'sysctl', sources.sysctls),
     settle(log, 'listeners', sources.listeners),
-    withTable ? settle(log, 'socket table', sources.tableScan) : null,
+    withTable && sources.config.table !== false
+      ? settle(log, 'socket table', sources.tableScan)
+      : null,
   ]);
   const counters = netstat.value?.values;
   const input: IncidentInput = {
@@ -82,7 +84,9 @@ export async function gatherInput(
   if (!input.table) {
     input.tableError = scan
       ? `the socket table dump failed: ${scan.error}`
-      : 'no table in this sample';
+      : sources.config.table === false
+        ? NO_TABLE
+        : 'no table in this sample';
   }
   return input;
 }

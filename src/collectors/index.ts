@@ -5,6 +5,7 @@ import { resolveParallelism } from '../scan/scan';
 import type { SettingsOf } from './collector';
 import { incidentsCollector } from './incidents';
 import { listenersCollector } from './listeners';
+import { netnsCollector } from './netns';
 import { netstatCollector } from './netstat';
 import { peersCollector } from './peers';
 import { socketsCollector } from './sockets';
@@ -20,6 +21,7 @@ export const COLLECTORS = [
   sysctlCollector,
   peersCollector,
   incidentsCollector,
+  netnsCollector,
 ] as const;
 
 export type Settings = SettingsOf<typeof COLLECTORS>;

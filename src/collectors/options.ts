@@ -30,7 +30,12 @@ export interface BooleanOption extends Described<boolean> {
   kind: 'boolean';
 }
 
-export type OptionSpec = IntegerOption | NumberOption | BooleanOption;
+/** A regular expression (JavaScript syntax), '' for none. */
+export interface RegexOption extends Described<string> {
+  kind: 'regex';
+}
+
+export type OptionSpec = IntegerOption | NumberOption | BooleanOption | RegexOption;
 export type OptionSpecs = Readonly<Record<string, OptionSpec>>;
 
 /** The resolved values of a collector's options, typed from its declarations. */
@@ -50,6 +55,15 @@ export const boolean = (spec: Omit<BooleanOption, 'kind'>): BooleanOption => ({
   kind: 'boolean',
   ...spec,
 });
+export const regex = (spec: Omit<RegexOption, 'kind'>): RegexOption => ({
+  kind: 'regex',
+  ...spec,
+});
+
+/** A regex option's value compiled, null for ''. */
+export function compiled(pattern: string): RegExp | null {
+  return pattern === '' ? null : new RegExp(pattern);
+}
 
 /** portsLimit -> ports-limit */
 export function flagSpelling(key: string): string {
@@ -59,12 +73,13 @@ export function flagSpelling(key: string): string {
 /** What the flag's value looks like in --help and the README. */
 export function describeRange(spec: OptionSpec): string {
   if (spec.kind === 'boolean') return 'true or false';
+  if (spec.kind === 'regex') return 'a regular expression';
   const what = spec.kind === 'integer' ? 'a whole number' : 'a number';
   return `${what} from ${spec.min} to ${spec.max}`;
 }
 
 export interface ParsedOption {
-  value: number | boolean;
+  value: number | boolean | string;
   /** Set when the value was above the maximum and was lowered to it. */
   clampedFrom?: number;
 }
@@ -80,6 +95,14 @@ export function parseOption(spec: OptionSpec, flag: string, raw: string): Parsed
   if (spec.kind === 'boolean') {
     if (raw !== 'true' && raw !== 'false') throw expected();
     return { value: raw === 'true' };
+  }
+  if (spec.kind === 'regex') {
+    try {
+      compiled(raw);
+    } catch (error) {
+      throw new FlagError(`--${flag} is not a regular expression: ${(error as Error).message}`);
+    }
+    return { value: raw };
   }
   if (!(spec.kind === 'integer' ? WHOLE : DECIMAL).test(raw)) throw expected();
   const value = Number(raw);

@@ -11,7 +11,7 @@ import type {
   MetricFamily,
   MetricSample,
 } from './collector';
-import { family } from './families';
+import { family, mergeFamilies } from './families';
 import type { OptionValues } from './options';
 import { ScrapeSources, type SourceConfig } from './sources';
 
@@ -95,7 +95,7 @@ export class CollectorRegistry {
     );
     const byName = (a: MetricSample, b: MetricSample) =>
       String(a.labels?.collector).localeCompare(String(b.labels?.collector));
-    return [
+    return mergeFamilies([
       ...results.flat(),
       family(
         'sockdiag_scrape_collector_duration_seconds',
@@ -109,6 +109,6 @@ export class CollectorRegistry {
         'gauge',
         successes.sort(byName),
       ),
-    ];
+    ]);
   }
 }

@@ -2,13 +2,22 @@
 // starts the read, the others await the same promise. No ordering between
 // collectors is needed, and nothing is read twice in one scrape.
 import type { Owners } from '../owners';
-import { readSnmpFiles, type SnmpCounter } from '../procfs/netstat';
+import { readSnmpFiles, type SnmpCounter, type SnmpFiles } from '../procfs/netstat';
 import type { ProcfsProblem } from '../procfs/read';
 import { readSockstatFiles, type SockstatFiles } from '../procfs/sockstat';
-import { readSysctlValues, type SysctlValues } from '../procfs/sysctl';
+import {
+  type PortRange,
+  readPortRange,
+  readSysctlValues,
+  type SysctlValues,
+} from '../procfs/sysctl';
 import { attachHalfOpen, dumpListeners, type Listener } from '../scan/listeners';
 import { scanTable } from '../scan/scan';
 import type { ScanOptions, TableScan } from '../scan/table-scan';
+
+/** Why a cheap-tier namespace has no table facts. */
+export const NO_TABLE =
+  'this namespace gets the cheap tier (LISTEN-only dump, counters, sysctls): its whole table is not read (see --collector.netns.full)';
 
 export interface NetstatSnapshot {
   netstat: SnmpCounter[] | null;
@@ -20,6 +29,24 @@ export interface NetstatSnapshot {
   values: Map<string, number>;
 }
 
+/** Where a namespace's counters and settings are read from. */
+export interface SourceReader {
+  snmpFiles(): Promise<SnmpFiles>;
+  sockstatFiles(): Promise<SockstatFiles>;
+  sysctls(): Promise<SysctlValues>;
+  portRange(): Promise<PortRange>;
+}
+
+/** The exporter's own namespace: files under procfs. */
+export function procfsReader(procfs: string): SourceReader {
+  return {
+    snmpFiles: () => readSnmpFiles(procfs),
+    sockstatFiles: () => readSockstatFiles(procfs),
+    sysctls: () => readSysctlValues(procfs),
+    portRange: () => readPortRange(procfs),
+  };
+}
+
 /** Fixed for the exporter's life: derived once from the flags. */
 export interface SourceConfig {
   /** Mount point of procfs, `--path.procfs` (default /proc). */
@@ -27,6 +54,10 @@ export interface SourceConfig {
   scan: Omit<ScanOptions, 'procfs'>;
   /** Owner lookups (cgroups, processes), long-lived; absent: no owner labels. */
   owners?: Owners;
+  /** Counters and settings of another namespace; default: procfsReader(procfs). */
+  reader?: SourceReader;
+  /** false: this configuration never reads the whole table (a namespace's cheap tier). */
+  table?: boolean;
 }
 
 export class ScrapeSources {
@@ -41,10 +72,14 @@ export class ScrapeSources {
    * their half-open counts (SYN_RECV sockets live in the table, not in the
    * LISTEN-only dump).
    */
+  private readonly reader: SourceReader;
+
   constructor(
     readonly config: SourceConfig,
     private readonly withHalfOpen: boolean,
-  ) {}
+  ) {
+    this.reader = config.reader ?? procfsReader(config.procfs);
+  }
 
   get procfs(): string {
     return this.config.procfs;
@@ -56,14 +91,27 @@ export class ScrapeSources {
 
   /** The whole socket table, one pass. */
   get tableScan(): Promise<TableScan> {
-    this.table ??= scanTable({ ...this.config.scan, procfs: this.config.procfs });
+    this.table ??=
+      this.config.table === false
+        ? Promise.reject(new Error(NO_TABLE))
+        : scanTable({
+            ...this.config.scan,
+            procfs: this.config.procfs,
+            portRange: () => this.reader.portRange(),
+          });
     return this.table;
   }
 
   get listeners(): Promise<Listener[]> {
     this.listenerList ??= (async () => {
-      const listeners = await dumpListeners(this.config.scan.netns);
-      if (this.withHalfOpen) attachHalfOpen(listeners, await this.tableScan);
+      const { netns, namespace } = this.config.scan;
+      const listeners = await dumpListeners({
+        ...(netns ? { netns } : {}),
+        ...(namespace ? { namespace } : {}),
+      });
+      if (this.withHalfOpen && this.config.table !== false) {
+        attachHalfOpen(listeners, await this.tableScan);
+      }
       if (this.config.owners) await attachOwners(listeners, this.config.owners);
       return listeners;
     })();
@@ -72,7 +120,7 @@ export class ScrapeSources {
 
   /** /proc/net/{netstat,snmp,snmp6}. */
   get netstat(): Promise<NetstatSnapshot> {
-    this.counters ??= readSnmpFiles(this.config.procfs).then((files) => {
+    this.counters ??= this.reader.snmpFiles().then((files) => {
       const values = new Map<string, number>();
       for (const counters of [files.netstat, files.snmp, files.snmp6]) {
         for (const counter of counters ?? []) {
@@ -87,13 +135,13 @@ export class ScrapeSources {
 
   /** "net.ipv4.tcp_max_tw_buckets" (vectors: ".min"/".max"...) -> value; bad files in `problems`. */
   get sysctls(): Promise<SysctlValues> {
-    this.settings ??= readSysctlValues(this.config.procfs);
+    this.settings ??= this.reader.sysctls();
     return this.settings;
   }
 
   /** /proc/net/sockstat{,6}. */
   get sockstat(): Promise<SockstatFiles> {
-    this.socketCounts ??= readSockstatFiles(this.config.procfs);
+    this.socketCounts ??= this.reader.sockstatFiles();
     return this.socketCounts;
   }
 }

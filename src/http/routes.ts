@@ -7,6 +7,7 @@ import type { CollectorRegistry } from '../collectors/registry';
 import { UnknownCollectorError } from '../errors';
 import { renderJson, renderText } from '../incidents/report';
 import type { IncidentService } from '../incidents/service';
+import type { NamespaceFindings } from '../netns/service';
 import type { ScrapeCoordinator } from './coalesce';
 import { negotiate } from './exposition';
 import type { ScrapeSlots } from './limits';
@@ -17,6 +18,8 @@ export interface RouteContext {
   coordinator: ScrapeCoordinator;
   slots: ScrapeSlots;
   incidents?: IncidentService;
+  /** The other namespaces' findings, with the netns collector on. */
+  namespaces?: { findings(): NamespaceFindings[]; notes(): string[] };
   telemetryPath: string;
   version: string;
 }
@@ -95,14 +98,22 @@ export function registerRoutes(scope: FastifyInstance, context: RouteContext): v
         .type(TEXT)
         .send('the incidents collector is disabled (--no-collector.incidents)\n');
     }
-    await coordinator.collect(['incidents']);
+    const namespaces = registry.enabled.includes('netns') ? context.namespaces : undefined;
+    await coordinator.collect(namespaces ? ['incidents', 'netns'] : ['incidents']);
     const findings = incidents.latest ?? [];
     const recent = incidents.recent();
-    const notes = incidents.notes();
+    const notes = [...incidents.notes(), ...(namespaces?.notes() ?? [])];
+    const groups = (namespaces?.findings() ?? []).map((ns) => ({
+      netns: ns.netns,
+      ...(ns.entry.identity.podUid ? { podUid: ns.entry.identity.podUid } : {}),
+      ...(ns.entry.identity.containerId ? { containerId: ns.entry.identity.containerId } : {}),
+      findings: ns.findings,
+      recent: ns.recent,
+    }));
     if (request.headers.accept?.includes('application/json')) {
-      return reply.type('application/json').send(renderJson(findings, recent, notes));
+      return reply.type('application/json').send(renderJson(findings, recent, notes, groups));
     }
-    return reply.type(TEXT).send(renderText(findings, recent, notes));
+    return reply.type(TEXT).send(renderText(findings, recent, notes, groups));
   });
   scope.get('/healthz', async (_request, reply) => reply.type(TEXT).send('ok\n'));
   scope.get('/', async (_request, reply) =>

@@ -18,7 +18,7 @@ import { ConnectionGuard } from './connections';
 import { type ContentType, type ProcessMetrics, render } from './exposition';
 import { connectionCap, openFilesLimit, ScrapeSlots } from './limits';
 import { RateLimitedLog } from './rate-limited-log';
-import { registerRoutes } from './routes';
+import { type RouteContext, registerRoutes } from './routes';
 import { clientCertificateProblem, type TlsSettings, verifyMode } from './tls-config';
 import type { WebConfig } from './web-config';
 
@@ -26,6 +26,8 @@ export interface ServerOptions {
   registry: CollectorRegistry;
   /** The incident service behind /doctor; absent when the incidents collector is off. */
   incidents?: IncidentService;
+  /** The other namespaces' findings for /doctor (the netns collector). */
+  namespaces?: RouteContext['namespaces'];
   /** Shown on the landing page. */
   version?: string;
   processMetrics?: ProcessMetrics;
@@ -144,6 +146,7 @@ export function createServer(options: ServerOptions): ExporterServer {
       coordinator,
       slots: new ScrapeSlots(options.maxRequests ?? DEFAULT_MAX_REQUESTS),
       ...(options.incidents ? { incidents: options.incidents } : {}),
+      ...(options.namespaces ? { namespaces: options.namespaces } : {}),
       telemetryPath,
       version: options.version ?? 'unknown',
     }),

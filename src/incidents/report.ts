@@ -38,10 +38,55 @@ function recentLines(recent: RecentFinding): string[] {
   return lines;
 }
 
+/** Another namespace's findings, for the report's per-namespace part. */
+export interface NamespaceReport {
+  netns: string;
+  podUid?: string;
+  containerId?: string;
+  findings: Finding[];
+  recent: RecentFinding[];
+}
+
+function namespaceTitle(ns: NamespaceReport): string {
+  // Operators think in pods and containers; the namespace is how to get in.
+  const container = ns.containerId ? `container ${ns.containerId.slice(0, 12)}` : '';
+  if (ns.podUid) {
+    return `pod ${ns.podUid} (${[container, `netns ${ns.netns}`].filter(Boolean).join(', ')})`;
+  }
+  return container ? `${container} (netns ${ns.netns})` : `namespace ${ns.netns}`;
+}
+
+function namespaceLines(namespaces: NamespaceReport[]): string[] {
+  if (namespaces.length === 0) return [];
+  const firing = namespaces.filter((ns) => ns.findings.some((f) => f.fired));
+  const lines = [
+    '',
+    `other namespaces: ${namespaces.length} scraped, ${firing.length} with an incident`,
+  ];
+  for (const ns of firing) {
+    const fired = ns.findings.filter((f) => f.fired).sort((a, b) => a.priority - b.priority);
+    lines.push('', `${namespaceTitle(ns)}: ${fired.length} incident${fired.length > 1 ? 's' : ''}`);
+    fired.forEach((finding, index) =>
+      lines.push(
+        ...firedLines(finding, index)
+          .slice(1)
+          .map((l) => `  ${l}`),
+      ),
+    );
+  }
+  const earlier = namespaces.filter((ns) => !firing.includes(ns) && ns.recent.length > 0);
+  for (const ns of earlier) {
+    lines.push('', `${namespaceTitle(ns)}: recently fired, quiet now:`);
+    for (const entry of ns.recent) lines.push(...recentLines(entry).map((l) => `  ${l}`));
+  }
+  return lines;
+}
+
 export function renderText(
   findings: Finding[],
   recent: RecentFinding[] = [],
   notes: string[] = [],
+  namespaces: NamespaceReport[] = [],
 ): string {
   const ordered = [...findings].sort((a, b) => a.priority - b.priority);
   const fired = ordered.filter((f) => f.fired);
@@ -62,6 +107,10 @@ export function renderText(
         : 'sockdiag doctor: no incident detected',
     );
   }
+  const elsewhere = namespaces.filter((ns) => ns.findings.some((f) => f.fired)).length;
+  if (elsewhere > 0) {
+    lines[0] += `; ${elsewhere} other namespace${elsewhere > 1 ? 's' : ''} with an incident (below)`;
+  }
   fired.forEach((finding, index) => lines.push(...firedLines(finding, index)));
   for (const finding of notices) {
     lines.push('', `informational: ${finding.incident}: ${finding.cause ?? finding.title}`);
@@ -75,6 +124,7 @@ export function renderText(
   for (const finding of blind) {
     lines.push(`no opinion: ${finding.incident} (${finding.reason ?? 'not enough data'})`);
   }
+  lines.push(...namespaceLines(namespaces));
   if (notes.length > 0) lines.push('', 'notes:', ...notes.map((note) => `- ${note}`));
   return `${lines.join('\n')}\n`;
 }
@@ -88,12 +138,20 @@ export interface JsonReport {
   recent: RecentFinding[];
   /** Why parts of the findings may be missing (owner labels...). */
   notes: string[];
+  /** The other namespaces (with the netns collector), each with its own status. */
+  namespaces: (NamespaceReport & { status: JsonReport['status'] })[];
+}
+
+function statusOf(findings: Finding[]): JsonReport['status'] {
+  if (findings.some((f) => f.fired)) return 'incident';
+  return findings.some((f) => !f.evaluated) ? 'incomplete' : 'healthy';
 }
 
 export function renderJson(
   findings: Finding[],
   recent: RecentFinding[] = [],
   notes: string[] = [],
+  namespaces: NamespaceReport[] = [],
 ): JsonReport {
   const sorted = [...findings].sort(
     (a, b) => Number(b.fired) - Number(a.fired) || a.priority - b.priority,
@@ -101,5 +159,12 @@ export function renderJson(
   const fired = findings.some((f) => f.fired);
   const blind = findings.some((f) => !f.evaluated);
   const status = fired ? 'incident' : blind ? 'incomplete' : 'healthy';
-  return { healthy: status === 'healthy', status, findings: sorted, recent, notes };
+  return {
+    healthy: status === 'healthy',
+    status,
+    findings: sorted,
+    recent,
+    notes,
+    namespaces: namespaces.map((ns) => ({ ...ns, status: statusOf(ns.findings) })),
+  };
 }

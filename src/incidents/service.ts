@@ -22,6 +22,12 @@ export interface IncidentServiceOptions {
   ownPorts?: number[];
   /** Why parts of the findings may be missing (owner labels...), for the report. */
   notes?: () => string[];
+  /**
+   * With no sampler of its own: each evaluation's counters also go into
+   * the ring, so the next evaluation's rates start there (a namespace's
+   * service, fed by the scrapes).
+   */
+  recordEvaluations?: boolean;
 }
 
 export function counterSample(input: IncidentInput, ownConnections: number): CounterSample {
@@ -109,6 +115,9 @@ export class IncidentService {
     const baseline = this.ring.baseline(input.now);
     this.newest = this.engine.evaluate(this.withOwn(input, baseline.sample), baseline);
     this.recentFindings.record(this.newest, input.now);
+    if (this.options.recordEvaluations && input.netstat) {
+      this.ring.push(counterSample(input, this.ownConnections));
+    }
     return this.newest;
   }
 

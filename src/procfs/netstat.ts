@@ -5,7 +5,7 @@
 // change between kernels (PAWSPassive left with tcp_tw_recycle, PAWSOldAck
 // arrived in 6.14), and a parser that assumed a layout has crashed on old
 // kernels before (categraf PR #494). Bad input is skipped, never thrown.
-import { FIELD_NAME, INTEGER, type ProcfsProblem, readOptional } from './read';
+import { FIELD_NAME, type FileReader, INTEGER, type ProcfsProblem, readOptional } from './read';
 
 export interface SnmpCounter {
   /** Kernel group as printed: TcpExt, IpExt, MPTcpExt, Tcp, Udp, IcmpMsg, Ip6, Icmp6, ... */
@@ -131,9 +131,12 @@ function sound(path: string, counters: SnmpCounter[], problems: ProcfsProblem[])
 }
 
 /** Reads the three files once each, concurrently. `procfs` is /proc or /proc/<pid>. */
-export async function readSnmpFiles(procfs: string): Promise<SnmpFiles> {
+export async function readSnmpFiles(
+  procfs: string,
+  read: FileReader = readOptional,
+): Promise<SnmpFiles> {
   const paths = [`${procfs}/net/netstat`, `${procfs}/net/snmp`, `${procfs}/net/snmp6`] as const;
-  const [netstat, snmp, snmp6] = await Promise.all(paths.map((path) => readOptional(path)));
+  const [netstat, snmp, snmp6] = await Promise.all(paths.map((path) => read(path)));
   const problems: ProcfsProblem[] = [];
   const check = (index: number, text: string | null | undefined, parse: typeof parseSnmp6) =>
     text === null || text === undefined ? null : sound(paths[index]!, parse(text), problems);

@@ -16,6 +16,9 @@ const ABSENT_CODES = new Set(['ENOENT', 'ENOTDIR']);
  * several thread-pool round trips per file (about 30 files a scrape: 3-5 ms
  * per collector measured, against well under 1 ms this way).
  */
+/** Reads a file's text, null when it does not exist: procfs here, or from inside a namespace. */
+export type FileReader = (path: string) => Promise<string | null>;
+
 export async function readOptional(path: string): Promise<string | null> {
   try {
     return readFileSync(path, 'utf8');

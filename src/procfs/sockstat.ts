@@ -5,7 +5,7 @@
 // Each line is a protocol followed by key/value pairs. Values are as the
 // kernel prints them: TCP/UDP `mem` in pages, FRAG `memory` in bytes.
 import { execFile } from 'node:child_process';
-import { FIELD_NAME, INTEGER, type ProcfsProblem, readOptional } from './read';
+import { FIELD_NAME, type FileReader, INTEGER, type ProcfsProblem, readOptional } from './read';
 
 export interface SockstatValue {
   /** As printed: sockets, TCP, UDP, UDPLITE, RAW, FRAG, TCP6, ... */
@@ -68,9 +68,12 @@ function sound(path: string, values: SockstatValue[], problems: ProcfsProblem[])
 }
 
 /** Reads both files once each, concurrently. `procfs` is /proc or /proc/<pid>. */
-export async function readSockstatFiles(procfs: string): Promise<SockstatFiles> {
+export async function readSockstatFiles(
+  procfs: string,
+  read: FileReader = readOptional,
+): Promise<SockstatFiles> {
   const paths = [`${procfs}/net/sockstat`, `${procfs}/net/sockstat6`] as const;
-  const [sockstat, sockstat6] = await Promise.all(paths.map((path) => readOptional(path)));
+  const [sockstat, sockstat6] = await Promise.all(paths.map((path) => read(path)));
   const problems: ProcfsProblem[] = [];
   const check = (index: number, text: string | null | undefined) =>
     text === null || text === undefined

@@ -1,7 +1,7 @@
 // Network sysctls under /proc/sys/net. Note for callers: unlike
 // /proc/<pid>/net/*, /proc/sys/net answers for the network namespace of the
 // process that reads it, whatever procfs path is given.
-import { INTEGER, type ProcfsProblem, readOptional } from './read';
+import { type FileReader, INTEGER, type ProcfsProblem, readOptional } from './read';
 
 interface SysctlSpec {
   name: string;
@@ -74,8 +74,12 @@ export function parseSysctlValues(text: string, expected: number): number[] | nu
 }
 
 /** A sysctl's raw text, or null when this kernel does not have it. */
-export function readSysctl(procfs: string, name: string): Promise<string | null> {
-  return readOptional(sysctlPath(procfs, name));
+export function readSysctl(
+  procfs: string,
+  name: string,
+  read: FileReader = readOptional,
+): Promise<string | null> {
+  return read(sysctlPath(procfs, name));
 }
 
 /** The kernel's default ip_local_port_range. */
@@ -119,9 +123,12 @@ export interface PortRange {
  * so an unreadable or impossible value gives the kernel default with
  * `known: false`: what reports the range to users must say it is unknown.
  */
-export async function readPortRange(procfs: string): Promise<PortRange> {
+export async function readPortRange(
+  procfs: string,
+  read: FileReader = readOptional,
+): Promise<PortRange> {
   try {
-    const text = await readSysctl(procfs, PORT_RANGE.name);
+    const text = await readSysctl(procfs, PORT_RANGE.name, read);
     const values = text === null ? undefined : problemWith(PORT_RANGE, text).values;
     if (values) return { range: [values[0]!, values[1]!], known: true };
   } catch {
@@ -135,11 +142,16 @@ export class SysctlValues extends Map<string, number> {
   readonly problems: ProcfsProblem[] = [];
 }
 
-async function readOne(procfs: string, spec: SysctlSpec, out: SysctlValues): Promise<void> {
+async function readOne(
+  procfs: string,
+  spec: SysctlSpec,
+  out: SysctlValues,
+  read: FileReader,
+): Promise<void> {
   const path = sysctlPath(procfs, spec.name);
   let text: string | null;
   try {
-    text = await readSysctl(procfs, spec.name);
+    text = await readSysctl(procfs, spec.name, read);
   } catch (error) {
     out.problems.push({ path, message: `cannot be read: ${(error as Error).message}` });
     return;
@@ -161,8 +173,17 @@ async function readOne(procfs: string, spec: SysctlSpec, out: SysctlValues): Pro
  * left out; unreadable ones and values the kernel could not hold are left
  * out and listed in `problems`.
  */
-export async function readSysctlValues(procfs: string): Promise<SysctlValues> {
+export async function readSysctlValues(
+  procfs: string,
+  read: FileReader = readOptional,
+): Promise<SysctlValues> {
   const out = new SysctlValues();
-  for (const spec of SYSCTLS) await readOne(procfs, spec, out);
+  // Read at once (a namespace reader batches them into one trip), kept in list order.
+  const parts = SYSCTLS.map(() => new SysctlValues());
+  await Promise.all(SYSCTLS.map((spec, i) => readOne(procfs, spec, parts[i]!, read)));
+  for (const part of parts) {
+    for (const [name, value] of part) out.set(name, value);
+    out.problems.push(...part.problems);
+  }
   return out;
 }

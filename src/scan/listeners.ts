@@ -2,7 +2,7 @@
 // table entirely (microseconds at any socket count). A listener's receive
 // queue is its accept queue; its send queue is the effective backlog,
 // min(listen() backlog, net.core.somaxconn).
-import { Skmem, TcpState } from '../diag';
+import { type NamespaceHandle, Skmem, TcpState } from '../diag';
 import type { SocketOwner } from '../owners';
 import {
   type Endpoint,
@@ -31,12 +31,15 @@ export interface Listener extends Endpoint {
 }
 
 /** Dumps listeners, merging SO_REUSEPORT groups (same family, address, port). */
-export async function dumpListeners(netns?: string): Promise<Listener[]> {
+export async function dumpListeners(
+  where: { netns?: string; namespace?: NamespaceHandle } = {},
+): Promise<Listener[]> {
   const byEndpoint = new Map<string, Listener>();
   const options = {
     states: 1 << TcpState.Listen,
     extensions: { skmeminfo: true },
-    ...(netns ? { netns } : {}),
+    ...(where.netns ? { netns: where.netns } : {}),
+    ...(where.namespace ? { namespace: where.namespace } : {}),
   };
   for await (const [batch] of tcpDump(options)) {
     const c = batch.columns;

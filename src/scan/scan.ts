@@ -35,13 +35,14 @@ async function addTcpStreams(
  * slice of the sockets by a kernel port filter (split.ts).
  */
 export async function scanTable(options: ScanOptions): Promise<TableScan> {
-  const ports = await readPortRange(options.procfs);
+  const ports = options.portRange ? await options.portRange() : await readPortRange(options.procfs);
   const scan = new TableScan(ports.range, options, ports.known);
   // 2048 rows keep each batch's aggregation near 1 ms on the event loop
   // (16384 gave /healthz a 17 ms p99 during 1M-socket scrapes); with two
   // fills queued, smaller batches no longer leave the kernel walk waiting.
   const base: DumpOptions = { batchSize: options.batchSize ?? 2048 };
   if (options.netns) base.netns = options.netns;
+  if (options.namespace) base.namespace = options.namespace;
   const tcp: DumpOptions = { ...base, extensions: { info: options.tcpInfo, skmeminfo: true } };
   const parallelism = options.parallelism ?? 1;
   if (parallelism > 1) {

@@ -3,8 +3,10 @@
 // Batches are aggregated as they arrive, into fixed arrays: no object per
 // socket, no per-socket allocation (peer maps, when asked for, aside).
 import { endianness } from 'node:os';
+import type { PortRange } from '../procfs/sysctl';
 import {
   Family,
+  type NamespaceHandle,
   type SocketBatch,
   Skmem,
   STATE_SLOTS,
@@ -37,6 +39,10 @@ export const IDLE_BUCKETS = [1, 10, 60, 300, 900, 1800, 3600, 7200, 21600, 86400
 export interface ScanOptions {
   procfs: string;
   netns?: string;
+  /** A namespace handle to dump through its long-lived socket (instead of netns). */
+  namespace?: NamespaceHandle;
+  /** How to read ip_local_port_range (default: under procfs, in our namespace). */
+  portRange?: () => Promise<PortRange>;
   /** Count peers (remote addresses) per state: only with the peers collector. */
   trackPeers: boolean;
   peersLimit: number;

@@ -8,6 +8,7 @@ stdout line: {"ok": true, ...} or {"ok": false, "error": "..."}.
 """
 import errno
 import json
+import os
 import random
 import select
 import socket
@@ -343,6 +344,7 @@ OPS = {
     "close": close, "timewait": timewait, "udp": udp, "udpSend": udp_send,
     "info": info, "timewaitAhead": timewait_ahead, "synFlood": syn_flood,
     "serve": serve, "churn": churn, "requests": requests,
+    "ping": lambda cmd: {"pid": os.getpid()},
 }
 
 

@@ -1,0 +1,241 @@
+// Every other network namespace, scraped with the same collectors as the
+// exporter's own, each series labelled with `netns`. Two tiers, because a
+// full dump in a namespace walks the kernel's shared established hash
+// whatever the namespace holds:
+//   cheap: a LISTEN-only dump (accept queues, limits, drops), the
+//          namespace's counters and sysctls, and the incident checks;
+//   full:  the whole table too (states, timers, ghosts, TIME_WAIT by port),
+//          for namespaces with a private hash (cheap to walk) and those
+//          --collector.netns.full names.
+// Each namespace keeps its own registry and incident service across
+// scrapes; both go when the namespace does.
+import type { Logger } from 'pino';
+import type { CollectorDefinition, MetricFamily, MetricSample } from '../collectors/collector';
+import { CollectorRegistry } from '../collectors/registry';
+import type { SourceConfig } from '../collectors/sources';
+import { INCIDENTS } from '../incidents/definitions';
+import { IncidentService } from '../incidents/service';
+import type { Thresholds } from '../incidents/thresholds';
+import type { Finding, RecentFinding } from '../incidents/types';
+import type { Owners } from '../owners';
+import { type NamespaceEntry, stillThere } from './discovery';
+import { namespaceReader } from './reader';
+import { eachLimited, type NamespaceSet, type Refresh, type TrackedNamespace } from './set';
+
+export interface NetnsServiceOptions {
+  set: NamespaceSet;
+  definitions: readonly CollectorDefinition[];
+  /** Every collector's options (the flags), as the exporter's own registry has them. */
+  settings: Readonly<Record<string, unknown>>;
+  /** The exporter's own source configuration: scan options, owners. */
+  sources: SourceConfig;
+  thresholds: Thresholds;
+  owners?: Owners;
+  /** Report every counter field per namespace, not just those the incidents read. */
+  allCounters: boolean;
+  /** The peers collector is on (its addresses may be shown). */
+  peers: boolean;
+  log: Logger;
+  concurrency?: number;
+}
+
+export interface NamespaceFindings {
+  netns: string;
+  entry: NamespaceEntry;
+  full: boolean;
+  findings: Finding[];
+  recent: RecentFinding[];
+}
+
+const CHEAP = ['listeners', 'netstat', 'sockstat', 'sysctl', 'incidents'];
+
+/** The counters the incident checks read (the default per-namespace netstat). */
+const INCIDENT_COUNTERS = new Set([
+  ...INCIDENTS.flatMap((d) => d.counters),
+  'TcpExt.ListenDrops',
+  'TcpExt.TCPReqQFullDoCookies',
+  'TcpExt.SyncookiesRecv',
+  'TcpExt.SyncookiesFailed',
+  'TcpExt.PruneCalled',
+  'TcpExt.TCPACKSkippedPAWS',
+  'TcpExt.TW',
+  'TcpExt.TWRecycled',
+  'Tcp.CurrEstab',
+]);
+
+interface NamespaceState {
+  tracked: TrackedNamespace;
+  registry: CollectorRegistry;
+  incidents: IncidentService;
+  names: string[];
+}
+
+export class NetnsService {
+  private readonly states = new Map<number, NamespaceState>();
+  private lastRefresh: Refresh | null = null;
+
+  constructor(private readonly options: NetnsServiceOptions) {}
+
+  private state(tracked: TrackedNamespace): NamespaceState {
+    const existing = this.states.get(tracked.entry.inode);
+    if (
+      existing &&
+      existing.tracked.handle === tracked.handle &&
+      existing.tracked.full === tracked.full
+    ) {
+      existing.tracked = tracked;
+      return existing;
+    }
+    const { options } = this;
+    const incidents = new IncidentService({
+      thresholds: options.thresholds,
+      recordEvaluations: true,
+      ...(options.owners ? { notes: () => options.owners!.notes() } : {}),
+    });
+    const names = tracked.full
+      ? ['sockets', ...CHEAP, ...(options.peers ? ['peers'] : [])]
+      : [...CHEAP];
+    const { netns: _own, ...scan } = options.sources.scan;
+    const sources: SourceConfig = {
+      procfs: options.sources.procfs,
+      scan: { ...scan, namespace: tracked.handle, parallelism: 1 },
+      reader: namespaceReader(tracked.handle, tracked.entry.pid, options.sources.procfs),
+      table: tracked.full,
+      ...(options.owners ? { owners: options.owners } : {}),
+    };
+    const registry = new CollectorRegistry(options.definitions, {
+      enabled: new Set(names),
+      settings: options.settings,
+      sources,
+      log: options.log.child({ netns: tracked.label }),
+      services: { incidents },
+    });
+    const state = { tracked, registry, incidents, names };
+    this.states.set(tracked.entry.inode, state);
+    return state;
+  }
+
+  /** One scrape of every namespace: families with their `netns` label. */
+  async collect(): Promise<MetricFamily[]> {
+    const refresh = await this.options.set.refresh();
+    this.lastRefresh = refresh;
+    const live = new Set(refresh.tracked.map((t) => t.entry.inode));
+    for (const inode of this.states.keys()) if (!live.has(inode)) this.states.delete(inode);
+    const out: MetricFamily[] = [];
+    const vanished: number[] = [];
+    await eachLimited(refresh.tracked, this.options.concurrency ?? 4, async (tracked) => {
+      if (tracked.handle.closed) return; // gone since the refresh
+      const state = this.state(tracked);
+      const families = await state.registry.collect(state.names);
+      // Gone while it was read: what came back is partial, and no error.
+      if (!stillThere(tracked.entry)) {
+        this.options.set.forget(tracked.entry.inode);
+        this.states.delete(tracked.entry.inode);
+        vanished.push(tracked.entry.inode);
+        return;
+      }
+      out.push(...this.labelled(families, tracked.label));
+    });
+    const gone = new Set(vanished);
+    out.push(
+      ...this.identity({
+        ...refresh,
+        tracked: refresh.tracked.filter((t) => !gone.has(t.entry.inode)),
+      }),
+    );
+    return out;
+  }
+
+  private labelled(families: MetricFamily[], netns: string): MetricFamily[] {
+    return families.map((family) => {
+      let values = family.values;
+      if (!this.options.allCounters && family.name.startsWith('sockdiag_netstat_')) {
+        values = values.filter((v) =>
+          INCIDENT_COUNTERS.has(`${v.labels?.group}.${v.labels?.field}`),
+        );
+      }
+      return {
+        ...family,
+        values: values.map((v) => ({ ...v, labels: { ...v.labels, netns } })),
+      };
+    });
+  }
+
+  private identity(refresh: Refresh): MetricFamily[] {
+    const info: MetricSample[] = [];
+    const tier: MetricSample[] = [];
+    for (const t of refresh.tracked) {
+      info.push({
+        labels: {
+          netns: t.label,
+          inode: t.entry.inode,
+          pod_uid: t.entry.identity.podUid ?? '',
+          container_id: t.entry.identity.containerId ?? '',
+          cgroup: t.entry.cgroupLabel ?? '',
+        },
+        value: 1,
+      });
+      tier.push({ labels: { netns: t.label, tier: t.full ? 'full' : 'cheap' }, value: 1 });
+    }
+    return [
+      {
+        name: 'sockdiag_netns_info',
+        help: 'Every network namespace this exporter scrapes besides its own, always 1: its inode, and from a process in it, its cgroup and what that says (pod UID, container id). Join pod_uid with kube-state-metrics kube_pod_info{uid} for pod names.',
+        type: 'gauge',
+        values: info,
+      },
+      {
+        name: 'sockdiag_netns_tier',
+        help: 'How each namespace is scraped (1): full (the whole table; its own established hash, or named by --collector.netns.full) or cheap (listeners, counters, sysctls and the incident checks).',
+        type: 'gauge',
+        values: tier,
+      },
+      {
+        name: 'sockdiag_netns_namespaces',
+        help: "Network namespaces found besides the exporter's own (discovered), left out by --collector.netns.include/exclude (filtered) or beyond --collector.netns.limit (over_limit), and scraped.",
+        type: 'gauge',
+        values: [
+          { labels: { state: 'discovered' }, value: refresh.discovered },
+          { labels: { state: 'filtered' }, value: refresh.filtered },
+          { labels: { state: 'over_limit' }, value: refresh.beyondLimit },
+          { labels: { state: 'scraped' }, value: refresh.tracked.length },
+        ],
+      },
+    ];
+  }
+
+  /** The newest findings of every namespace, for /doctor. */
+  findings(): NamespaceFindings[] {
+    return [...this.states.values()].map((state) => ({
+      netns: state.tracked.label,
+      entry: state.tracked.entry,
+      full: state.tracked.full,
+      findings: state.incidents.latest ?? [],
+      recent: state.incidents.recent(),
+    }));
+  }
+
+  /** Lets every namespace go (shutdown). */
+  close(): void {
+    this.options.set.close();
+    this.states.clear();
+  }
+
+  /** Why some namespaces may be missing, for /doctor and the log. */
+  notes(): string[] {
+    const refresh = this.lastRefresh;
+    if (!refresh) return [];
+    const notes: string[] = [];
+    if (refresh.unreadable > 0) {
+      notes.push(
+        `${refresh.unreadable} processes' /proc/PID/ns/net could not be read (other users' processes need CAP_SYS_PTRACE): namespaces only they are in were not found`,
+      );
+    }
+    if (refresh.beyondLimit > 0) {
+      notes.push(
+        `${refresh.beyondLimit} namespaces are beyond --collector.netns.limit and not scraped`,
+      );
+    }
+    return notes;
+  }
+}

@@ -1,0 +1,191 @@
+// The namespaces the exporter serves besides its own: discovered, filtered
+// (include/exclude over name, pod UID and cgroup; a limit), each with one
+// long-lived sock_diag socket, opened once and closed as soon as the
+// namespace is no longer found, so that the exporter never keeps a dead
+// namespace (and its devices) alive. A timer refreshes the set between
+// scrapes too, for the same reason.
+import type { Logger } from 'pino';
+import { type NamespaceHandle, openNamespace, readNamespaceFiles } from '../diag';
+import { type Discovery, discoverNamespaces, type NamespaceEntry, netnsLabel } from './discovery';
+
+export interface NamespaceSetOptions {
+  procfs: string;
+  runDirs?: readonly string[];
+  include: RegExp | null;
+  exclude: RegExp | null;
+  limit: number;
+  /** Namespaces that get the full tier whatever their hash. */
+  full: RegExp | null;
+  log: Logger;
+  /** Seconds between refreshes without a scrape (0: only at scrapes). */
+  refreshSeconds?: number;
+  /** Opens at once at most this many namespaces. */
+  concurrency?: number;
+}
+
+export interface TrackedNamespace {
+  entry: NamespaceEntry;
+  label: string;
+  handle: NamespaceHandle;
+  /** Its own established hash (net.ipv4.tcp_child_ehash_entries at its creation): a full dump is cheap. */
+  privateHash: boolean;
+  /** Whether it gets the full tier (the whole table) or the cheap one. */
+  full: boolean;
+}
+
+export interface Refresh {
+  tracked: TrackedNamespace[];
+  /** Found besides the exporter's own. */
+  discovered: number;
+  /** Left out by include/exclude. */
+  filtered: number;
+  beyondLimit: number;
+  /** /proc/PID/ns/net unreadable: processes of other users without CAP_SYS_PTRACE. */
+  unreadable: number;
+}
+
+/** Runs `work` over `items` with at most `limit` at once. */
+export async function eachLimited<T>(
+  items: readonly T[],
+  limit: number,
+  work: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  const runners = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) await work(items[next++]!);
+  });
+  await Promise.all(runners);
+}
+
+function matchesAny(pattern: RegExp | null, entry: NamespaceEntry): boolean {
+  if (!pattern) return false;
+  const fields = [netnsLabel(entry), entry.identity.podUid ?? '', entry.cgroup ?? ''];
+  return fields.some((field) => field !== '' && pattern.test(field));
+}
+
+export class NamespaceSet {
+  private readonly tracked = new Map<number, TrackedNamespace>();
+  private refreshing: Promise<Refresh> | null = null;
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(private readonly options: NamespaceSetOptions) {
+    const seconds = options.refreshSeconds ?? 30;
+    if (seconds > 0) {
+      this.timer = setInterval(() => void this.refresh().catch(() => {}), seconds * 1000);
+      this.timer.unref();
+    }
+  }
+
+  /** Discovers again, opens the new namespaces and closes the vanished ones. */
+  refresh(): Promise<Refresh> {
+    this.refreshing ??= this.doRefresh().finally(() => {
+      this.refreshing = null;
+    });
+    return this.refreshing;
+  }
+
+  private async doRefresh(): Promise<Refresh> {
+    const discovery = discoverNamespaces(this.options.procfs, this.options.runDirs);
+    const { wanted, candidates, filtered, beyondLimit } = this.select(discovery);
+    for (const [inode, tracked] of this.tracked) {
+      if (wanted.has(inode)) continue;
+      tracked.handle.close();
+      this.tracked.delete(inode);
+    }
+    const fresh = [...wanted.values()].filter((entry) => !this.tracked.has(entry.inode));
+    let denied: Error | null = null;
+    await eachLimited(fresh, this.options.concurrency ?? 4, async (entry) => {
+      try {
+        await this.open(entry);
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        // Gone since discovery, or a stale file that is no namespace: skip it.
+        if (code === 'ENOENT' || code === 'EINVAL' || code === 'ESRCH') return;
+        denied ??= error as Error;
+      }
+    });
+    // Entering another namespace needs CAP_SYS_ADMIN: without it nothing opens.
+    if (denied && this.tracked.size === 0 && fresh.length > 0) throw denied;
+    // Other users' /proc/PID/ns/net need CAP_SYS_PTRACE: with none of them
+    // readable and nothing found, this could not look, which is no "none".
+    if (this.tracked.size === 0 && discovery.unreadable > 0) {
+      throw new Error(
+        `EACCES: ${discovery.unreadable} processes' ${this.options.procfs}/PID/ns/net could not be read: reading another user's process's namespace needs CAP_SYS_PTRACE, which this process lacks`,
+      );
+    }
+    for (const entry of wanted.values()) {
+      const tracked = this.tracked.get(entry.inode);
+      if (tracked) tracked.entry = entry;
+    }
+    return {
+      tracked: [...this.tracked.values()].sort((a, b) => a.entry.inode - b.entry.inode),
+      discovered: candidates,
+      filtered,
+      beyondLimit,
+      unreadable: discovery.unreadable,
+    };
+  }
+
+  private select(discovery: Discovery): {
+    wanted: Map<number, NamespaceEntry>;
+    candidates: number;
+    filtered: number;
+    beyondLimit: number;
+  } {
+    const { include, exclude, limit } = this.options;
+    const candidates = discovery.namespaces
+      .filter((entry) => entry.inode !== discovery.ownInode)
+      .sort((a, b) => a.inode - b.inode);
+    const kept = candidates.filter(
+      (entry) => (!include || matchesAny(include, entry)) && !matchesAny(exclude, entry),
+    );
+    const wanted = new Map(kept.slice(0, limit).map((entry) => [entry.inode, entry]));
+    return {
+      wanted,
+      candidates: candidates.length,
+      filtered: candidates.length - kept.length,
+      beyondLimit: Math.max(kept.length - limit, 0),
+    };
+  }
+
+  private async open(entry: NamespaceEntry): Promise<void> {
+    const handle = await openNamespace(entry.path);
+    if (handle.inode !== entry.inode) {
+      // The path now leads elsewhere (a pid reused): take it next time.
+      handle.close();
+      return;
+    }
+    // Inside a namespace tcp_ehash_entries reads negative while it shares
+    // the host's hash, positive when it got its own (6.1+).
+    let privateHash = false;
+    try {
+      const [file] = await readNamespaceFiles(handle, ['/proc/sys/net/ipv4/tcp_ehash_entries']);
+      privateHash = Number(file?.content?.trim()) > 0;
+    } catch {
+      privateHash = false;
+    }
+    const label = netnsLabel(entry);
+    const full = privateHash || matchesAny(this.options.full, entry);
+    this.tracked.set(entry.inode, { entry, label, handle, privateHash, full });
+  }
+
+  /** Closes one namespace's handle now (it vanished mid-scrape). */
+  forget(inode: number): void {
+    const tracked = this.tracked.get(inode);
+    if (!tracked) return;
+    tracked.handle.close();
+    this.tracked.delete(inode);
+  }
+
+  /** Closes every handle (shutdown). */
+  close(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    for (const tracked of this.tracked.values()) tracked.handle.close();
+    this.tracked.clear();
+  }
+
+  get size(): number {
+    return this.tracked.size;
+  }
+}
