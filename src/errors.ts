@@ -22,6 +22,11 @@ export const ERROR_CODES = {
     exitCode: 1,
     meaning: 'The exporter cannot listen on --web.listen-address (in use, or not an address here).',
   },
+  ERR_CAPABILITY: {
+    exitCode: 1,
+    meaning:
+      'A collector needs a capability this process lacks (the netns collector: CAP_SYS_ADMIN and CAP_SYS_PTRACE): it fails, naming the capability; the others go on.',
+  },
   ERR_PROCFS: {
     exitCode: 1,
     meaning:
@@ -68,6 +73,8 @@ export const UnknownCollectorError = codedError('ERR_UNKNOWN_COLLECTOR', 'Unknow
 export type UnknownCollectorError = InstanceType<typeof UnknownCollectorError>;
 export const ListenError = codedError('ERR_LISTEN', 'ListenError');
 export type ListenError = InstanceType<typeof ListenError>;
+export const CapabilityError = codedError('ERR_CAPABILITY', 'CapabilityError');
+export type CapabilityError = InstanceType<typeof CapabilityError>;
 
 /** A procfs file is missing or malformed; carries the file's path. */
 export class ProcfsError extends ExporterError {

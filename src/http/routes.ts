@@ -19,7 +19,7 @@ export interface RouteContext {
   slots: ScrapeSlots;
   incidents?: IncidentService;
   /** The other namespaces' findings, with the netns collector on. */
-  namespaces?: { findings(): NamespaceFindings[]; notes(): string[] };
+  namespaces?: { findings(): NamespaceFindings[]; notes(): string[]; readonly error?: string };
   telemetryPath: string;
   version: string;
 }
@@ -103,17 +103,20 @@ export function registerRoutes(scope: FastifyInstance, context: RouteContext): v
     const findings = incidents.latest ?? [];
     const recent = incidents.recent();
     const notes = [...incidents.notes(), ...(namespaces?.notes() ?? [])];
-    const groups = (namespaces?.findings() ?? []).map((ns) => ({
-      netns: ns.netns,
-      ...(ns.entry.identity.podUid ? { podUid: ns.entry.identity.podUid } : {}),
-      ...(ns.entry.identity.containerId ? { containerId: ns.entry.identity.containerId } : {}),
-      findings: ns.findings,
-      recent: ns.recent,
-    }));
+    const section = namespaces && {
+      scraped: namespaces.findings().map((ns) => ({
+        netns: ns.netns,
+        ...(ns.entry.identity.podUid ? { podUid: ns.entry.identity.podUid } : {}),
+        ...(ns.entry.identity.containerId ? { containerId: ns.entry.identity.containerId } : {}),
+        findings: ns.findings,
+        recent: ns.recent,
+      })),
+      ...(namespaces.error ? { error: namespaces.error } : {}),
+    };
     if (request.headers.accept?.includes('application/json')) {
-      return reply.type('application/json').send(renderJson(findings, recent, notes, groups));
+      return reply.type('application/json').send(renderJson(findings, recent, notes, section));
     }
-    return reply.type(TEXT).send(renderText(findings, recent, notes, groups));
+    return reply.type(TEXT).send(renderText(findings, recent, notes, section));
   });
   scope.get('/healthz', async (_request, reply) => reply.type(TEXT).send('ok\n'));
   scope.get('/', async (_request, reply) =>

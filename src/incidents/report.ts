@@ -38,6 +38,13 @@ function recentLines(recent: RecentFinding): string[] {
   return lines;
 }
 
+/** The other namespaces (the netns collector): their findings, or why none could be read. */
+export interface NamespaceSection {
+  scraped: NamespaceReport[];
+  /** The collector failed (a missing capability): nothing beyond the own namespace was seen. */
+  error?: string;
+}
+
 /** Another namespace's findings, for the report's per-namespace part. */
 export interface NamespaceReport {
   netns: string;
@@ -56,7 +63,9 @@ function namespaceTitle(ns: NamespaceReport): string {
   return container ? `${container} (netns ${ns.netns})` : `namespace ${ns.netns}`;
 }
 
-function namespaceLines(namespaces: NamespaceReport[]): string[] {
+function namespaceLines(section: NamespaceSection | undefined): string[] {
+  if (section?.error) return ['', `other namespaces: not looked at: ${section.error}`];
+  const namespaces = section?.scraped ?? [];
   if (namespaces.length === 0) return [];
   const firing = namespaces.filter((ns) => ns.findings.some((f) => f.fired));
   const lines = [
@@ -86,8 +95,9 @@ export function renderText(
   findings: Finding[],
   recent: RecentFinding[] = [],
   notes: string[] = [],
-  namespaces: NamespaceReport[] = [],
+  section?: NamespaceSection,
 ): string {
+  const namespaces = section?.scraped ?? [];
   const ordered = [...findings].sort((a, b) => a.priority - b.priority);
   const fired = ordered.filter((f) => f.fired);
   const notices = ordered.filter((f) => !f.fired && f.notice);
@@ -111,6 +121,7 @@ export function renderText(
   if (elsewhere > 0) {
     lines[0] += `; ${elsewhere} other namespace${elsewhere > 1 ? 's' : ''} with an incident (below)`;
   }
+  if (section?.error) lines[0] += '; other namespaces could not be looked at (below)';
   fired.forEach((finding, index) => lines.push(...firedLines(finding, index)));
   for (const finding of notices) {
     lines.push('', `informational: ${finding.incident}: ${finding.cause ?? finding.title}`);
@@ -124,7 +135,7 @@ export function renderText(
   for (const finding of blind) {
     lines.push(`no opinion: ${finding.incident} (${finding.reason ?? 'not enough data'})`);
   }
-  lines.push(...namespaceLines(namespaces));
+  lines.push(...namespaceLines(section));
   if (notes.length > 0) lines.push('', 'notes:', ...notes.map((note) => `- ${note}`));
   return `${lines.join('\n')}\n`;
 }
@@ -140,6 +151,8 @@ export interface JsonReport {
   notes: string[];
   /** The other namespaces (with the netns collector), each with its own status. */
   namespaces: (NamespaceReport & { status: JsonReport['status'] })[];
+  /** Why the other namespaces could not be looked at (then status is at best incomplete). */
+  namespacesError?: string;
 }
 
 function statusOf(findings: Finding[]): JsonReport['status'] {
@@ -151,13 +164,14 @@ export function renderJson(
   findings: Finding[],
   recent: RecentFinding[] = [],
   notes: string[] = [],
-  namespaces: NamespaceReport[] = [],
+  section?: NamespaceSection,
 ): JsonReport {
+  const namespaces = section?.scraped ?? [];
   const sorted = [...findings].sort(
     (a, b) => Number(b.fired) - Number(a.fired) || a.priority - b.priority,
   );
   const fired = findings.some((f) => f.fired);
-  const blind = findings.some((f) => !f.evaluated);
+  const blind = findings.some((f) => !f.evaluated) || section?.error !== undefined;
   const status = fired ? 'incident' : blind ? 'incomplete' : 'healthy';
   return {
     healthy: status === 'healthy',
@@ -166,5 +180,6 @@ export function renderJson(
     recent,
     notes,
     namespaces: namespaces.map((ns) => ({ ...ns, status: statusOf(ns.findings) })),
+    ...(section?.error ? { namespacesError: section.error } : {}),
   };
 }

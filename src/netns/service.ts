@@ -63,6 +63,24 @@ const INCIDENT_COUNTERS = new Set([
   'Tcp.CurrEstab',
 ]);
 
+/**
+ * One namespace's families with its `netns` label on every sample; of
+ * netstat only the counters the incident checks read unless `allCounters`.
+ */
+export function labelNamespace(
+  families: MetricFamily[],
+  netns: string,
+  allCounters: boolean,
+): MetricFamily[] {
+  return families.map((family) => {
+    let values = family.values;
+    if (!allCounters && family.name.startsWith('sockdiag_netstat_')) {
+      values = values.filter((v) => INCIDENT_COUNTERS.has(`${v.labels?.group}.${v.labels?.field}`));
+    }
+    return { ...family, values: values.map((v) => ({ ...v, labels: { ...v.labels, netns } })) };
+  });
+}
+
 interface NamespaceState {
   tracked: TrackedNamespace;
   registry: CollectorRegistry;
@@ -73,6 +91,7 @@ interface NamespaceState {
 export class NetnsService {
   private readonly states = new Map<number, NamespaceState>();
   private lastRefresh: Refresh | null = null;
+  private lastError: string | undefined;
 
   constructor(private readonly options: NetnsServiceOptions) {}
 
@@ -117,7 +136,14 @@ export class NetnsService {
 
   /** One scrape of every namespace: families with their `netns` label. */
   async collect(): Promise<MetricFamily[]> {
-    const refresh = await this.options.set.refresh();
+    let refresh: Refresh;
+    try {
+      refresh = await this.options.set.refresh();
+    } catch (error) {
+      this.lastError = error instanceof Error ? error.message : String(error);
+      throw error;
+    }
+    this.lastError = undefined;
     this.lastRefresh = refresh;
     const live = new Set(refresh.tracked.map((t) => t.entry.inode));
     for (const inode of this.states.keys()) if (!live.has(inode)) this.states.delete(inode);
@@ -134,7 +160,7 @@ export class NetnsService {
         vanished.push(tracked.entry.inode);
         return;
       }
-      out.push(...this.labelled(families, tracked.label));
+      out.push(...labelNamespace(families, tracked.label, this.options.allCounters));
     });
     const gone = new Set(vanished);
     out.push(
@@ -144,21 +170,6 @@ export class NetnsService {
       }),
     );
     return out;
-  }
-
-  private labelled(families: MetricFamily[], netns: string): MetricFamily[] {
-    return families.map((family) => {
-      let values = family.values;
-      if (!this.options.allCounters && family.name.startsWith('sockdiag_netstat_')) {
-        values = values.filter((v) =>
-          INCIDENT_COUNTERS.has(`${v.labels?.group}.${v.labels?.field}`),
-        );
-      }
-      return {
-        ...family,
-        values: values.map((v) => ({ ...v, labels: { ...v.labels, netns } })),
-      };
-    });
   }
 
   private identity(refresh: Refresh): MetricFamily[] {
@@ -201,6 +212,12 @@ export class NetnsService {
           { labels: { state: 'scraped' }, value: refresh.tracked.length },
         ],
       },
+      {
+        name: 'sockdiag_netns_unreadable_processes',
+        help: 'Processes whose /proc/PID/ns/net could not be read although the exporter has CAP_SYS_PTRACE (a security module; a process with capabilities the exporter lacks): namespaces only they are in are not found. 0 is the normal case.',
+        type: 'gauge',
+        values: [{ value: refresh.unreadable }],
+      },
     ];
   }
 
@@ -213,6 +230,11 @@ export class NetnsService {
       findings: state.incidents.latest ?? [],
       recent: state.incidents.recent(),
     }));
+  }
+
+  /** Why the newest collection saw no namespace at all (a missing capability), if it failed. */
+  get error(): string | undefined {
+    return this.lastError;
   }
 
   /** Lets every namespace go (shutdown). */
@@ -228,7 +250,7 @@ export class NetnsService {
     const notes: string[] = [];
     if (refresh.unreadable > 0) {
       notes.push(
-        `${refresh.unreadable} processes' /proc/PID/ns/net could not be read (other users' processes need CAP_SYS_PTRACE): namespaces only they are in were not found`,
+        `${refresh.unreadable} processes' /proc/PID/ns/net could not be read although this process has CAP_SYS_PTRACE (a security module, or processes holding capabilities this one lacks): namespaces only they are in were not found`,
       );
     }
     if (refresh.beyondLimit > 0) {

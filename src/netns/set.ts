@@ -6,6 +6,8 @@
 // scrapes too, for the same reason.
 import type { Logger } from 'pino';
 import { type NamespaceHandle, openNamespace, readNamespaceFiles } from '../diag';
+import { CapabilityError, type ExporterError } from '../errors';
+import { type Capability, missingCapabilities } from '../procfs/capabilities';
 import { type Discovery, discoverNamespaces, type NamespaceEntry, netnsLabel } from './discovery';
 
 export interface NamespaceSetOptions {
@@ -57,6 +59,17 @@ export async function eachLimited<T>(
   await Promise.all(runners);
 }
 
+const WHY: Record<string, string> = {
+  CAP_SYS_ADMIN: 'CAP_SYS_ADMIN to enter network namespaces (setns)',
+  CAP_SYS_PTRACE: "CAP_SYS_PTRACE to read other users' /proc/PID/ns/net",
+};
+
+function capabilityError(missing: Capability[]): ExporterError {
+  return new CapabilityError(
+    `the netns collector needs ${missing.map((c) => WHY[c]).join(' and ')}, which this process lacks: run it as root, or grant ${missing.join(' and ')} (systemd AmbientCapabilities=, Kubernetes securityContext.capabilities.add)`,
+  );
+}
+
 function matchesAny(pattern: RegExp | null, entry: NamespaceEntry): boolean {
   if (!pattern) return false;
   const fields = [netnsLabel(entry), entry.identity.podUid ?? '', entry.cgroup ?? ''];
@@ -85,6 +98,10 @@ export class NamespaceSet {
   }
 
   private async doRefresh(): Promise<Refresh> {
+    // Without these nothing can be seen or entered: say which, rather than
+    // report no namespaces (or an errno of whatever failed first).
+    const missing = missingCapabilities(['CAP_SYS_ADMIN', 'CAP_SYS_PTRACE']);
+    if (missing.length > 0) throw capabilityError(missing);
     const discovery = discoverNamespaces(this.options.procfs, this.options.runDirs);
     const { wanted, candidates, filtered, beyondLimit } = this.select(discovery);
     for (const [inode, tracked] of this.tracked) {
@@ -106,13 +123,6 @@ export class NamespaceSet {
     });
     // Entering another namespace needs CAP_SYS_ADMIN: without it nothing opens.
     if (denied && this.tracked.size === 0 && fresh.length > 0) throw denied;
-    // Other users' /proc/PID/ns/net need CAP_SYS_PTRACE: with none of them
-    // readable and nothing found, this could not look, which is no "none".
-    if (this.tracked.size === 0 && discovery.unreadable > 0) {
-      throw new Error(
-        `EACCES: ${discovery.unreadable} processes' ${this.options.procfs}/PID/ns/net could not be read: reading another user's process's namespace needs CAP_SYS_PTRACE, which this process lacks`,
-      );
-    }
     for (const entry of wanted.values()) {
       const tracked = this.tracked.get(entry.inode);
       if (tracked) tracked.entry = entry;
