@@ -81,6 +81,56 @@ export function labelNamespace(
   });
 }
 
+/** The families about the namespaces themselves: identity, tier, counts. */
+export function identityFamilies(refresh: Refresh): MetricFamily[] {
+  const info: MetricSample[] = [];
+  const tier: MetricSample[] = [];
+  for (const t of refresh.tracked) {
+    info.push({
+      labels: {
+        netns: t.label,
+        inode: t.entry.inode,
+        pod_uid: t.entry.identity.podUid ?? '',
+        container_id: t.entry.identity.containerId ?? '',
+        cgroup: t.entry.cgroupLabel ?? '',
+      },
+      value: 1,
+    });
+    tier.push({ labels: { netns: t.label, tier: t.full ? 'full' : 'cheap' }, value: 1 });
+  }
+  return [
+    {
+      name: 'sockdiag_netns_info',
+      help: 'Every network namespace this exporter scrapes besides its own, always 1: its inode, and from a process in it, its cgroup and what that says (pod UID, container id). Join pod_uid with kube-state-metrics kube_pod_info{uid} for pod names.',
+      type: 'gauge',
+      values: info,
+    },
+    {
+      name: 'sockdiag_netns_tier',
+      help: 'How each namespace is scraped (1): full (the whole table; its own established hash, or named by --collector.netns.full) or cheap (listeners, counters, sysctls and the incident checks).',
+      type: 'gauge',
+      values: tier,
+    },
+    {
+      name: 'sockdiag_netns_namespaces',
+      help: "Network namespaces found besides the exporter's own (discovered), left out by --collector.netns.include/exclude (filtered) or beyond --collector.netns.limit (over_limit), and scraped.",
+      type: 'gauge',
+      values: [
+        { labels: { state: 'discovered' }, value: refresh.discovered },
+        { labels: { state: 'filtered' }, value: refresh.filtered },
+        { labels: { state: 'over_limit' }, value: refresh.beyondLimit },
+        { labels: { state: 'scraped' }, value: refresh.tracked.length },
+      ],
+    },
+    {
+      name: 'sockdiag_netns_unreadable_processes',
+      help: 'Processes whose /proc/PID/ns/net could not be read although the exporter has CAP_SYS_PTRACE (a security module; a process with capabilities the exporter lacks): namespaces only they are in are not found. 0 is the normal case.',
+      type: 'gauge',
+      values: [{ value: refresh.unreadable }],
+    },
+  ];
+}
+
 interface NamespaceState {
   tracked: TrackedNamespace;
   registry: CollectorRegistry;
@@ -164,61 +214,12 @@ export class NetnsService {
     });
     const gone = new Set(vanished);
     out.push(
-      ...this.identity({
+      ...identityFamilies({
         ...refresh,
         tracked: refresh.tracked.filter((t) => !gone.has(t.entry.inode)),
       }),
     );
     return out;
-  }
-
-  private identity(refresh: Refresh): MetricFamily[] {
-    const info: MetricSample[] = [];
-    const tier: MetricSample[] = [];
-    for (const t of refresh.tracked) {
-      info.push({
-        labels: {
-          netns: t.label,
-          inode: t.entry.inode,
-          pod_uid: t.entry.identity.podUid ?? '',
-          container_id: t.entry.identity.containerId ?? '',
-          cgroup: t.entry.cgroupLabel ?? '',
-        },
-        value: 1,
-      });
-      tier.push({ labels: { netns: t.label, tier: t.full ? 'full' : 'cheap' }, value: 1 });
-    }
-    return [
-      {
-        name: 'sockdiag_netns_info',
-        help: 'Every network namespace this exporter scrapes besides its own, always 1: its inode, and from a process in it, its cgroup and what that says (pod UID, container id). Join pod_uid with kube-state-metrics kube_pod_info{uid} for pod names.',
-        type: 'gauge',
-        values: info,
-      },
-      {
-        name: 'sockdiag_netns_tier',
-        help: 'How each namespace is scraped (1): full (the whole table; its own established hash, or named by --collector.netns.full) or cheap (listeners, counters, sysctls and the incident checks).',
-        type: 'gauge',
-        values: tier,
-      },
-      {
-        name: 'sockdiag_netns_namespaces',
-        help: "Network namespaces found besides the exporter's own (discovered), left out by --collector.netns.include/exclude (filtered) or beyond --collector.netns.limit (over_limit), and scraped.",
-        type: 'gauge',
-        values: [
-          { labels: { state: 'discovered' }, value: refresh.discovered },
-          { labels: { state: 'filtered' }, value: refresh.filtered },
-          { labels: { state: 'over_limit' }, value: refresh.beyondLimit },
-          { labels: { state: 'scraped' }, value: refresh.tracked.length },
-        ],
-      },
-      {
-        name: 'sockdiag_netns_unreadable_processes',
-        help: 'Processes whose /proc/PID/ns/net could not be read although the exporter has CAP_SYS_PTRACE (a security module; a process with capabilities the exporter lacks): namespaces only they are in are not found. 0 is the normal case.',
-        type: 'gauge',
-        values: [{ value: refresh.unreadable }],
-      },
-    ];
   }
 
   /** The newest findings of every namespace, for /doctor. */

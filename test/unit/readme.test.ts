@@ -3,6 +3,8 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
+import type { NamespaceHandle } from '../../src/diag';
+import { identityFamilies } from '../../src/netns/service';
 import type { MetricFamily } from '../../src/collectors/collector';
 import { collectorTable } from '../../src/cli/flags';
 import { COLLECTORS } from '../../src/collectors';
@@ -76,6 +78,20 @@ t.test('README documents every served metric, and only those', async (t) => {
   }
   for (const family of await collectorFamilies('peers', '/proc')) {
     served.set(family.name, { name: family.name, type: family.type, labels: [] });
+  }
+  // The netns collector is off in the golden scrape: its own families from one namespace.
+  const entry = { inode: 4026532000, name: 'cni-1', path: '/run/netns/cni-1', identity: {} };
+  const tracked = {
+    entry,
+    label: 'cni-1',
+    handle: {} as NamespaceHandle,
+    privateHash: false,
+    full: false,
+  };
+  const refresh = { tracked: [tracked], discovered: 1, filtered: 0, beyondLimit: 0, unreadable: 0 };
+  for (const family of identityFamilies(refresh)) {
+    const labels = [...new Set(family.values.flatMap((v) => Object.keys(v.labels ?? {})))].sort();
+    served.set(family.name, { name: family.name, type: family.type, labels });
   }
   for (const [name, actual] of served) {
     if (!name.startsWith('sockdiag_')) continue;
