@@ -13,9 +13,13 @@
 
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
+const os = require('node:os');
 const path = require('node:path');
 const { parseOrExit, UsageError } = require('./lib/options');
 const { GROUPS } = require('./lib/methods');
+const { buildInfo } = require('./lib/machine');
+const { namespacesBenchmark } = require('./lib/netns');
+const { netnsReport } = require('./lib/netns-report');
 const { forkHelper } = require('./lib/processes');
 const { report } = require('./lib/report');
 const { record } = require('./lib/results');
@@ -92,6 +96,13 @@ const COMMAND = {
       value: 'PATH',
       default: DEFAULT_NODE_EXPORTER,
       help: "node_exporter to compare with (Debian's package is installed if the default is missing)",
+    },
+    namespaces: {
+      kind: 'integer',
+      min: 0,
+      value: 'N',
+      default: '0',
+      help: 'instead: the netns collector with N namespaces holding SIZE sockets in all, shared and private hashes (bench/lib/netns.js)',
     },
     report: {
       kind: 'string',
@@ -201,6 +212,44 @@ async function run(values) {
   return { results, out };
 }
 
+/** --namespaces: lib/netns.js for each size, its report recorded like the others. */
+async function runNamespaces(values) {
+  if (process.getuid() !== 0) throw new BenchError('needs root (network namespaces)');
+  table('build');
+  teardown.code = await snapshotCode();
+  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+/, '');
+  const out = path.join(BENCH_DIR, 'out', stamp);
+  const logs = path.join(out, 'logs-netns');
+  fs.mkdirSync(logs, { recursive: true });
+  const build = await buildInfo(ROOT, teardown.code);
+  const header = {
+    date: new Date().toUTCString(),
+    rounds: values.rounds,
+    machine: `${os.cpus().length} CPUs, kernel ${os.release()}, node ${process.version}`,
+    code: `commit ${build.head} with ${build.changedFiles} changed files under src/ and native/, code hash ${build.codeHash}`,
+  };
+  const sections = [];
+  for (const total of values.sizes) {
+    const job = {
+      code: teardown.code,
+      logs,
+      rounds: values.rounds,
+      namespaces: values.namespaces,
+      total,
+    };
+    const result = await namespacesBenchmark(job);
+    fs.writeFileSync(path.join(out, `netns-${total}.json`), `${JSON.stringify(result, null, 1)}\n`);
+    sections.push(netnsReport(result, header));
+  }
+  const text = sections.join('\n');
+  process.stdout.write(`\n${text}\n`);
+  if (!values['no-record']) {
+    record(path.join(BENCH_DIR, 'RESULTS.md'), path.join(BENCH_DIR, 'RESULTS-history.md'), text);
+    log('recorded at the top of bench/RESULTS.md (the previous run moved to RESULTS-history.md)');
+  }
+  log(`raw results in ${path.relative(ROOT, out)}`);
+}
+
 function rawResults(dir) {
   const files = fs.readdirSync(dir).filter((f) => /^size-.*\.json$/.test(f));
   if (files.length === 0) throw new BenchError(`no size-*.json in ${dir}`);
@@ -217,6 +266,10 @@ async function main() {
   }
   if (values.report) {
     process.stdout.write(report(rawResults(values.report)));
+    return;
+  }
+  if (values.namespaces > 0) {
+    await runNamespaces(values);
     return;
   }
   const { results, out } = await run(values);

@@ -112,7 +112,9 @@ export class ScrapeSources {
       if (this.withHalfOpen && this.config.table !== false) {
         attachHalfOpen(listeners, await this.tableScan);
       }
-      if (this.config.owners) await attachOwners(listeners, this.config.owners);
+      if (this.config.owners) {
+        await attachOwners(listeners, this.config.owners, this.config.scan.namespace?.inode ?? 0);
+      }
       return listeners;
     })();
     return this.listenerList;
@@ -147,13 +149,14 @@ export class ScrapeSources {
 }
 
 /** Each listener's cgroup (and what it says) and, within the scan budget, its process. */
-async function attachOwners(listeners: Listener[], owners: Owners): Promise<void> {
-  const [cgroups, processes] = await Promise.all([
-    owners.cgroups(listeners.map((l) => l.cgroupId)),
-    owners.processes(listeners.map((l) => l.inode)),
-  ]);
+async function attachOwners(listeners: Listener[], owners: Owners, scope: number): Promise<void> {
+  const cgroups = await owners.cgroups(listeners.map((l) => l.cgroupId));
+  const processes = await owners.processes(
+    listeners.map((l) => l.inode),
+    cgroups.values(),
+  );
   for (const l of listeners) {
     l.owner = { cgroup: cgroups.get(l.cgroupId) ?? null, process: processes.get(l.inode) ?? null };
   }
-  owners.forgetExcept(new Set(listeners.map((l) => l.inode)));
+  owners.forgetExcept(new Set(listeners.map((l) => l.inode)), scope);
 }

@@ -196,7 +196,11 @@ export class NetnsService {
     this.lastError = undefined;
     this.lastRefresh = refresh;
     const live = new Set(refresh.tracked.map((t) => t.entry.inode));
-    for (const inode of this.states.keys()) if (!live.has(inode)) this.states.delete(inode);
+    for (const inode of this.states.keys()) {
+      if (live.has(inode)) continue;
+      this.states.delete(inode);
+      this.options.owners?.forgetScope(inode);
+    }
     const out: MetricFamily[] = [];
     const vanished: number[] = [];
     await eachLimited(refresh.tracked, this.options.concurrency ?? 4, async (tracked) => {
@@ -207,6 +211,7 @@ export class NetnsService {
       if (!stillThere(tracked.entry)) {
         this.options.set.forget(tracked.entry.inode);
         this.states.delete(tracked.entry.inode);
+        this.options.owners?.forgetScope(tracked.entry.inode);
         vanished.push(tracked.entry.inode);
         return;
       }

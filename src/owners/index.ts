@@ -2,6 +2,8 @@
 // path says (systemd unit, pod, container), and for listeners the process
 // holding it. Long-lived: the caches persist across scrapes. Every reason a
 // label comes out empty is kept for /doctor.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { CgroupIndex, type CgroupMount, findCgroup2Mount, netClassifierInUse } from './cgroups';
 import { cgroupLabel, type Identity, parseCgroupPath } from './identity';
 import { type ProcessIndex, type ProcessOwner, ProcessIndex as Processes } from './processes';
@@ -35,6 +37,9 @@ export interface OwnersOptions {
   kernel: string;
 }
 
+/** Processes of the listeners' cgroups looked at before a full pass. */
+const LIKELY_PIDS = 256;
+
 function kernelBefore(release: string, major: number, minor: number): boolean {
   const [a = 0, b = 0] = release.split(/[.-]/).map(Number);
   return a < major || (a === major && b < minor);
@@ -47,6 +52,8 @@ export class Owners {
   private readonly rootCaveat: boolean;
   /** Whether any socket seen so far carried a cgroup id (the kernel sends them: 5.8+). */
   private sawIds = false;
+  /** The listener inodes of each namespace, by its inode (0: the exporter's own). */
+  private readonly claimed = new Map<number, Set<number>>();
 
   constructor(readonly options: OwnersOptions) {
     this.mount = findCgroup2Mount(options.procfs, options.cgroupfs);
@@ -70,10 +77,39 @@ export class Owners {
     return out;
   }
 
-  /** The processes holding these socket inodes (listeners'), within the scan budget. */
-  async processes(inodes: Iterable<number>): Promise<Map<number, ProcessOwner>> {
+  /**
+   * The processes holding these socket inodes (listeners'), within the scan
+   * budget. The processes of their cgroups (`cgroup.procs`) are looked at
+   * first: on a busy host the owner is found without a pass over every
+   * descriptor.
+   */
+  async processes(
+    inodes: Iterable<number>,
+    cgroups: Iterable<CgroupOwner> = [],
+  ): Promise<Map<number, ProcessOwner>> {
     if (!this.processIndex) return new Map();
-    return this.processIndex.find(inodes, this.options.processBudgetMs);
+    return this.processIndex.find(inodes, this.options.processBudgetMs, this.pidsIn(cgroups));
+  }
+
+  /** PIDs in the cgroups (at most LIKELY_PIDS), from cgroup.procs under the mount. */
+  private pidsIn(cgroups: Iterable<CgroupOwner>): number[] {
+    if (!this.mount) return [];
+    const pids = new Set<number>();
+    for (const cgroup of cgroups) {
+      if (cgroup.path === '/') continue; // the root holds everything unplaced: no hint
+      let text: string;
+      try {
+        text = readFileSync(path.join(this.mount.path, cgroup.path, 'cgroup.procs'), 'utf8');
+      } catch {
+        continue; // gone, or unreadable
+      }
+      for (const line of text.split('\n')) {
+        const pid = Number(line);
+        if (line !== '' && Number.isInteger(pid) && pid > 0) pids.add(pid);
+        if (pids.size >= LIKELY_PIDS) return [...pids];
+      }
+    }
+    return [...pids];
   }
 
   /** Why owner labels may be empty or imprecise here, in words. */
@@ -109,9 +145,26 @@ export class Owners {
     return notes;
   }
 
-  /** Keeps the process cache to the listeners still there. */
-  forgetExcept(inodes: Set<number>): void {
-    this.processIndex?.keepOnly(inodes);
+  /**
+   * Keeps the process cache to the listeners still there. Each namespace
+   * (`scope`: its inode; 0 for the exporter's own) says which are its own,
+   * and an inode is forgotten only when no namespace lists it.
+   */
+  forgetExcept(inodes: Set<number>, scope = 0): void {
+    this.claimed.set(scope, inodes);
+    this.keepClaimed();
+  }
+
+  /** A namespace is gone: its listeners no longer keep their owners cached. */
+  forgetScope(scope: number): void {
+    if (this.claimed.delete(scope)) this.keepClaimed();
+  }
+
+  private keepClaimed(): void {
+    if (!this.processIndex) return;
+    const all = new Set<number>();
+    for (const inodes of this.claimed.values()) for (const inode of inodes) all.add(inode);
+    this.processIndex.keepOnly(all);
   }
 }
 

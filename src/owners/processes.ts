@@ -2,8 +2,10 @@
 // "socket:[N]" link under some /proc/PID/fd. A full scan reads every
 // descriptor on the host (ss -p does it on every call); here it runs only
 // when a listener's inode is unknown, in slices of at most a few
-// milliseconds on the event loop, within a time budget per scrape, and
-// resumes where it stopped on the next scrape. Found inodes are kept.
+// milliseconds on the event loop (a process with thousands of descriptors
+// is read across slices), within a time budget per scrape, one scan at a
+// time whoever asks, and resumes where it stopped on the next scrape.
+// Found inodes are kept.
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import path from 'node:path';
 
@@ -14,20 +16,33 @@ export interface ProcessOwner {
 }
 
 const SLICE_MS = 4;
+/** Links read between two looks at the clock: a process may hold 20,000 descriptors. */
+const LINKS_PER_CHECK = 64;
 const SOCKET_LINK = /^socket:\[(\d+)\]$/;
 
 /** Yields to the event loop between slices of the scan. */
 const loopTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
+/** A process of the pass under way, and how far into its descriptors the pass got. */
+interface PendingProcess {
+  pid: string;
+  fds?: string[];
+  next: number;
+  command?: string;
+}
+
 export class ProcessIndex {
   private readonly owners = new Map<number, ProcessOwner>();
-  /** PIDs left to read in the scan that is under way. */
-  private pending: string[] = [];
+  /** Processes left to read in the pass under way (the last is read first). */
+  private pending: PendingProcess[] = [];
   /** Inodes a whole pass did not find (their owners' fd unreadable): no new pass for them alone. */
   private notFound = new Set<number>();
-  /** What the pass under way is looking for. */
+  /** What the pass under way is looking for, and what it looked for from its start. */
   private sought = new Set<number>();
+  private soughtFromStart = new Set<number>();
   private lastPass = -Infinity;
+  /** The scan running now: callers that come meanwhile wait for it instead of scanning beside it. */
+  private running: Promise<void> | null = null;
   /** /proc/PID/fd directories the last scans could not read (permissions). */
   unreadable = 0;
   private scanned = 0;
@@ -38,16 +53,33 @@ export class ProcessIndex {
     private readonly retryMs = 60_000,
   ) {}
 
-  /** Owners of the inodes, scanning for unknown ones for at most `budgetMs`. */
-  async find(inodes: Iterable<number>, budgetMs: number): Promise<Map<number, ProcessOwner>> {
+  /**
+   * Owners of the inodes, scanning for unknown ones for at most `budgetMs`;
+   * the processes in `likely` (those in the listeners' cgroups) are read
+   * first, before any pass over the rest.
+   */
+  async find(
+    inodes: Iterable<number>,
+    budgetMs: number,
+    likely: readonly number[] = [],
+  ): Promise<Map<number, ProcessOwner>> {
     const wanted = [...new Set(inodes)].filter((inode) => inode !== 0);
-    const missing = new Set(wanted.filter((inode) => !this.owners.has(inode)));
-    // Inodes a whole pass missed are retried only now and then, new ones at once.
-    const worthAPass =
-      [...missing].some((inode) => !this.notFound.has(inode)) ||
-      this.clock() - this.lastPass >= this.retryMs;
-    if (missing.size > 0 && budgetMs > 0 && (this.pending.length > 0 || worthAPass)) {
-      await this.scan(missing, budgetMs);
+    let missing = wanted.filter((inode) => !this.owners.has(inode));
+    if (missing.length > 0 && budgetMs > 0 && likely.length > 0 && !this.running) {
+      this.lookInto(likely, new Set(missing), this.clock() + budgetMs);
+      missing = missing.filter((inode) => !this.owners.has(inode));
+    }
+    if (missing.length > 0 && budgetMs > 0) {
+      if (this.running) {
+        // Join the pass under way; what it cannot find now, a later pass will.
+        for (const inode of missing) this.sought.add(inode);
+        await this.running;
+      } else if (this.pending.length > 0 || this.worthAPass(missing)) {
+        this.running = this.scan(missing, budgetMs).finally(() => {
+          this.running = null;
+        });
+        await this.running;
+      }
     }
     const out = new Map<number, ProcessOwner>();
     for (const inode of wanted) {
@@ -57,30 +89,49 @@ export class ProcessIndex {
     return out;
   }
 
+  /** Reads the given processes whole (until the deadline) for `sought`. */
+  private lookInto(pids: readonly number[], sought: Set<number>, deadline: number): void {
+    for (const pid of pids) {
+      if (sought.size === 0 || this.clock() >= deadline) return;
+      this.readProcess({ pid: String(pid), next: 0 }, sought, deadline);
+    }
+  }
+
+  /** Inodes a whole pass missed are retried only now and then, new ones at once. */
+  private worthAPass(missing: number[]): boolean {
+    return (
+      missing.some((inode) => !this.notFound.has(inode)) ||
+      this.clock() - this.lastPass >= this.retryMs
+    );
+  }
+
   /** Processes whose descriptors were read so far (for /doctor and tests). */
   get processesScanned(): number {
     return this.scanned;
   }
 
-  private async scan(missing: Set<number>, budgetMs: number): Promise<void> {
+  private async scan(missing: number[], budgetMs: number): Promise<void> {
     const deadline = this.clock() + budgetMs;
     if (this.pending.length === 0) {
       this.lastPass = this.clock();
-      this.pending = this.pids();
-      this.sought = new Set();
+      this.pending = this.pids().map((pid) => ({ pid, next: 0 }));
+      this.sought = new Set(missing);
+      this.soughtFromStart = new Set(missing);
     }
     for (const inode of missing) this.sought.add(inode);
     while (this.pending.length > 0 && this.sought.size > 0 && this.clock() < deadline) {
       const sliceEnd = Math.min(this.clock() + SLICE_MS, deadline);
       while (this.pending.length > 0 && this.sought.size > 0 && this.clock() < sliceEnd) {
-        this.readProcess(this.pending.pop()!, this.sought);
+        const process = this.pending[this.pending.length - 1]!;
+        if (this.readProcess(process, this.sought, sliceEnd)) this.pending.pop();
       }
       await loopTurn();
     }
-    // A finished pass: what it did not find stays unknown until a new inode asks again.
+    // A finished pass: what it looked for from its start and did not find
+    // stays unknown until a new inode asks again; later arrivals get a pass.
     if (this.pending.length === 0 || this.sought.size === 0) {
       this.pending = [];
-      this.notFound = new Set(this.sought);
+      this.notFound = new Set([...this.sought].filter((inode) => this.soughtFromStart.has(inode)));
     }
   }
 
@@ -93,19 +144,25 @@ export class ProcessIndex {
     }
   }
 
-  private readProcess(pid: string, missing: Set<number>): void {
-    const fdDir = path.join(this.procfs, pid, 'fd');
-    let fds: string[];
-    try {
-      fds = readdirSync(fdDir);
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      if (code === 'EACCES' || code === 'EPERM') this.unreadable++;
-      return; // EACCES, or the process exited
+  /** Reads a process's descriptors for `sought` until `sliceEnd`; true once done with it. */
+  private readProcess(process: PendingProcess, sought: Set<number>, sliceEnd: number): boolean {
+    const fdDir = path.join(this.procfs, process.pid, 'fd');
+    if (!process.fds) {
+      try {
+        process.fds = readdirSync(fdDir);
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code === 'EACCES' || code === 'EPERM') this.unreadable++;
+        return true; // EACCES, or the process exited
+      }
+      this.scanned++;
     }
-    this.scanned++;
-    let command: string | null = null;
-    for (const fd of fds) {
+    const { fds } = process;
+    while (process.next < fds.length) {
+      if (process.next % LINKS_PER_CHECK === 0 && process.next > 0 && this.clock() >= sliceEnd) {
+        return false;
+      }
+      const fd = fds[process.next++]!;
       let link: string;
       try {
         link = readlinkSync(path.join(fdDir, fd));
@@ -115,11 +172,14 @@ export class ProcessIndex {
       const match = SOCKET_LINK.exec(link);
       if (!match) continue;
       const inode = Number(match[1]);
-      if (!missing.has(inode)) continue;
-      command ??= this.command(pid);
-      this.owners.set(inode, { pid: Number(pid), command });
-      missing.delete(inode);
+      if (!sought.has(inode)) continue;
+      process.command ??= this.command(process.pid);
+      this.owners.set(inode, { pid: Number(process.pid), command: process.command });
+      sought.delete(inode);
+      this.sought.delete(inode);
+      if (sought.size === 0) return true;
     }
+    return true;
   }
 
   private command(pid: string): string {

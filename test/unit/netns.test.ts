@@ -3,8 +3,8 @@
 // identity from the cgroup), the capability check, the per-namespace
 // labelling, bounded concurrency and the report's namespace section.
 import { mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { scratchDir } from '../helpers/paths';
 import t, { type Test } from 'tap';
 import type { MetricFamily } from '../../src/collectors/collector';
 import { renderJson, renderText } from '../../src/incidents/report';
@@ -18,7 +18,7 @@ const UID = '7c1e2d3f-1111-4222-8333-944455566677';
 const ID = 'a'.repeat(32) + '0123456789abcdef0123456789abcdef';
 
 function fakeNode(t: Test) {
-  const root = mkdtempSync(path.join(tmpdir(), 'sdnetns-unit-'));
+  const root = mkdtempSync(path.join(scratchDir(), 'sdnetns-unit-'));
   t.teardown(() => rmSync(root, { recursive: true, force: true }));
   const procfs = path.join(root, 'proc');
   const run = path.join(root, 'run-netns');

@@ -3,12 +3,12 @@
 // from mountinfo; cgroup ids from a directory tree's inodes; and the
 // /proc/PID/fd scan on a fake procfs, with its time budget.
 import { mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { scratchDir } from '../helpers/paths';
 import t from 'tap';
 import { CgroupIndex, findCgroup2Mount } from '../../src/owners/cgroups';
 import { cgroupLabel, parseCgroupPath } from '../../src/owners/identity';
-import { ownerText } from '../../src/owners';
+import { Owners, ownerText } from '../../src/owners';
 import { ProcessIndex } from '../../src/owners/processes';
 
 const ID = 'f'.repeat(32) + '0123456789abcdef0123456789abcdef';
@@ -59,7 +59,7 @@ t.test('cgroup labels: pod and container when shorter, else the path', async (t)
 });
 
 t.test('the cgroup2 mount from mountinfo, or the flag', async (t) => {
-  const proc = mkdtempSync(path.join(tmpdir(), 'sdproc-'));
+  const proc = mkdtempSync(path.join(scratchDir(), 'sdproc-'));
   t.teardown(() => rmSync(proc, { recursive: true, force: true }));
   mkdirSync(path.join(proc, 'self'));
   const mountinfo = (lines: string[]) =>
@@ -85,7 +85,7 @@ t.test('the cgroup2 mount from mountinfo, or the flag', async (t) => {
 });
 
 t.test('cgroup ids are directory inodes; a miss walks again, rate-limited', async (t) => {
-  const mount = mkdtempSync(path.join(tmpdir(), 'sdcgroup-'));
+  const mount = mkdtempSync(path.join(scratchDir(), 'sdcgroup-'));
   t.teardown(() => rmSync(mount, { recursive: true, force: true }));
   mkdirSync(path.join(mount, 'system.slice/web.service'), { recursive: true });
   const inode = (relative: string) => Number(statSync(path.join(mount, relative)).ino);
@@ -110,7 +110,7 @@ t.test('cgroup ids are directory inodes; a miss walks again, rate-limited', asyn
 });
 
 t.test('listeners to processes through a fake /proc, within the budget', async (t) => {
-  const proc = mkdtempSync(path.join(tmpdir(), 'sdfd-'));
+  const proc = mkdtempSync(path.join(scratchDir(), 'sdfd-'));
   t.teardown(() => rmSync(proc, { recursive: true, force: true }));
   for (let pid = 100; pid < 400; pid++) {
     mkdirSync(path.join(proc, String(pid), 'fd'), { recursive: true });
@@ -141,3 +141,66 @@ t.test('listeners to processes through a fake /proc, within the budget', async (
   for (let round = 0; round < 100 && (await sliced.find([1000, 3990], 10)).size < 2; round++);
   t.equal((await sliced.find([1000, 3990], 10)).size, 2, 'later scrapes resume where it stopped');
 });
+
+t.test(
+  'the fd scan: big processes across slices, one scan for concurrent callers, scopes',
+  async (t) => {
+    const proc = mkdtempSync(path.join(scratchDir(), 'sdfd-'));
+    t.teardown(() => rmSync(proc, { recursive: true, force: true }));
+    for (const pid of [10, 20, 30]) {
+      mkdirSync(path.join(proc, String(pid), 'fd'), { recursive: true });
+      writeFileSync(path.join(proc, String(pid), 'comm'), `big${pid}\n`);
+      for (let fd = 0; fd < 3000; fd++) {
+        const target = fd === 2999 ? `socket:[${pid}000]` : `socket:[${pid}${fd + 100000}]`;
+        symlinkSync(target, path.join(proc, String(pid), 'fd', String(fd)));
+      }
+    }
+    let clock = 0;
+    // Every look at the clock costs 1 ms: a 1000-descriptor process is far over one slice.
+    const sliced = new ProcessIndex(proc, () => (clock += 1));
+    const first = await sliced.find([10000], 5);
+    t.equal(first.size, 0, 'the budget ends inside a big process');
+    t.ok(sliced.processesScanned <= 1, 'without finishing even one');
+    let rounds = 1;
+    while ((await sliced.find([10000], 5)).size === 0 && rounds < 1000) rounds++;
+    t.ok(rounds > 2, `resumed mid-process over ${rounds} scrapes`);
+    t.same((await sliced.find([10000], 5)).get(10000), { pid: 10, command: 'big10' });
+
+    const hinted = new ProcessIndex(proc);
+    t.same(
+      (await hinted.find([20000], 5000, [20])).get(20000),
+      { pid: 20, command: 'big20' },
+      "the listener's cgroup's process is read first",
+    );
+    t.equal(hinted.processesScanned, 1, 'and no other');
+
+    const index = new ProcessIndex(proc);
+    const [a, b] = await Promise.all([index.find([10000], 5000), index.find([30000], 5000)]);
+    t.equal(index.processesScanned, 3, 'two callers at once: one pass over the three processes');
+    t.ok(a.has(10000), 'the first caller found its own');
+    t.ok(
+      b.has(30000) || (await index.find([30000], 5000)).has(30000),
+      'the second on a later look',
+    );
+
+    const owners = new Owners({
+      procfs: proc,
+      cgroupfs: '',
+      processes: true,
+      processBudgetMs: 5000,
+      kernel: '6.18.0',
+    });
+    t.ok((await owners.processes([10000, 20000])).size === 2);
+    owners.forgetExcept(new Set([20000]), 4026532001);
+    owners.forgetExcept(new Set([10000]), 0);
+    // With process 20 gone from /proc, only the cache can still name its listener.
+    rmSync(path.join(proc, '20'), { recursive: true });
+    t.same(
+      (await owners.processes([20000])).get(20000),
+      { pid: 20, command: 'big20' },
+      "one namespace's listeners stay cached whatever another's list says",
+    );
+    owners.forgetScope(4026532001);
+    t.equal((await owners.processes([20000])).size, 0, 'forgotten with its namespace');
+  },
+);

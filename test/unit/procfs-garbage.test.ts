@@ -3,9 +3,9 @@
 // which file and what is wrong, instead of serving garbage or nothing as a
 // success. Trees are copies of the 6.18 fixture with one file spoiled.
 import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
+import { scratchDir } from '../helpers/paths';
 import t from 'tap';
 import type { CollectorDefinition, ScrapeContext } from '../../src/collectors/collector';
 import { netstatCollector } from '../../src/collectors/netstat';
@@ -19,7 +19,7 @@ import { createCollector, scrapeContext } from '../helpers/context';
 import { fixtureBatch, loadFixture } from '../helpers/fixtures';
 import { FIXTURES } from '../helpers/paths';
 
-const root = mkdtempSync(path.join(tmpdir(), 'sockdiag-garbage-'));
+const root = mkdtempSync(path.join(scratchDir(), 'sockdiag-garbage-'));
 t.teardown(() => rmSync(root, { recursive: true, force: true }));
 
 /** A copy of the 6.18 tree with `file` replaced by `text` (a directory when text is null). */

@@ -1,8 +1,8 @@
 // Pure procfs parsers on captured and hand-written text: a 6.18 capture, an
 // old-kernel layout, and the malformed inputs a reader must survive.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { scratchDir } from '../helpers/paths';
 import t from 'tap';
 import {
   parseSnmp6,
@@ -193,7 +193,7 @@ t.test('missing files are absent, not errors', async (t) => {
   t.same(nowhere, { netstat: null, snmp: null, snmp6: null, problems: [] });
   t.equal(await readOptional(path.join(FIXTURES, 'linux-6.18', 'net', 'netstat', 'x')), null);
 
-  const dir = mkdtempSync(path.join(tmpdir(), 'sockdiag-procfs-'));
+  const dir = mkdtempSync(path.join(scratchDir(), 'sockdiag-procfs-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   await t.rejects(readOptional(dir), { code: 'EISDIR' }, 'other errors still surface');
 });
