@@ -16,6 +16,8 @@ export interface ProcessOwner {
 }
 
 const SLICE_MS = 4;
+/** The budget is per this window, shared by every caller. */
+const BUDGET_WINDOW_MS = 1000;
 /** Links read between two looks at the clock: a process may hold 20,000 descriptors. */
 const LINKS_PER_CHECK = 64;
 const SOCKET_LINK = /^socket:\[(\d+)\]$/;
@@ -41,6 +43,8 @@ export class ProcessIndex {
   private sought = new Set<number>();
   private soughtFromStart = new Set<number>();
   private lastPass = -Infinity;
+  /** Scan time spent recently: [start, milliseconds], oldest first. */
+  private readonly spent: [number, number][] = [];
   /** The scan running now: callers that come meanwhile wait for it instead of scanning beside it. */
   private running: Promise<void> | null = null;
   /** /proc/PID/fd directories the last scans could not read (permissions). */
@@ -65,20 +69,30 @@ export class ProcessIndex {
   ): Promise<Map<number, ProcessOwner>> {
     const wanted = [...new Set(inodes)].filter((inode) => inode !== 0);
     let missing = wanted.filter((inode) => !this.owners.has(inode));
-    if (missing.length > 0 && budgetMs > 0 && likely.length > 0 && !this.running) {
-      this.lookInto(likely, new Set(missing), this.clock() + budgetMs);
-      missing = missing.filter((inode) => !this.owners.has(inode));
+    if (missing.length > 0 && likely.length > 0 && !this.running) {
+      const budget = this.available(budgetMs);
+      if (budget > 0) {
+        const started = this.clock();
+        this.lookInto(likely, new Set(missing), started + budget);
+        this.spend(started);
+        missing = missing.filter((inode) => !this.owners.has(inode));
+      }
     }
-    if (missing.length > 0 && budgetMs > 0) {
+    if (missing.length > 0) {
       if (this.running) {
         // Join the pass under way; what it cannot find now, a later pass will.
         for (const inode of missing) this.sought.add(inode);
         await this.running;
       } else if (this.pending.length > 0 || this.worthAPass(missing)) {
-        this.running = this.scan(missing, budgetMs).finally(() => {
-          this.running = null;
-        });
-        await this.running;
+        const budget = this.available(budgetMs);
+        if (budget > 0) {
+          const started = this.clock();
+          this.running = this.scan(missing, budget).finally(() => {
+            this.spend(started);
+            this.running = null;
+          });
+          await this.running;
+        }
       }
     }
     const out = new Map<number, ProcessOwner>();
@@ -87,6 +101,21 @@ export class ProcessIndex {
       if (owner) out.set(inode, owner);
     }
     return out;
+  }
+
+  /**
+   * What is left of the budget: every caller (the exporter's own namespace
+   * and each other one, scraped together) shares `budgetMs` per second, so
+   * a hundred namespaces do not make a hundred budgets.
+   */
+  private available(budgetMs: number): number {
+    const now = this.clock();
+    while (this.spent.length > 0 && now - this.spent[0]![0] >= BUDGET_WINDOW_MS) this.spent.shift();
+    return budgetMs - this.spent.reduce((sum, [, ms]) => sum + ms, 0);
+  }
+
+  private spend(started: number): void {
+    this.spent.push([started, this.clock() - started]);
   }
 
   /** Reads the given processes whole (until the deadline) for `sought`. */

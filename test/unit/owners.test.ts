@@ -128,17 +128,22 @@ t.test('listeners to processes through a fake /proc, within the budget', async (
   const scanned = index.processesScanned;
   await index.find([1000, 3990, 42], 5000);
   t.equal(index.processesScanned, scanned, 'known and already-missed inodes cost no new pass');
-  const sliced = new ProcessIndex(
-    proc,
-    (() => {
-      let clock = 0;
-      return () => (clock += 1); // every read costs 1 ms
-    })(),
-  );
+  let now = 0;
+  // Every read of the clock costs 1 ms; scrapes come 15 s apart.
+  const sliced = new ProcessIndex(proc, () => (now += 1));
   const partial = await sliced.find([1000, 3990], 10);
   t.ok(partial.size < 2, 'a 10 ms budget stops the scan');
   t.ok(sliced.processesScanned < 300, `${sliced.processesScanned} processes read in the budget`);
-  for (let round = 0; round < 100 && (await sliced.find([1000, 3990], 10)).size < 2; round++);
+  const slicedScanned = sliced.processesScanned;
+  await sliced.find([1000, 3990], 10);
+  t.equal(
+    sliced.processesScanned,
+    slicedScanned,
+    'a second caller within the second gets no budget of its own',
+  );
+  for (let round = 0; round < 100 && (await sliced.find([1000, 3990], 10)).size < 2; round++) {
+    now += 15_000;
+  }
   t.equal((await sliced.find([1000, 3990], 10)).size, 2, 'later scrapes resume where it stopped');
 });
 
@@ -162,7 +167,10 @@ t.test(
     t.equal(first.size, 0, 'the budget ends inside a big process');
     t.ok(sliced.processesScanned <= 1, 'without finishing even one');
     let rounds = 1;
-    while ((await sliced.find([10000], 5)).size === 0 && rounds < 1000) rounds++;
+    while ((await sliced.find([10000], 5)).size === 0 && rounds < 1000) {
+      rounds++;
+      clock += 15_000;
+    }
     t.ok(rounds > 2, `resumed mid-process over ${rounds} scrapes`);
     t.same((await sliced.find([10000], 5)).get(10000), { pid: 10, command: 'big10' });
 
