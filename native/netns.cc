@@ -10,10 +10,6 @@
 #include <cerrno>
 #include <thread>
 
-#ifndef SIOCGSKNS
-#define SIOCGSKNS 0x894C  // linux/sockios.h, 4.9+
-#endif
-
 namespace sockdiag {
 namespace {
 
@@ -75,12 +71,6 @@ SysError RunInNetns(const std::string& path,
   SysError error = RunInNetnsFd(netns_fd, work);
   close(netns_fd);
   return error;
-}
-
-SysError NetnsOfSocket(int socket_fd, int* netns_fd) {
-  *netns_fd = ioctl(socket_fd, SIOCGSKNS);
-  if (*netns_fd < 0) return Errno("ioctl");
-  return {};
 }
 
 void ReadFiles(std::vector<FileRead>* files, size_t max_bytes) {

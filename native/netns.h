@@ -32,10 +32,6 @@ SysError RunInNetns(const std::string& path,
 // The same for a namespace already open as `netns_fd`.
 SysError RunInNetnsFd(int netns_fd, const std::function<SysError()>& work);
 
-// The namespace a socket was created in, as a new descriptor (SIOCGSKNS,
-// Linux 4.9+): lets work follow a socket whose namespace has no path.
-SysError NetnsOfSocket(int socket_fd, int* netns_fd);
-
 struct FileRead {
   std::string path;
   std::string content;  // up to the byte limit

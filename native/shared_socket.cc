@@ -1,5 +1,6 @@
 #include "shared_socket.h"
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -14,14 +15,20 @@ SysError SharedDiagSocket::Open(const std::string& path) {
   path_ = path;
   int netns_fd;
   if (SysError error = OpenNetnsFile(path, &netns_fd, &inode_)) return error;
-  // The namespace descriptor is closed right after: only the socket stays,
-  // and closing it is all it takes to let the namespace go.
   SysError error = RunInNetnsFd(netns_fd, [this] {
     std::lock_guard<std::mutex> lock(mutex_);
     return socket_.Open("", 0);
   });
-  close(netns_fd);
-  return error;
+  if (error) {
+    close(netns_fd);
+    return error;
+  }
+  // Kept for work inside the namespace (reading its files): asking the
+  // socket for its namespace (SIOCGSKNS) would need CAP_NET_ADMIN. It pins
+  // the namespace no longer than the socket does: Close() closes both.
+  std::lock_guard<std::mutex> lock(mutex_);
+  netns_fd_ = netns_fd;
+  return {};
 }
 
 SysError SharedDiagSocket::Acquire(uint32_t timeout_ms, DiagSocket** socket) {
@@ -78,6 +85,12 @@ void SharedDiagSocket::Close() {
   std::lock_guard<std::mutex> lock(mutex_);
   closed_ = true;
   if (!busy_) socket_.Close();
+  if (netns_fd_ >= 0) close(netns_fd_);
+  netns_fd_ = -1;
+}
+
+SharedDiagSocket::~SharedDiagSocket() {
+  if (netns_fd_ >= 0) close(netns_fd_);
 }
 
 SysError SharedDiagSocket::NetnsFd(int* netns_fd) {
@@ -85,7 +98,9 @@ SysError SharedDiagSocket::NetnsFd(int* netns_fd) {
   if (closed_ || !socket_.IsOpen()) {
     return SysError{EBADF, "ioctl", "the namespace handle is closed"};
   }
-  return NetnsOfSocket(socket_.fd(), netns_fd);
+  *netns_fd = fcntl(netns_fd_, F_DUPFD_CLOEXEC, 0);
+  if (*netns_fd < 0) return SysError{errno, "fcntl", ""};
+  return {};
 }
 
 }  // namespace sockdiag

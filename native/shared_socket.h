@@ -4,8 +4,10 @@
 // it when it ends. No Node-API.
 //
 // A socket holds a reference on its namespace: while this one is open the
-// namespace (and its devices) stays alive even after `ip netns del`. Close()
-// is what lets it go; the descriptor is closed as soon as no dump uses it.
+// namespace (and its devices) stays alive even after `ip netns del`, and so
+// does the namespace descriptor kept beside it. Close() is what lets it go:
+// the namespace descriptor closes at once, the socket as soon as no dump
+// uses it.
 #ifndef SOCKDIAG_NATIVE_SHARED_SOCKET_H_
 #define SOCKDIAG_NATIVE_SHARED_SOCKET_H_
 
@@ -19,6 +21,11 @@ namespace sockdiag {
 
 class SharedDiagSocket {
  public:
+  SharedDiagSocket() = default;
+  SharedDiagSocket(const SharedDiagSocket&) = delete;
+  SharedDiagSocket& operator=(const SharedDiagSocket&) = delete;
+  ~SharedDiagSocket();
+
   // Creates the socket inside the namespace at `path` (a private setns
   // thread). Blocking but short: call it from a worker.
   SysError Open(const std::string& path);
@@ -37,8 +44,9 @@ class SharedDiagSocket {
 
   uint64_t inode() const { return inode_; }
   const std::string& path() const { return path_; }
-  // A new descriptor of the socket's namespace (SIOCGSKNS), for work that
-  // follows the socket there even when its path is gone. EBADF once closed.
+  // A new descriptor of the socket's namespace (a duplicate of the one kept
+  // since Open), for work that follows the socket there even when its path
+  // is gone. EBADF once closed.
   SysError NetnsFd(int* netns_fd);
 
  private:
@@ -51,6 +59,7 @@ class SharedDiagSocket {
   bool busy_ = false;            // guarded by mutex_
   bool closed_ = false;          // guarded by mutex_
   uint32_t unfinished_seq_ = 0;  // guarded by mutex_
+  int netns_fd_ = -1;            // guarded by mutex_
 };
 
 }  // namespace sockdiag

@@ -71,6 +71,11 @@ export interface ExporterOptions {
   keepMounts?: boolean;
   /** Run as this uid and gid, with no supplementary groups (65534: nobody). */
   user?: number;
+  /**
+   * Run as root with only these capabilities (e.g. ['sys_admin']), as a
+   * container that drops all but some does: the bounding set is cut to them.
+   */
+  capabilities?: string[];
 }
 
 export async function startExporter(
@@ -88,9 +93,13 @@ export async function startExporter(
     options.user === undefined
       ? []
       : ['setpriv', `--reuid=${options.user}`, `--regid=${options.user}`, '--clear-groups'];
+  const caps = options.capabilities
+    ? ['setpriv', `--bounding-set=-all${options.capabilities.map((c) => `,+${c}`).join('')}`]
+    : [];
   const command = [
     ...limit,
     ...user,
+    ...caps,
     'env',
     ...(options.production ? ['-u', 'NODE_OPTIONS'] : []),
     ...env,
