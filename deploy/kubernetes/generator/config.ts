@@ -2,7 +2,6 @@
 // filesystems appear inside the container. The manifests take every value
 // from here, and test/unit/kubernetes.test.ts checks that they agree with
 // each other and with the exporter (its flags, its default port, its routes).
-import { DEFAULT_CONFIG } from '../../../grafana/mixin/config';
 
 export const NAME = 'sockdiag-exporter';
 
@@ -39,18 +38,3 @@ export const RUN_NETNS = '/run/netns';
 
 /** Every 15 s, as deploy/prometheus.yml: the rules' window spans four scrapes. */
 export const SCRAPE_INTERVAL = '15s';
-
-/**
- * The job the mixin's rules and dashboards select (`job="sockdiag"` by
- * default). The operator would name the job after the Service or the
- * PodMonitor; the monitors relabel it to this instead.
- */
-export function mixinJob(selector: string = DEFAULT_CONFIG.selector): string {
-  const match = /(?:^|[,{\s])job="([^"]+)"/.exec(selector);
-  if (!match) {
-    throw new Error(
-      `the mixin's selector ${JSON.stringify(selector)} names no job="..."; the monitors cannot match it`,
-    );
-  }
-  return match[1]!;
-}

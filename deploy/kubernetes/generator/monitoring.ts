@@ -3,21 +3,13 @@
 // twice), and the mixin's rules as a PrometheusRule.
 import type { Service } from 'kubernetes-types/core/v1';
 import { DEFAULT_CONFIG, type MixinConfig } from '../../../grafana/mixin/config';
+import { selectedJob } from '../../../grafana/mixin/rule-tests';
 import {
   prometheusRule as mixinPrometheusRule,
   type PrometheusRuleResource,
   ruleFile,
 } from '../../../grafana/mixin/rules';
-import {
-  LABELS,
-  mixinJob,
-  NAME,
-  PORT,
-  PORT_NAME,
-  SCRAPE_INTERVAL,
-  SELECTOR,
-  TELEMETRY_PATH,
-} from './config';
+import { LABELS, NAME, PORT, PORT_NAME, SCRAPE_INTERVAL, SELECTOR, TELEMETRY_PATH } from './config';
 import type { PodMonitor, RelabelConfig, ScrapeEndpoint, ServiceMonitor } from './monitoring-types';
 
 // Headless: nothing should reach "some" exporter through a virtual IP, each
@@ -34,9 +26,10 @@ export const service: Service = {
 };
 
 const relabelings = (config: MixinConfig): RelabelConfig[] => [
-  // The mixin's rules and dashboards select this job; the operator would
-  // name it after the Service or "namespace/podmonitor".
-  { action: 'replace', targetLabel: 'job', replacement: mixinJob(config.selector) },
+  // The mixin's rules and dashboards select this job (its promtool tests
+  // label their series with it too); the operator would name it after the
+  // Service or "namespace/podmonitor".
+  { action: 'replace', targetLabel: 'job', replacement: selectedJob(config.selector) },
   // With hostNetwork the instance is the node's address; the node's name
   // joins with kube-state-metrics (kube_node_info, kube_pod_info{node}).
   {
