@@ -61,6 +61,21 @@ module.exports = {
       from: { path: '^grafana/mixin/' },
       to: { path: '^src/', pathNot: '^src/incidents/(definitions|thresholds|types)\\.ts$' },
     },
+    {
+      name: 'no-deploy-from-src',
+      severity: 'error',
+      comment: 'The exporter never imports the Kubernetes manifests generator.',
+      from: { path: '^(src|grafana)/' },
+      to: { path: '^deploy/' },
+    },
+    {
+      name: 'k8s-reads-mixin-only',
+      severity: 'error',
+      comment:
+        'deploy/kubernetes takes the rules from the mixin (grafana/mixin), nothing from src/: the unit test ties the manifests to the exporter.',
+      from: { path: '^deploy/kubernetes/' },
+      to: { path: '^(src|test|bench|scripts)/' },
+    },
     ...layerRules,
   ],
   options: {

@@ -3,7 +3,7 @@
 // says what the value and labels show; rules.ts adds the definition's name,
 // severity, `for:` and remedy. Templates use only what templates.ts renders
 // (the promtool tests are rendered with it and promtool compares).
-import { metric, num } from './promql';
+import { BY, metric, num } from './promql';
 import {
   churnHarm,
   connectionChurn,
@@ -25,7 +25,8 @@ export interface AlertSpec {
   description(c: RuleContext): string;
 }
 
-const ON = '{{ $labels.instance }}';
+// The exporter, and the namespace when the series is another one's (--collector.netns).
+const ON = '{{ $labels.instance }}{{ if $labels.netns }} in netns {{ $labels.netns }}{{ end }}';
 const LISTENER = '{{ $labels.address }}:{{ $labels.port }}';
 const VALUE = '{{ $value | humanize }}';
 const PERCENT = '{{ $value | humanizePercentage }}';
@@ -109,8 +110,8 @@ export const INCIDENT_ALERTS: Readonly<Record<string, AlertSpec>> = {
     expr: (c) =>
       [
         `(${connectionChurn(c)}\n>= ${num(c.th.churnRatio)})`,
-        `and on (job, instance)\n(${connectionOpens(c)} >= ${num(c.th.churnMinOpens)})`,
-        `and on (job, instance)\n(${churnHarm(c)})`,
+        `and on (${BY})\n(${connectionOpens(c)} >= ${num(c.th.churnMinOpens)})`,
+        `and on (${BY})\n(${churnHarm(c)})`,
       ].join('\n'),
     summary: `Connection churn with harm on ${ON}.`,
     description: (c) =>

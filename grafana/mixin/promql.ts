@@ -7,8 +7,14 @@ export interface Scope {
   matchers: readonly string[];
 }
 
-/** The labels that tell one exporter from another: rules aggregate and join on them. */
-export const BY = 'job, instance';
+/**
+ * The labels that tell one socket table from another: rules aggregate and
+ * join on them. `netns` names another network namespace the exporter
+ * scrapes (--collector.netns) and is absent on the host's own series, so
+ * the host and each namespace stay apart (a sum over both would mix two
+ * kernels' tables, and a join on job and instance alone would match many).
+ */
+export const BY = 'job, instance, netns';
 
 /** A label value: a string matches exactly, a list as a regex alternation. */
 export type Matchers = Readonly<Record<string, string | readonly string[]>>;

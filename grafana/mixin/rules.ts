@@ -118,8 +118,16 @@ export function ruleFile(config: MixinConfig): RuleFile {
   };
 }
 
+/** The Prometheus operator's resource that carries a rule file. */
+export interface PrometheusRuleResource {
+  apiVersion: 'monitoring.coreos.com/v1';
+  kind: 'PrometheusRule';
+  metadata: { name: string; labels: Record<string, string> };
+  spec: RuleFile;
+}
+
 /** The same groups as the Prometheus operator's resource. */
-export function prometheusRule(config: MixinConfig, rules: RuleFile): object {
+export function prometheusRule(config: MixinConfig, rules: RuleFile): PrometheusRuleResource {
   return {
     apiVersion: 'monitoring.coreos.com/v1',
     kind: 'PrometheusRule',

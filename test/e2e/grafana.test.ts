@@ -1,7 +1,7 @@
 // The dashboards and rules against what the exporter really serves. Their
 // structure (uids, variables, units, descriptions, matchers, rate
 // intervals, layout) is the mixin's lint, run by test/unit/mixin.test.ts;
-// here a live scrape with --collector.peers on must serve every metric they
+// here a live scrape with --collector.peers and --collector.netns on must serve every metric they
 // name (or the rules record it), and the lint's one assumption holds: the
 // counter families are exactly those named *_total.
 import { readFileSync } from 'node:fs';
@@ -38,13 +38,22 @@ t.test('every metric named is one the exporter serves', { skip }, async (t) => {
   const web = await holder.send({ op: 'listen', port: 8080, backlog: 4 });
   await holder.send({ op: 'connect', host: '127.0.0.1', port: web.port, count: 2 });
   await holder.send({ op: 'timewait', port: 7000, count: 3 });
-  const exporter = await startExporter(ns, ['--collector.peers']);
+  // The Namespaces dashboard needs the netns collector: one more namespace,
+  // with a listener, and only that one (not the machine's others).
+  const pod = testNamespace(t, { prefix: 'sdgpod' });
+  await pod.holder.send({ op: 'listen', port: 8081, backlog: 4 });
+  const exporter = await startExporter(ns, [
+    '--collector.peers',
+    '--collector.netns',
+    `--collector.netns.include=^${pod.ns.name}$`,
+  ]);
   stopFirst(exporter);
   exporter.get('/metrics');
   const response = exporter.get('/metrics');
   t.equal(response.status, 200);
   const served = servedNames(response.body);
   t.ok(served.has('sockdiag_peer_sockets'), 'the peers collector is on');
+  t.ok(served.has('sockdiag_netns_info'), 'the netns collector is on');
 
   const counters = [...response.body.matchAll(/^# TYPE (\S+) counter$/gm)].map((m) => m[1]!);
   t.ok(counters.length >= 2, `${counters.length} counter families`);

@@ -7,6 +7,9 @@
 // TIME_WAIT table overflow: every panel query, recording rule and alert
 // signal returns series, and the accept-queue alert (its `for:` cut to 0s)
 // reaches `firing`, as do the SYN-queue, SYN-cookie and TIME_WAIT alerts.
+// The netns collector scrapes a second namespace whose listener overflows
+// as well: the Namespaces dashboard's queries return series, and the rules
+// keep the host and the namespace apart (no many-to-many joins).
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -110,7 +113,15 @@ t.test('a real Prometheus, overflowing queues', live, async (t) => {
     sysctls: { 'net.ipv4.tcp_max_tw_buckets': 4 },
   });
   ns.run('ip', ['route', 'add', '10.99.0.0/24', 'dev', 'lo']);
-  const exporter = await startExporter(ns, ['--collector.peers'], EXPORTER_PORT);
+  // A second namespace, as a pod's would be, that the netns collector
+  // scrapes (and no other namespace of the machine): its listener overflows
+  // too, so that the Namespaces dashboard has an incident to show.
+  const pod = testNamespace(t, { prefix: 'sdpod' });
+  const exporter = await startExporter(
+    ns,
+    ['--collector.peers', '--collector.netns', `--collector.netns.include=^${pod.ns.name}$`],
+    EXPORTER_PORT,
+  );
   stopFirst(exporter);
   const prom = await startPrometheus(ns, TARGET, rulesWithFor('0s'));
   stopFirst(prom);
@@ -130,6 +141,14 @@ t.test('a real Prometheus, overflowing queues', live, async (t) => {
   // Backlog 1: two connections fit the accept queue, the other four SYNs are
   // dropped and retried (ListenOverflows, the listener's drops).
   await holder.send({ op: 'connect', host: '127.0.0.1', port: web.port, count: 6, wait: false });
+  const podWeb = await pod.holder.send({ op: 'listen', port: 8081, backlog: 1 });
+  await pod.holder.send({
+    op: 'connect',
+    host: '127.0.0.1',
+    port: podWeb.port,
+    count: 6,
+    wait: false,
+  });
   // Backlog 4: the SYN queue holds about as many half-open requests, the
   // other SYNs are answered with cookies (SyncookiesSent), whatever
   // net.ipv4.tcp_max_syn_backlog says.
@@ -175,10 +194,10 @@ t.test('a real Prometheus, overflowing queues', live, async (t) => {
     t.ok(overflows, 'and host-wide on TcpExt ListenOverflows');
     t.equal(
       await seriesOf(
-        `max_over_time(sockdiag_incident_detected{incident="accept_queue_overflow"}[1m]) == 1`,
+        `max_over_time(sockdiag_incident_detected{incident="accept_queue_overflow", netns=""}[1m]) == 1`,
       ),
       1,
-      "the exporter's own check saw it too",
+      "the exporter's own check saw it too (on the host; the pod's namespace has its own)",
     );
   });
 
@@ -195,10 +214,21 @@ t.test('a real Prometheus, overflowing queues', live, async (t) => {
     t.ok(alert, 'SockdiagTimeWaitBucketOverflow firing on TCPTimeWaitOverflow');
   });
 
+  t.test('the netns variable lists the host, the namespace and both', async (t) => {
+    const overview = loadDashboards().find((d) => d.file === 'overview.json')!.dashboard;
+    const variable = overview.templating!.list!.find((v) => v.name === 'netns')!;
+    const inner = /^query_result\((.*)\)$/s.exec(String(variable.query))![1]!;
+    const expr = expandTemplate(inner, { job: JOB, instance: TARGET });
+    const vector = await pollUntil(async () => (await prom.query([expr]))[0]!.series === 4, 20_000);
+    t.ok(vector, `${expr}: four options`);
+  });
+
   t.test('every expression parses and returns series', async (t) => {
     const values: Record<string, string> = {
       job: JOB,
       instance: TARGET,
+      // The netns variable's default: the host's own series.
+      netns: '^$',
       port: '.+',
       __rate_interval: '10s',
       __interval: '1s',

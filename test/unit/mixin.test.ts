@@ -31,7 +31,7 @@ t.test('the committed files are what npm run mixin generates', async (t) => {
   const dashboards = readdirSync(path.join(GRAFANA, 'dashboards')).sort();
   t.same(
     dashboards,
-    ['connections.json', 'listeners.json', 'overview.json'],
+    ['connections.json', 'listeners.json', 'namespaces.json', 'overview.json'],
     'no stray dashboards',
   );
 });
@@ -178,6 +178,23 @@ t.test('the dashboard lint finds each kind of mistake', async (t) => {
   t.match(
     broken((d) => (target(d).expr = 'sockdiag_listener_sockets{instance=~"$instance"}')),
     /not filtered by job/,
+  );
+  t.match(
+    broken(
+      (d) => (target(d).expr = 'sockdiag_listener_sockets{job=~"$job", instance=~"$instance"}'),
+    ),
+    /not filtered by netns=~"\$netns"/,
+    'a dashboard with the netns variable filters every query by it',
+  );
+  const netns = (d: LintDashboard) => d.templating!.list!.find((v) => v.name === 'netns')!;
+  t.match(
+    broken((d) => (netns(d).multi = true)),
+    /netns is not a single-value query variable without All/,
+    'Grafana would escape its regular expressions',
+  );
+  t.match(
+    broken((d) => (netns(d).current = { value: '.*' })),
+    /does not default to the host/,
   );
   const rate = 'rate(sockdiag_listener_drops_total{job=~"$job", instance=~"$instance"}[5m])';
   t.match(

@@ -31,12 +31,20 @@ export interface PanelContext {
   recorded: Record<string, string>;
 }
 
-export function panelContext(config: MixinConfig): PanelContext {
-  // Per-network-namespace series (a `netns` label) would add
-  // `netns=~"$netns"` here and a queryVariable('netns', ...) in
-  // buildDashboard: every selector then carries it, and the lint can
-  // require it as it requires job and instance.
-  const scope = { matchers: ['job=~"$job"', 'instance=~"$instance"'] };
+/**
+ * The network namespace matcher of dashboards with the netns variable. The
+ * host's own series carry no `netns` label, and `netns=~"$netns"` matches
+ * them only when the value matches the empty string: the variable's values
+ * are regular expressions, `^$` for the host (its default, so that sums
+ * never mix the host with the namespaces unless asked to).
+ */
+export const NETNS_MATCHER = 'netns=~"$netns"';
+
+export function panelContext(config: MixinConfig, options: { netns?: boolean } = {}): PanelContext {
+  const netns = options.netns ?? true;
+  const scope = {
+    matchers: ['job=~"$job"', 'instance=~"$instance"', ...(netns ? [NETNS_MATCHER] : [])],
+  };
   const rc = ruleContext(scope, config.thresholds);
   return {
     config,
@@ -198,6 +206,8 @@ export interface DashboardSpec {
   slug: string;
   title: string;
   description: string;
+  /** Whether it has the netns variable (default true); panelContext's option must agree. */
+  netns?: boolean;
   /** Variables after datasource, job and instance. */
   variables?: dash.QueryVariableBuilder[];
   panels: AnySpec[];
@@ -227,6 +237,50 @@ export function queryVariable(
     .sort(sort);
 }
 
+/** A netns option: its text, shown, and its value, a regular expression over `netns`. */
+function netnsOption(base: string, text: string, value: string): string {
+  // label_replace from the empty source label "" sets a constant; `$$` is a literal $.
+  const constant = (expr: string, label: string, v: string) =>
+    `label_replace(${expr}, "${label}", "${v.replaceAll('$', '$$$$')}", "", "")`;
+  return constant(constant(`max(${base})`, 'netns', text), 'value', value);
+}
+
+/**
+ * The netns variable: a single choice, whose value is used unescaped (Grafana
+ * escapes only multi-value and "All" variables). Options: the host alone,
+ * every namespace, both, then each namespace by its netns label. The
+ * synthetic ones carry their regex in a `value` label; query_result lines
+ * list labels sorted, so `netns` comes before `value`. A namespace name is
+ * used as a regex too: a dot in an `ip netns` name matches any character.
+ */
+export function netnsVariable(): dash.QueryVariableBuilder {
+  const job = 'job=~"$job", instance=~"$instance"';
+  const host = `sockdiag_scrape_collector_success{${job}, netns=""}`;
+  const info = `sockdiag_netns_info{${job}}`;
+  const query = `query_result(${[
+    netnsOption(host, HOST_TEXT, '^$'),
+    netnsOption(info, '(all namespaces)', '.+'),
+    netnsOption(info, '(host and all namespaces)', '.*'),
+    `max by (netns) (${info})`,
+  ].join(' or ')})`;
+  return new dash.QueryVariableBuilder('netns')
+    .label('Network namespace')
+    .description(
+      'The host (series without a netns label), a namespace the exporter scrapes with --collector.netns, or all of them: sums then add the host and the namespaces.',
+    )
+    .datasource(DATASOURCE)
+    .query(query)
+    .definition(query)
+    .regex('/netns="(?<text>[^"]+)"(?:.*value="(?<value>[^"]+)")?/')
+    .refresh(dash.VariableRefresh.OnTimeRangeChanged)
+    .includeAll(false)
+    .multi(false)
+    .current({ text: HOST_TEXT, value: '^$' })
+    .sort(dash.VariableSort.AlphabeticalAsc);
+}
+
+const HOST_TEXT = '(host)';
+
 export function buildDashboard(config: MixinConfig, spec: DashboardSpec): BuiltDashboard {
   const d = config.dashboards;
   const jobs = `label_values(sockdiag_scrape_collector_success{${config.selector}}, job)`;
@@ -253,6 +307,7 @@ export function buildDashboard(config: MixinConfig, spec: DashboardSpec): BuiltD
     )
     .withVariable(queryVariable('job', 'Job', jobs).includeAll(false).multi(false))
     .withVariable(queryVariable('instance', 'Instance', instances));
+  if (spec.netns ?? true) builder.withVariable(netnsVariable());
   for (const variable of spec.variables ?? []) builder.withVariable(variable);
   const json = builder.build();
   // The SDK's defaults for this schema put the links in the controls menu

@@ -6,7 +6,7 @@ import { definition } from '../../../src/incidents/definitions';
 import type { MixinConfig } from '../config';
 import { leMatcher, metric, metricWith, num } from '../promql';
 import { buildDashboard, type BuiltDashboard, panelContext, type PanelSpec } from './common';
-import { alertNote, counterRates, percent, recorded, series, sysctls } from './panels';
+import { alertNote, counterRates, ON, percent, recorded, series, sysctls } from './panels';
 
 export function connections(config: MixinConfig): BuiltDashboard {
   const ctx = panelContext(config);
@@ -15,8 +15,8 @@ export function connections(config: MixinConfig): BuiltDashboard {
   const idle = num(th.keepaliveIdle);
   const rtt = metric('sockdiag_tcp_rtt_seconds_bucket', s);
   const quantile = (q: number) => ({
-    expr: `histogram_quantile(${q}, sum by (instance, le) (${rtt}))`,
-    legend: `{{instance}} p${Math.round(q * 100)}`,
+    expr: `histogram_quantile(${q}, sum by (instance, netns, le) (${rtt}))`,
+    legend: `${ON} p${Math.round(q * 100)}`,
   });
   const heat = (title: string, description: string, unit: string, expr: string): PanelSpec => ({
     kind: 'heatmap',
@@ -29,8 +29,8 @@ export function connections(config: MixinConfig): BuiltDashboard {
   });
   // keepalive_ghosts counts the keepalive=false ones (signals.ts); both sides shown here.
   const idleOver = [
-    `sum by (instance, keepalive) (${metric('sockdiag_tcp_idle_seconds_count', s)})`,
-    `- sum by (instance, keepalive) (${metricWith('sockdiag_tcp_idle_seconds_bucket', s, leMatcher(th.keepaliveIdle))})`,
+    `sum by (instance, netns, keepalive) (${metric('sockdiag_tcp_idle_seconds_count', s)})`,
+    `- sum by (instance, netns, keepalive) (${metricWith('sockdiag_tcp_idle_seconds_bucket', s, leMatcher(th.keepaliveIdle))})`,
   ].join('\n');
   return buildDashboard(config, {
     slug: 'connections',
@@ -54,7 +54,7 @@ export function connections(config: MixinConfig): BuiltDashboard {
         `Sockets idle over ${idle} s`,
         `ESTABLISHED sockets that received nothing for over ${idle} s; keepalive=false ones are possible ghosts that nothing will ever close (${alertNote('keepalive_ghosts', 'the first keepalive=false one')}).`,
         'short',
-        [{ expr: idleOver, legend: '{{instance}} keepalive={{keepalive}}' }],
+        [{ expr: idleOver, legend: `${ON} keepalive={{keepalive}}` }],
       ),
       heat(
         'Idle time without keepalive',
@@ -87,8 +87,8 @@ export function connections(config: MixinConfig): BuiltDashboard {
         unit: 'percentunit',
         targets: [
           {
-            expr: `max by (instance) (${metric('sockdiag_ephemeral_ports_busiest_tuple_ratio', s)})`,
-            legend: '{{instance}}',
+            expr: `max by (instance, netns) (${metric('sockdiag_ephemeral_ports_busiest_tuple_ratio', s)})`,
+            legend: ON,
           },
         ],
         redFrom: th.ephemeralRatio,
@@ -104,11 +104,11 @@ export function connections(config: MixinConfig): BuiltDashboard {
         [
           {
             expr: metric('sockdiag_ephemeral_ports_busiest_tuple_ports', s),
-            legend: '{{instance}} ports in use',
+            legend: `${ON} ports in use`,
           },
           {
             expr: metric('sockdiag_ephemeral_port_range_size', s),
-            legend: '{{instance}} range size',
+            legend: `${ON} range size`,
           },
         ],
         { w: 8 },
@@ -136,7 +136,7 @@ export function connections(config: MixinConfig): BuiltDashboard {
         [
           {
             expr: `topk(10, ${metric('sockdiag_peer_sockets', s, { state: 'time_wait' })})`,
-            legend: '{{instance}} {{peer}}',
+            legend: `${ON} {{peer}}`,
           },
         ],
       ),
@@ -147,7 +147,7 @@ export function connections(config: MixinConfig): BuiltDashboard {
         [
           {
             expr: `topk(10, ${metricWith('sockdiag_peer_sockets', s, 'state!="time_wait"')})`,
-            legend: '{{instance}} {{peer}} {{state}}',
+            legend: `${ON} {{peer}} {{state}}`,
           },
         ],
       ),
@@ -163,12 +163,12 @@ export function connections(config: MixinConfig): BuiltDashboard {
         'short',
         [
           {
-            expr: `sum by (instance) (${metric('sockdiag_socket_drops', s)})`,
-            legend: '{{instance}} drops',
+            expr: `sum by (instance, netns) (${metric('sockdiag_socket_drops', s)})`,
+            legend: `${ON} drops`,
           },
           {
-            expr: `sum by (instance) (${metric('sockdiag_sockets_with_drops', s)})`,
-            legend: '{{instance}} sockets with drops',
+            expr: `sum by (instance, netns) (${metric('sockdiag_sockets_with_drops', s)})`,
+            legend: `${ON} sockets with drops`,
           },
         ],
       ),
@@ -178,12 +178,12 @@ export function connections(config: MixinConfig): BuiltDashboard {
         'bytes',
         [
           {
-            expr: `sum by (instance, kind) (${metric('sockdiag_socket_memory_bytes', s)})`,
-            legend: '{{instance}} {{kind}}',
+            expr: `sum by (instance, netns, kind) (${metric('sockdiag_socket_memory_bytes', s)})`,
+            legend: `${ON} {{kind}}`,
           },
           {
-            expr: `sum by (instance, protocol) (${metric('sockdiag_socket_receive_queue_bytes', s)})`,
-            legend: '{{instance}} {{protocol}} unread',
+            expr: `sum by (instance, netns, protocol) (${metric('sockdiag_socket_receive_queue_bytes', s)})`,
+            legend: `${ON} {{protocol}} unread`,
           },
         ],
       ),
@@ -206,8 +206,8 @@ export function connections(config: MixinConfig): BuiltDashboard {
         'short',
         [
           {
-            expr: `sum by (instance) (${metric('sockdiag_sockstat_TCP_orphan', s)})`,
-            legend: '{{instance}} orphans',
+            expr: `sum by (instance, netns) (${metric('sockdiag_sockstat_TCP_orphan', s)})`,
+            legend: `${ON} orphans`,
           },
         ],
       ),

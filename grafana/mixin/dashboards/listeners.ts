@@ -1,7 +1,6 @@
 // sockdiag / Listeners: every listening endpoint's accept queue against its
 // limit, drops, half-open connections, and connections per service port.
-// Listener owners (process, unit, pod) go here as a table beside
-// "Listeners" once the exporter serves sockdiag_listener_owner_info.
+// Listener owners (process, unit, cgroup, pod) in a table beside them.
 import type { MixinConfig } from '../config';
 import { metric } from '../promql';
 import { buildDashboard, type BuiltDashboard, panelContext, queryVariable } from './common';
@@ -16,13 +15,22 @@ import {
   sysctls,
 } from './panels';
 
+const OWNER_LABELS = 'process, unit, cgroup, pod_uid, container_id';
+
 export function listeners(config: MixinConfig): BuiltDashboard {
   const ctx = panelContext(config);
   const p = ctx.portScope;
   const th = config.thresholds;
   const instant = (expr: string) => ({ expr, instant: true, format: 'table' as const });
+  // Owner labels onto a per-listener series: one owner_info per listener of a table.
+  const owned = (expr: string) =>
+    [
+      expr,
+      `* on (job, instance, netns, family, address, port) group_left (${OWNER_LABELS})`,
+      metric('sockdiag_listener_owner_info', p),
+    ].join('\n');
   const service = (matchers = {}) =>
-    `sum by (port, state) (${metric('sockdiag_service_sockets', p, matchers)})`;
+    `sum by (netns, port, state) (${metric('sockdiag_service_sockets', p, matchers)})`;
   return buildDashboard(config, {
     slug: 'listeners',
     title: 'Listeners',
@@ -32,7 +40,7 @@ export function listeners(config: MixinConfig): BuiltDashboard {
       queryVariable(
         'port',
         'Port',
-        'label_values(sockdiag_listener_accept_queue_limit{job=~"$job", instance=~"$instance"}, port)',
+        'label_values(sockdiag_listener_accept_queue_limit{job=~"$job", instance=~"$instance", netns=~"$netns"}, port)',
         3,
       ),
     ],
@@ -51,6 +59,16 @@ export function listeners(config: MixinConfig): BuiltDashboard {
           instant(metric('sockdiag_listener_half_open_sockets', p)),
           instant(metric('sockdiag_listener_sockets', p)),
         ],
+        w: 24,
+        h: 8,
+      },
+      {
+        kind: 'table',
+        title: 'Listener owners',
+        description:
+          'Who holds each listener (process, systemd unit, cgroup, pod UID, container id) with its accept queue fill; empty owner labels are explained in the notes of GET /doctor.',
+        unit: 'percentunit',
+        targets: [instant(owned(recorded(ctx, 'acceptQueueFill', p).expr))],
         w: 24,
         h: 8,
       },
@@ -107,14 +125,19 @@ export function listeners(config: MixinConfig): BuiltDashboard {
         'Connections per service port by state',
         'TCP connections to each local port that has a listener, by state; a port piling up syn_recv, close_wait or time_wait is the one in trouble.',
         'short',
-        [{ expr: `${service()} > 0`, legend: '{{port}} {{state}}' }],
+        [{ expr: `${service()} > 0`, legend: '{{netns}} {{port}} {{state}}' }],
         { w: 24, h: 9 },
       ),
       series(
         'TIME_WAIT and CLOSE_WAIT per service port',
         'TIME_WAIT piling up on a service port means clients open one connection per request; CLOSE_WAIT growing means the service does not close connections its peers closed.',
         'short',
-        [{ expr: service({ state: ['time_wait', 'close_wait'] }), legend: '{{port}} {{state}}' }],
+        [
+          {
+            expr: service({ state: ['time_wait', 'close_wait'] }),
+            legend: '{{netns}} {{port}} {{state}}',
+          },
+        ],
       ),
       sysctls(
         ctx,

@@ -4,7 +4,7 @@ import { definition, INCIDENTS } from '../../../src/incidents/definitions';
 import type { MixinConfig } from '../config';
 import { metric, netstat } from '../promql';
 import { buildDashboard, type BuiltDashboard, panelContext, type TextSpec } from './common';
-import { alertNote, counterRates, percent, recorded, series, single } from './panels';
+import { alertNote, counterRates, ON, percent, recorded, series, single } from './panels';
 
 /** The short name of an incident: its title up to the colon. */
 function shortTitle(incident: string): string {
@@ -118,14 +118,25 @@ export function overview(config: MixinConfig): BuiltDashboard {
         [{ expr: `sum by (state) (${tcp()})`, legend: '{{state}}' }],
       ),
       series(
+        'TCP sockets by owner (cgroup)',
+        'The ten cgroups holding most TCP sockets per state (a pod:<uid>/<container> in the kubepods tree, a systemd unit otherwise); one owner climbing in close_wait or time_wait is the one leaking or churning.',
+        'short',
+        [
+          {
+            expr: `topk by (state) (10, sum by (instance, netns, cgroup, state) (${metric('sockdiag_cgroup_sockets', s)}) > 0)`,
+            legend: `${ON} {{cgroup}} {{state}}`,
+          },
+        ],
+      ),
+      series(
         'TIME_WAIT against tcp_max_tw_buckets',
         "TIME_WAIT sockets and their limit; when the line reaches the limit the kernel logs 'time wait bucket table overflow' and skips TIME_WAIT.",
         'short',
         [
-          { expr: `sum by (instance) (${tcp('time_wait')})`, legend: '{{instance}} time_wait' },
+          { expr: `sum by (instance, netns) (${tcp('time_wait')})`, legend: `${ON} time_wait` },
           {
-            expr: `max by (instance) (${metric('sockdiag_sysctl', s, { name: 'net.ipv4.tcp_max_tw_buckets' })})`,
-            legend: '{{instance}} tcp_max_tw_buckets',
+            expr: `max by (instance, netns) (${metric('sockdiag_sysctl', s, { name: 'net.ipv4.tcp_max_tw_buckets' })})`,
+            legend: `${ON} tcp_max_tw_buckets`,
           },
         ],
       ),
@@ -136,7 +147,7 @@ export function overview(config: MixinConfig): BuiltDashboard {
         [
           {
             expr: `topk(5, ${recorded(ctx, 'acceptQueueFill', s).expr})`,
-            legend: '{{instance}} {{address}}:{{port}}',
+            legend: `${ON} {{address}}:{{port}}`,
           },
         ],
         { redFrom: 1 },
@@ -194,12 +205,12 @@ export function overview(config: MixinConfig): BuiltDashboard {
         'short',
         [
           {
-            expr: `sum by (instance) (${metric('sockdiag_tcp_retransmitting_sockets', s)})`,
-            legend: '{{instance}} retransmitting now',
+            expr: `sum by (instance, netns) (${metric('sockdiag_tcp_retransmitting_sockets', s)})`,
+            legend: `${ON} retransmitting now`,
           },
           {
-            expr: `sum by (instance) (${metric('sockdiag_tcp_retransmitted_sockets', s)})`,
-            legend: '{{instance}} ever retransmitted',
+            expr: `sum by (instance, netns) (${metric('sockdiag_tcp_retransmitted_sockets', s)})`,
+            legend: `${ON} ever retransmitted`,
           },
         ],
       ),

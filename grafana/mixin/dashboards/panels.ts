@@ -40,7 +40,7 @@ export function single(
   };
 }
 
-/** Kernel counters ("group.field") as per-second rates, by instance and field. */
+/** Kernel counters ("group.field") as per-second rates, by instance, namespace and field. */
 export function counterRates(
   ctx: PanelContext,
   title: string,
@@ -48,8 +48,8 @@ export function counterRates(
   keys: readonly string[],
   unit = 'cps',
 ): PanelSpec {
-  const expr = `sum by (instance, field) (rate(${netstat(keys, ctx.scope)}${RATE}))`;
-  return series(title, description, unit, [{ expr, legend: '{{instance}} {{field}}' }]);
+  const expr = `sum by (instance, netns, field) (rate(${netstat(keys, ctx.scope)}${RATE}))`;
+  return series(title, description, unit, [{ expr, legend: `${ON} {{field}}` }]);
 }
 
 /** Sysctls by name, their current value. */
@@ -72,7 +72,10 @@ export function sysctls(
   };
 }
 
-export const LISTENER_LEGEND = '{{instance}} {{address}}:{{port}}';
+/** The exporter, and the namespace when it is not the host's (an empty label prints nothing). */
+export const ON = '{{instance}} {{netns}}';
+
+export const LISTENER_LEGEND = `${ON} {{address}}:{{port}}`;
 
 /** A per-listener gauge (family, address, port), filtered by the port variable. */
 export function perListener(
@@ -91,12 +94,7 @@ export function perListener(
 }
 
 /** A recorded series (grafana/alerts.yml) as one line per instance. */
-export function recorded(
-  ctx: PanelContext,
-  key: string,
-  scope: Scope,
-  legend = '{{instance}}',
-): Target {
+export function recorded(ctx: PanelContext, key: string, scope: Scope, legend = ON): Target {
   const name = ctx.recorded[key];
   if (!name) throw new Error(`no recorded series ${key}`);
   return { expr: metric(name, scope), legend };

@@ -1,6 +1,7 @@
 // The dashboard lint, after the rules of Grafana's dashboard-linter: a uid
 // and title, a datasource variable that every panel and query uses, job and
-// instance variables that every query filters by, units, titles and
+// instance variables that every query filters by (and netns, where the
+// dashboard has that variable), units, titles and
 // descriptions on every panel, `$__rate_interval` in rates, counters only
 // under rate()/increase(), every expression valid PromQL, and a layout that
 // fits. Returns the problems; none is the only pass.
@@ -33,6 +34,9 @@ export interface LintVariable {
   type: string;
   query?: unknown;
   datasource?: Ref | string;
+  multi?: boolean;
+  includeAll?: boolean;
+  current?: { value?: unknown };
 }
 
 export interface LintDashboard {
@@ -75,6 +79,15 @@ function variableProblems(d: LintDashboard, where: string): string[] {
       out.push(`${where}: variable ${name} does not list label_values(..., ${name})`);
     }
   }
+  const netns = vars.get('netns');
+  // Its values are regular expressions (^$ for the host): Grafana would
+  // escape them in a multi-value or "All" variable.
+  if (netns && (netns.type !== 'query' || netns.multi || netns.includeAll)) {
+    out.push(`${where}: variable netns is not a single-value query variable without All`);
+  }
+  if (netns && netns.current?.value !== '^$') {
+    out.push(`${where}: variable netns does not default to the host (^$)`);
+  }
   for (const v of vars.values()) {
     if (v.type === 'query' && !isDatasource(v.datasource)) {
       out.push(`${where}: variable ${v.name} does not query $datasource`);
@@ -95,7 +108,9 @@ export function dashboardQueries(d: LintDashboard, file: string) {
     }
   }
   for (const v of d.templating?.list ?? []) {
-    const match = /^label_values\((.*), ?\w+\)$/s.exec(variableQuery(v));
+    const query = variableQuery(v);
+    const match =
+      /^label_values\((.*), ?\w+\)$/s.exec(query) ?? /^query_result\((.*)\)$/s.exec(query);
     if (v.type === 'query' && match) {
       out.push({ where: `${file} variable ${v.name}`, expr: match[1]!, variable: v.name });
     }
@@ -106,6 +121,9 @@ export function dashboardQueries(d: LintDashboard, file: string) {
 function queryProblems(d: LintDashboard, file: string): string[] {
   const out: string[] = [];
   const defined = new Set((d.templating?.list ?? []).map((v) => v.name));
+  // With the netns variable, every query but the variables it depends on
+  // picks the host or the chosen namespace, never both by accident.
+  const netnsFree = new Set(['job', 'instance', 'netns']);
   for (const { where, expr, variable } of dashboardQueries(d, file)) {
     for (const [, name] of expr.matchAll(/\$\{?(\w+)\}?/g)) {
       if (!defined.has(name!) && !BUILTIN_VARIABLES.has(name!))
@@ -119,6 +137,13 @@ function queryProblems(d: LintDashboard, file: string): string[] {
         out.push(`${where}: ${s.metric} not filtered by job=~"$job"`);
       if (variable !== 'instance' && !hasMatcher(s, 'instance', 'instance')) {
         out.push(`${where}: ${s.metric} not filtered by instance=~"$instance"`);
+      }
+      if (
+        defined.has('netns') &&
+        !netnsFree.has(variable ?? '') &&
+        !hasMatcher(s, 'netns', 'netns')
+      ) {
+        out.push(`${where}: ${s.metric} not filtered by netns=~"$netns"`);
       }
       if (s.fn && COUNTER_FUNCTIONS.has(s.fn) && s.range !== '$__rate_interval') {
         // increase over the dashboard's range is a total, the one exception.
