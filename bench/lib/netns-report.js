@@ -29,6 +29,10 @@ function netnsReport(result, header) {
   const p = Object.fromEntries(Object.entries(result.private).map(([k, v]) => [k, summary(v)]));
   const host = summary(result.host['host-only']);
   const cheapAdded = (key) => (s.cheap[key] - s.own[key]) / host[key];
+  // The whole table's share: the full tier beyond what every namespace costs
+  // anyway (the cheap tier's listeners, counters, sysctls, checks).
+  const tableOverFloor = (key) =>
+    (p.full[key] - p.own[key] - (s.cheap[key] - s.own[key])) / p.floor[key];
   const fullOverFloor = (key) => (p.full[key] - p.own[key]) / p.floor[key];
   const verdict = (value, goal) => (value !== null && value <= goal ? 'pass' : 'miss');
   const lines = [
@@ -39,7 +43,8 @@ function netnsReport(result, header) {
     '| goal | target | wall | CPU | verdict |',
     '|---|---|---:|---:|---|',
     `| cheap tier for all ${result.namespaces} namespaces (scrape with netns - without) / host-only scrape of the same ${result.total} | <= ${GOALS.cheapAdded} | ${ratio(cheapAdded('seconds'))} | ${ratio(cheapAdded('cpuSeconds'))} | ${verdict(cheapAdded('seconds'), GOALS.cheapAdded)} |`,
-    `| full tier on private hashes (scrape with netns - without) / sum of per-namespace C floor dumps | <= ${GOALS.fullOverFloor}x | ${ratio(fullOverFloor('seconds'))}x | ${ratio(fullOverFloor('cpuSeconds'))}x | ${verdict(fullOverFloor('seconds'), GOALS.fullOverFloor)} |`,
+    `| full tier's table on private hashes (full tier - cheap tier) / sum of per-namespace C floor dumps | <= ${GOALS.fullOverFloor}x | ${ratio(tableOverFloor('seconds'))}x | ${ratio(tableOverFloor('cpuSeconds'))}x | ${verdict(tableOverFloor('seconds'), GOALS.fullOverFloor)} |`,
+    `| the whole full tier on private hashes (scrape with netns - without) / the same floor | <= ${GOALS.fullOverFloor}x | ${ratio(fullOverFloor('seconds'))}x | ${ratio(fullOverFloor('cpuSeconds'))}x | ${verdict(fullOverFloor('seconds'), GOALS.fullOverFloor)} |`,
     '',
     '| method | what | wall ms | CPU ms | netns collector ms | namespaces (full tier) |',
     '|---|---|---:|---:|---:|---|',
