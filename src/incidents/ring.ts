@@ -17,7 +17,17 @@ export class CounterRing {
   ) {}
 
   push(sample: CounterSample): void {
-    this.samples.push(sample);
+    // Samples closer together than half the minimum span add nothing a rate
+    // can use: the newest replaces the last one instead, so that a consumer
+    // pushing on every scrape (a namespace's checks, scraped 100 times a
+    // second by a misbehaving client) keeps a bounded ring, not every
+    // scrape of the window.
+    const n = this.samples.length;
+    if (n >= 2 && sample.at - this.samples[n - 2]!.at < this.minimumMs / 2) {
+      this.samples[n - 1] = sample;
+    } else {
+      this.samples.push(sample);
+    }
     // Keep one sample older than the window, so that a window always has a start.
     while (this.samples.length > 2 && this.samples[1]!.at <= sample.at - this.windowMs) {
       this.samples.shift();

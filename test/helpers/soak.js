@@ -13,9 +13,10 @@ const {
 
 async function main() {
   const rounds = Number(process.argv[2] ?? 400);
+  const flags = process.argv.slice(3);
   const enabled = new Set(COLLECTORS.map((c) => c.name)); // peers too
   const { registry } = createExporter(
-    parseFlags([], COLLECTORS),
+    parseFlags(flags, COLLECTORS),
     pino({ level: 'silent' }),
     enabled,
   );

@@ -148,6 +148,18 @@ t.test('the ring: a window of samples, at least the minimum span old', async (t)
   t.equal(ring.baseline(T0 + 104_000).sample?.at, T0 + 45_000, 'unreadable samples are skipped');
 });
 
+t.test('the ring stays bounded however often it is pushed', async (t) => {
+  const ring = new CounterRing(60_000, 4_500);
+  // A scrape every 10 ms for 10 minutes: 60,000 pushes.
+  for (let at = 0; at <= 600_000; at += 10) {
+    ring.push({ at: T0 + at, netstat: new Map([['Tcp.OutRsts', at]]), listenerDrops: null });
+  }
+  t.ok(ring.size <= 60_000 / 2_250 + 3, `${ring.size} samples kept`);
+  t.equal(ring.newest()?.at, T0 + 600_000, 'the newest push is kept');
+  const base = ring.baseline(T0 + 600_000).sample!;
+  t.ok(base.at >= T0 + 540_000 && base.at <= T0 + 600_000 - 4_500, 'a baseline inside the window, the minimum span old');
+});
+
 function service(samples: IncidentInput[]) {
   const queue = [...samples];
   return new IncidentService({
