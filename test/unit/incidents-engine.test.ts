@@ -157,7 +157,10 @@ t.test('the ring stays bounded however often it is pushed', async (t) => {
   t.ok(ring.size <= 60_000 / 2_250 + 3, `${ring.size} samples kept`);
   t.equal(ring.newest()?.at, T0 + 600_000, 'the newest push is kept');
   const base = ring.baseline(T0 + 600_000).sample!;
-  t.ok(base.at >= T0 + 540_000 && base.at <= T0 + 600_000 - 4_500, 'a baseline inside the window, the minimum span old');
+  t.ok(
+    base.at >= T0 + 540_000 && base.at <= T0 + 600_000 - 4_500,
+    'a baseline inside the window, the minimum span old',
+  );
 });
 
 function service(samples: IncidentInput[]) {
