@@ -11,7 +11,9 @@
 //     close() with SO_LINGER 0 (aborted), or a blocking connect() that
 //     failed (refused or timed out: failed; it has no RTT sample). Every
 //     tcp_info counter is zero then, and the remote port is gone: an
-//     outbound one has no service port left (port "unknown");
+//     outbound one has no service port left (port "unknown"); an inbound
+//     one keeps its local port, a listener's or one outside the ephemeral
+//     range;
 //   - outbound with nothing acknowledged, not even the SYN: the handshake
 //     never completed (failed);
 //   - two or more bytes unread: closed with data unread, which sends a RST
@@ -21,8 +23,8 @@
 //     connection: a normal close (closed);
 //   - unacknowledged data and retransmissions, or unanswered probes: given
 //     up (timeout);
-//   - one byte unread and no FIN of ours acknowledged: closed unread;
-//   - otherwise no FIN of ours was acknowledged: reset.
+//   - otherwise no FIN of ours was acknowledged: reset (one byte unread is
+//     taken for the peer's unread FIN, which counts in the receive queue).
 // A socket ends one side of a connection; its peer on the same host sends
 // its own event (a linger-0 abort here is a reset there).
 import { type SocketBatch, TCP_INFO_FIELD_ENDS } from '../diag';
@@ -125,8 +127,9 @@ export function classify(
   if (remote === 0) {
     out.connection = c.sendQueue[row]! > 0;
     if (!out.connection) return out;
-    // Wiped by tcp_disconnect(): only the local port is left.
-    const service = context.isService(local);
+    // Wiped by tcp_disconnect(): only the local port is left. Outside the
+    // ephemeral range it is a service's (a listener since gone, or not yet seen).
+    const service = context.isService(local) || !inRange(local, context.ephemeral);
     out.direction = service ? 'inbound' : 'outbound';
     out.port = service ? local : 0;
     const sampled = c.tcpInfoLength !== undefined && c.minRtt![row] !== NO_RTT_SAMPLE;
@@ -158,5 +161,6 @@ function outcomeOf(batch: SocketBatch, row: number, isInbound: boolean): Outcome
   if (sequenceExtra >= 1) return OutcomeIndex.Closed;
   const retransmitted = c.totalRetrans![row]! > 0 || c.infoRetransmits![row]! > 0;
   if ((c.sendQueue[row]! > 0 && retransmitted) || c.probes![row]! > 0) return OutcomeIndex.Timeout;
-  return unread > 0 ? OutcomeIndex.Unread : OutcomeIndex.Reset;
+  // One byte unread is most often the peer's FIN, not data: no RST of ours.
+  return OutcomeIndex.Reset;
 }

@@ -8,11 +8,23 @@
 // read in time) are counted, never fatal. A subscriber that fails is
 // reopened after a pause; the tally, and so every counter, carries on.
 import type { Logger } from 'pino';
-import { DestroySubscriber, type DestroySubscriberStats } from '../diag';
+import {
+  DestroySubscriber,
+  type DestroySubscriberOptions,
+  type DestroySubscriberStats,
+  type SocketBatch,
+} from '../diag';
 import { DEFAULT_PORT_RANGE, type PortRange } from '../procfs/sysctl';
 import type { PortContext } from './classify';
 import type { ClosedFacts } from './facts';
 import { ClosedTally } from './tally';
+
+/** What the tracker reads events from: a DestroySubscriber (tests hand it canned batches). */
+export interface EventSource {
+  next(): Promise<SocketBatch | null>;
+  stats(): DestroySubscriberStats;
+  close(): void;
+}
 
 export interface ClosedTrackerOptions {
   /** The namespace to subscribe in (a path to its nsfs file); absent: our own. */
@@ -30,6 +42,8 @@ export interface ClosedTrackerOptions {
   refreshSeconds?: number;
   retrySeconds?: number;
   clock?: () => number;
+  /** Default DestroySubscriber.open. */
+  subscribe?: (options: DestroySubscriberOptions) => Promise<EventSource>;
 }
 
 /** A port that stopped listening is a service port this long still: its accepted connections outlive it. */
@@ -47,7 +61,7 @@ export interface ClosedStats {
 
 export class ClosedTracker {
   readonly tally: ClosedTally;
-  private subscriber: DestroySubscriber | null = null;
+  private subscriber: EventSource | null = null;
   private opening: Promise<void> | null = null;
   private failure: Error | null = null;
   private isClosed = false;
@@ -80,14 +94,16 @@ export class ClosedTracker {
 
   /** Resolves once subscribed; throws why not when the last attempt failed. */
   async ready(): Promise<void> {
-    await this.start().catch(() => {});
+    if (!this.opening) throw new Error('the closed-connection tracker was never started');
+    await this.opening.catch(() => {});
     if (this.failure) throw this.failure;
   }
 
   private async open(): Promise<void> {
     const { options } = this;
+    const subscribe = options.subscribe ?? ((o) => DestroySubscriber.open(o));
     try {
-      const subscriber = await DestroySubscriber.open({
+      const subscriber = await subscribe({
         protocols: options.udp ? ['tcp', 'udp'] : ['tcp'],
         receiveBufferBytes: options.receiveBufferBytes,
         ...(options.queueBatches ? { queueBatches: options.queueBatches } : {}),
@@ -108,7 +124,7 @@ export class ClosedTracker {
     }
   }
 
-  private async pump(subscriber: DestroySubscriber): Promise<void> {
+  private async pump(subscriber: EventSource): Promise<void> {
     const gone = (port: number) => {
       if (this.listening.has(port)) this.listening.set(port, this.clock());
     };
