@@ -2,8 +2,15 @@
 // (inet_diag_msg in state CLOSE, INET_DIAG_PROTOCOL, tcp_info) and parsed
 // by the addon's pure parser into the batch a subscriber hands out: the
 // closed-connection aggregation is tested on the same columns it reads live.
+import pino from 'pino';
+import { ClosedTracker, type EventSource } from '../../src/closed/tracker';
+import { closedCollector } from '../../src/collectors/closed';
+import type { MetricFamily } from '../../src/collectors/collector';
+import { ScrapeSources } from '../../src/collectors/sources';
+import type { DestroySubscriberStats } from '../../src/diag';
 import { SocketBatch } from '../../src/diag/socket-batch';
 import { addon } from '../../src/diag/native';
+import { createCollector, sourceConfig } from './context';
 import { ATTR, attribute, concat, row, type TcpInfoField, tcpInfo } from './nlbuild';
 
 export interface DestroyEvent {
@@ -112,5 +119,91 @@ export function connectionEnds(
         { sport: service, dport: client, rqueue: up, info: sent(0, 0, up) },
         { sport: client, dport: service, info: sent(up, up + 1, 0) },
       ];
+  }
+}
+
+/** Hands out queued batches; `fail()` makes the waiting next() reject. */
+export class FakeSource implements EventSource {
+  private readonly queue: SocketBatch[] = [];
+  private waiting: { resolve(b: SocketBatch | null): void; reject(e: Error): void } | null = null;
+  closed = false;
+  counts: Partial<DestroySubscriberStats> = {};
+
+  push(batch: SocketBatch): void {
+    if (this.waiting) {
+      this.waiting.resolve(batch);
+      this.waiting = null;
+    } else this.queue.push(batch);
+  }
+
+  fail(error: Error): void {
+    this.waiting?.reject(error);
+    this.waiting = null;
+  }
+
+  next(): Promise<SocketBatch | null> {
+    if (this.closed) return Promise.resolve(null);
+    const queued = this.queue.shift();
+    if (queued) return Promise.resolve(queued);
+    return new Promise((resolve, reject) => {
+      this.waiting = { resolve, reject };
+    });
+  }
+
+  stats(): DestroySubscriberStats {
+    return {
+      events: 0,
+      batches: 0,
+      datagrams: 0,
+      bytes: 0,
+      queueDrops: 0,
+      kernelDrops: 0,
+      overruns: 0,
+      malformed: 0,
+      queued: 0,
+      receiveBufferBytes: 2 << 20,
+      receiveBufferForced: false,
+      lost: 0,
+      ...this.counts,
+    };
+  }
+
+  close(): void {
+    this.closed = true;
+    this.waiting?.resolve(null);
+    this.waiting = null;
+  }
+}
+
+/**
+ * The closed collector's families over canned events (a TCP connection
+ * and a UDP socket), every family it can serve: for tests that need its
+ * output without a subscription.
+ */
+export async function cannedClosedFamilies(): Promise<MetricFamily[]> {
+  const source = new FakeSource();
+  source.push(
+    destroyBatch([
+      ...connectionEnds('fin', 8080, 40000, 10, 10),
+      { sport: 50000, dport: 53, protocol: 17 },
+    ]),
+  );
+  const tracker = new ClosedTracker({
+    udp: true,
+    portsLimit: 16,
+    receiveBufferBytes: 1 << 20,
+    listenerPorts: async () => [8080],
+    portRange: async () => ({ range: [32768, 60999], known: true }),
+    log: pino({ level: 'silent' }),
+    subscribe: async () => source,
+  });
+  try {
+    await tracker.start();
+    await new Promise((resolve) => setImmediate(resolve));
+    const sources = new ScrapeSources({ ...sourceConfig(), closed: tracker }, false);
+    const collector = createCollector(closedCollector, { udp: true });
+    return await collector.collect({ log: pino({ level: 'silent' }), sources, now: Date.now() });
+  } finally {
+    tracker.close();
   }
 }

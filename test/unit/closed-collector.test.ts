@@ -3,66 +3,12 @@
 // a subscriber that fails and comes back, the incident details.
 import pino from 'pino';
 import t from 'tap';
-import { ClosedTracker, type EventSource } from '../../src/closed/tracker';
+import { ClosedTracker } from '../../src/closed/tracker';
 import { closedCollector } from '../../src/collectors/closed';
 import { ScrapeSources } from '../../src/collectors/sources';
-import type { DestroySubscriberStats, SocketBatch } from '../../src/diag';
 import { createCollector, sourceConfig } from '../helpers/context';
-import { connectionEnds, destroyBatch } from '../helpers/destroy-events';
+import { connectionEnds, destroyBatch, FakeSource } from '../helpers/destroy-events';
 import { evidence, quietTable, run, timeWaitPort } from '../helpers/incidents';
-
-/** Hands out queued batches; `fail()` makes the waiting next() reject. */
-class FakeSource implements EventSource {
-  private readonly queue: SocketBatch[] = [];
-  private waiting: { resolve(b: SocketBatch | null): void; reject(e: Error): void } | null = null;
-  closed = false;
-  counts: Partial<DestroySubscriberStats> = {};
-
-  push(batch: SocketBatch): void {
-    if (this.waiting) {
-      this.waiting.resolve(batch);
-      this.waiting = null;
-    } else this.queue.push(batch);
-  }
-
-  fail(error: Error): void {
-    this.waiting?.reject(error);
-    this.waiting = null;
-  }
-
-  next(): Promise<SocketBatch | null> {
-    if (this.closed) return Promise.resolve(null);
-    const queued = this.queue.shift();
-    if (queued) return Promise.resolve(queued);
-    return new Promise((resolve, reject) => {
-      this.waiting = { resolve, reject };
-    });
-  }
-
-  stats(): DestroySubscriberStats {
-    return {
-      events: 0,
-      batches: 0,
-      datagrams: 0,
-      bytes: 0,
-      queueDrops: 0,
-      kernelDrops: 0,
-      overruns: 0,
-      malformed: 0,
-      queued: 0,
-      receiveBufferBytes: 2 << 20,
-      receiveBufferForced: false,
-      lost: 0,
-      ...this.counts,
-    };
-  }
-
-  close(): void {
-    this.closed = true;
-    this.waiting?.resolve(null);
-    this.waiting = null;
-  }
-}
 
 const turn = () => new Promise((resolve) => setImmediate(resolve));
 
