@@ -5,7 +5,8 @@
 // outcome is read from the signatures measured on Linux 6.18 (see
 // src/diag/subscribe.ts and docs/CLOSED.md), in this order:
 //   - remote port 0 and nothing queued: a listener, or a socket that never
-//     connected: not a connection;
+//     connected: not a connection (so is a listener shut down before its
+//     close, which tcp_disconnect() leaves with 2 queued and no RTT sample);
 //   - remote port 0 with bytes queued: tcp_disconnect() wiped it before it
 //     was freed (send queue = the peer's largest window + 2). That is
 //     close() with SO_LINGER 0 (aborted), or a blocking connect() that
@@ -130,9 +131,15 @@ export function classify(
     // Wiped by tcp_disconnect(): only the local port is left. Outside the
     // ephemeral range it is a service's (a listener since gone, or not yet seen).
     const service = context.isService(local) || !inRange(local, context.ephemeral);
+    const sampled = c.tcpInfoLength !== undefined && c.minRtt![row] !== NO_RTT_SAMPLE;
+    // A listener shut down before close() is wiped too, but no peer ever
+    // sent it a window: send queue 0 + 2.
+    if (service && !sampled && c.sendQueue[row]! <= 2) {
+      out.connection = false;
+      return out;
+    }
     out.direction = service ? 'inbound' : 'outbound';
     out.port = service ? local : 0;
-    const sampled = c.tcpInfoLength !== undefined && c.minRtt![row] !== NO_RTT_SAMPLE;
     out.outcome = service || sampled ? OutcomeIndex.Aborted : OutcomeIndex.Failed;
     return out;
   }

@@ -123,6 +123,16 @@ t.test('endings built by hand', async (t) => {
     ],
     ['no tcp_info at all', { sport: 8080, dport: 41003, infoLength: 0 }, 'tcp inbound 8080 closed'],
     ['an unconnected socket', { sport: 0, dport: 0 }, 'no connection'],
+    [
+      'a listener shut down before close(): wiped, 0 + 2 queued',
+      { sport: 8080, dport: 0, wqueue: 2 },
+      'no connection',
+    ],
+    [
+      'a blocking connect that never got an answer: wiped, 0 + 2 queued',
+      { sport: 40003, dport: 0, wqueue: 2 },
+      'tcp outbound unknown failed',
+    ],
     ['a UDP client socket', { sport: 50000, dport: 53, protocol: 17 }, 'udp outbound 53 closed'],
     ['a UDP server socket', { sport: 53, dport: 0, protocol: 17 }, 'udp inbound 53 closed'],
   ];
