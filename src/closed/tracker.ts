@@ -141,6 +141,8 @@ export class ClosedTracker {
 
   /** Keeps what the failed subscriber counted, lets it go, and tries again later. */
   private fail(error: Error): void {
+    // The same failure again at each retry is logged once.
+    const again = this.failure?.message === error.message;
     this.failure = error;
     const subscriber = this.subscriber;
     if (subscriber) {
@@ -152,7 +154,7 @@ export class ClosedTracker {
       subscriber.close();
       this.subscriber = null;
     }
-    this.options.log.warn(
+    this.options.log[again ? 'debug' : 'warn'](
       { err: error, netns: this.options.netns },
       'closed connections: the destroy-event subscriber failed; retrying',
     );

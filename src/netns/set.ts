@@ -93,6 +93,8 @@ function matchesAny(pattern: RegExp | null, entry: NamespaceEntry): boolean {
 export class NamespaceSet {
   private readonly tracked = new Map<number, TrackedNamespace>();
   private refreshing: Promise<Refresh> | null = null;
+  /** Inode -> when a namespace whose subscription failed may be tried again. */
+  private readonly closedRetryAt = new Map<number, number>();
   private timer: NodeJS.Timeout | null = null;
 
   constructor(private readonly options: NamespaceSetOptions) {
@@ -202,13 +204,19 @@ export class NamespaceSet {
   /**
    * Gives closed-connection trackers to the namespaces without one, lowest
    * inodes first, while the limit allows; one that fails is tried again at
-   * the next refresh.
+   * a refresh a minute later.
    */
   private async subscribe(tracked: TrackedNamespace[]): Promise<void> {
     const closed = this.options.closed;
     if (!closed) return;
+    const now = Date.now();
+    for (const inode of this.closedRetryAt.keys()) {
+      if (!this.tracked.has(inode)) this.closedRetryAt.delete(inode);
+    }
     const room = closed.limit - tracked.filter((t) => t.closed).length;
-    const waiting = tracked.filter((t) => !t.closed).slice(0, Math.max(room, 0));
+    const waiting = tracked
+      .filter((t) => !t.closed && (this.closedRetryAt.get(t.entry.inode) ?? 0) <= now)
+      .slice(0, Math.max(room, 0));
     await eachLimited(waiting, this.options.concurrency ?? 4, async (t) => {
       try {
         const tracker = await closed.open(t.entry, t.handle);
@@ -218,7 +226,10 @@ export class NamespaceSet {
           return;
         }
         t.closed = tracker;
+        this.closedRetryAt.delete(t.entry.inode);
       } catch (error) {
+        // Not at every scrape: a minute later.
+        this.closedRetryAt.set(t.entry.inode, Date.now() + 60_000);
         this.options.log.warn(
           { err: error, netns: t.label },
           'closed connections: no destroy-event subscriber in this namespace',

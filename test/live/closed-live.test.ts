@@ -302,3 +302,29 @@ t.test('another namespace: its own subscriber, gone with it', { skip }, async (t
   while (peerExists() && Date.now() < deadline) await sleep(100);
   t.notOk(peerExists(), 'both let go at the refresh: the namespace is freed');
 });
+
+t.test('--collector.closed.netns-limit bounds the subscribers', { skip }, async (t) => {
+  const host = namespace(t, 'sdclosedhost');
+  const pods = [namespace(t, 'sdclosedlim'), namespace(t, 'sdclosedlim')];
+  const run = await exporter(t, host, [
+    '--collector.closed',
+    '--collector.closed.netns-limit=1',
+    '--collector.netns',
+    `--collector.netns.include=^(${pods.map((p) => p.name).join('|')})$`,
+  ]);
+  scrape(run);
+  const before = subscriptions(pods[0]!).length + subscriptions(pods[1]!).length;
+  t.equal(before, 1, 'one subscriber for two namespaces');
+  const m = scrape(run);
+  const labelled = pods.filter((p) =>
+    [...m.keys()].some(
+      (k) => k.startsWith('sockdiag_closed_events_lost_total') && k.includes(`netns="${p.name}"`),
+    ),
+  );
+  t.equal(labelled.length, 1, 'closed-connection series for that one only');
+  t.match(
+    run.get('/doctor').body,
+    /1 namespaces have no closed-connection subscriber \(beyond --collector.closed.netns-limit/,
+    '/doctor says why the other has none',
+  );
+});
