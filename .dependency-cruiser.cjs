@@ -2,6 +2,7 @@
 //
 //   diag, procfs, owners, errors  (the kernel's facts: dumps, procfs, cgroups)
 //     -> scan             (aggregating one dump of the table)
+//     -> closed           (closed connections: destroy events, added up)
 //     -> incidents        (what the aggregates mean)
 //     -> collectors       (metric families, scrape sources, registry)
 //     -> netns            (the other network namespaces, through the collectors)
@@ -14,6 +15,7 @@
 const LAYERS = [
   'diag|procfs|owners|errors',
   'scan',
+  'closed',
   'incidents',
   'collectors',
   'netns',

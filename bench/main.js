@@ -5,10 +5,12 @@
 // into columns, a full exporter scrape, node_exporter's tcpstat, `ss -tan`
 // and the cheap collectors; then memory, /healthz latency under scrapes,
 // the event-loop gaps of the table scan and, with --profile, a CPU profile.
-// The report goes to stdout and, unless --no-record, to the top of
-// bench/RESULTS.md (the run it replaces moves to RESULTS-history.md); raw
-// JSON, logs and profiles stay in bench/out/STAMP/. Run `--help` for the
-// options; everything needs root except --report.
+// With --closed it measures the closed collector under connection churn
+// instead (bench/lib/churn.js). The report goes to stdout and, unless
+// --no-record, into bench/RESULTS.md in place of the same case's latest
+// run (which moves to RESULTS-history.md); raw JSON, logs and profiles
+// stay in bench/out/STAMP/. Run `--help` for the options; everything needs
+// root except --report.
 'use strict';
 
 const { spawnSync } = require('node:child_process');
@@ -22,6 +24,7 @@ const { namespacesBenchmark } = require('./lib/netns');
 const { netnsReport } = require('./lib/netns-report');
 const { forkHelper } = require('./lib/processes');
 const { report } = require('./lib/report');
+const churnReport = require('./lib/churn-report');
 const { record } = require('./lib/results');
 const { BENCH_DIR, BenchError, ROOT, prerequisites, snapshotCode } = require('./lib/setup');
 
@@ -37,6 +40,8 @@ const COMMAND = {
     "collectors; then memory, /healthz under scrapes and the scan's event-loop gaps.",
     'Measurements for --only: floor (nldump -e 0, 0x02, 0x42), addon, scrape,',
     'node-exporter, ss, cheap, healthz, loop-lag.',
+    'With --closed: the closed collector under churn instead (CHURN-RATE loopback connections',
+    'per second for CHURN-SECONDS, with and without a subscriber, --rounds times, default 2).',
   ],
   options: {
     sizes: {
@@ -51,7 +56,25 @@ const COMMAND = {
       min: 1,
       value: 'N',
       default: '5',
-      help: 'interleaved rounds per size',
+      help: 'interleaved rounds per size (with --closed: rounds of churn, default 2)',
+    },
+    closed: {
+      kind: 'boolean',
+      help: 'measure the closed collector under connection churn instead of the socket tables',
+    },
+    'churn-rate': {
+      kind: 'integer',
+      min: 1,
+      value: 'N',
+      default: '10000',
+      help: 'with --closed: loopback connections opened and closed per second',
+    },
+    'churn-seconds': {
+      kind: 'integer',
+      min: 1,
+      value: 'S',
+      default: '30',
+      help: 'with --closed: seconds of churn per run',
     },
     only: {
       kind: 'choices',
@@ -125,13 +148,23 @@ function checkCombinations(values, given) {
     Object.keys(COMMAND.options).filter((n) => !['report', 'help'].includes(n)),
   );
   clash('table', ['sizes', 'timewait']);
+  const tablesOnly = ['sizes', 'only', 'profile', 'table', 'timewait', 'port-range', 'batch-size'];
+  clash('closed', [...tablesOnly, 'node-exporter']);
+  for (const name of ['churn-rate', 'churn-seconds']) {
+    if (given.has(name) && !given.has('closed')) throw new UsageError(`--${name} needs --closed`);
+  }
   if (!values.table && values.sizes.some((size) => size % 2 !== 0))
     throw new UsageError('--sizes must be even numbers of sockets (table.sh makes SIZE/2 pairs)');
 }
 
-// What the exit handler must undo: the table being measured, the snapshot.
-const teardown = { namespace: null, code: null };
+// What the exit handler must undo: the table being measured, the snapshot,
+// the churn namespace.
+const teardown = { namespace: null, code: null, churnNamespace: null };
 process.on('exit', () => {
+  if (teardown.churnNamespace) {
+    log(`removing namespace ${teardown.churnNamespace}`);
+    spawnSync('ip', ['netns', 'del', teardown.churnNamespace], { stdio: 'ignore' });
+  }
   if (teardown.namespace) {
     log(`cleaning up namespace ${teardown.namespace}`);
     spawnSync('bash', [path.join(BENCH_DIR, 'table.sh'), 'down', teardown.namespace], {
@@ -250,8 +283,60 @@ async function runNamespaces(values) {
   log(`raw results in ${path.relative(ROOT, out)}`);
 }
 
+/** In a namespace of its own: net.ipv4.tcp_max_tw_buckets 0, so no TIME_WAIT piles up. */
+function churnNamespace(name) {
+  const ip = (...args) => {
+    const result = spawnSync('ip', args, { stdio: ['ignore', 2, 2] });
+    if (result.status !== 0) throw new BenchError(`ip ${args.join(' ')} failed`);
+  };
+  spawnSync('ip', ['netns', 'del', name], { stdio: 'ignore' });
+  teardown.churnNamespace = name;
+  ip('netns', 'add', name);
+  ip('-n', name, 'link', 'set', 'lo', 'up');
+  for (const setting of [
+    'net.ipv4.tcp_max_tw_buckets=0',
+    'net.ipv4.ip_local_port_range=1024 65535',
+  ])
+    ip('netns', 'exec', name, 'sysctl', '-q', '-w', setting);
+}
+
+async function runClosed(values, given) {
+  if (process.getuid() !== 0) throw new BenchError('needs root (network namespaces)');
+  prerequisites({ needsNodeExporter: false });
+  teardown.code = await snapshotCode();
+  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+/, '');
+  const out = path.join(BENCH_DIR, 'out', stamp);
+  fs.mkdirSync(out, { recursive: true });
+  const namespace = 'sdbench-closed';
+  churnNamespace(namespace);
+  const measurer = forkHelper(path.join(BENCH_DIR, 'lib', 'churn.js'), {
+    wrapper: ['ip', 'netns', 'exec', namespace],
+  });
+  let result;
+  try {
+    result = await measurer.call({
+      root: ROOT,
+      code: teardown.code,
+      rate: values['churn-rate'],
+      seconds: values['churn-seconds'],
+      rounds: given.has('rounds') ? values.rounds : 2,
+      logs: path.join(out, 'logs-closed'),
+    });
+  } finally {
+    await measurer.close();
+  }
+  fs.writeFileSync(path.join(out, 'closed.json'), `${JSON.stringify(result, null, 1)}\n`);
+  spawnSync('ip', ['netns', 'del', namespace], { stdio: 'ignore' });
+  teardown.churnNamespace = null;
+  return { results: [result], out };
+}
+
+/** The report of either case. */
+const reportOf = (results) =>
+  results[0]?.case === 'closed' ? churnReport.report(results[0]) : report(results);
+
 function rawResults(dir) {
-  const files = fs.readdirSync(dir).filter((f) => /^size-.*\.json$/.test(f));
+  const files = fs.readdirSync(dir).filter((f) => /^(size-.*|closed)\.json$/.test(f));
   if (files.length === 0) throw new BenchError(`no size-*.json in ${dir}`);
   return files.map((f) => JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')));
 }
@@ -265,22 +350,22 @@ async function main() {
     process.exit(2);
   }
   if (values.report) {
-    process.stdout.write(report(rawResults(values.report)));
+    process.stdout.write(reportOf(rawResults(values.report)));
     return;
   }
   if (values.namespaces > 0) {
     await runNamespaces(values);
     return;
   }
-  const { results, out } = await run(values);
-  const text = report(results);
+  const { results, out } = values.closed ? await runClosed(values, given) : await run(values);
+  const text = reportOf(results);
   process.stdout.write(`\n${text}\n`);
   const where = path.relative(ROOT, out);
   if (values['no-record']) {
     log(`not recorded (--no-record); raw results in ${where}`);
   } else {
     record(path.join(BENCH_DIR, 'RESULTS.md'), path.join(BENCH_DIR, 'RESULTS-history.md'), text);
-    log(`recorded at the top of bench/RESULTS.md (the previous run moved to RESULTS-history.md)`);
+    log(`recorded in bench/RESULTS.md (the previous run of this case moved to RESULTS-history.md)`);
     log(`raw results in ${where}`);
   }
 }

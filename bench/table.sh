@@ -5,7 +5,7 @@
 #                                             TIMEWAIT TIME_WAIT sockets
 #   bench/table.sh down NAME                  stop the generators, delete NAME
 #   bench/table.sh count NAME                 `ss -tan` rows by state in NAME
-#   bench/table.sh build                      compile gen and nldump only
+#   bench/table.sh build                      compile gen, nldump and churn only
 #
 # One gen process holds at most 9 900 pairs (RLIMIT_NOFILE is 20 000 here and
 # cannot be raised), so `up` starts ceil(PAIRS/9900) of them, each with its
@@ -60,7 +60,7 @@ netns_exists() { [[ -e "/run/netns/$NAME" ]]; }
 build() {
   mkdir -p "$BIN_DIR"
   local prog
-  for prog in gen nldump; do
+  for prog in gen nldump churn; do
     if [[ ! -x "$BIN_DIR/$prog" || "$BENCH_DIR/$prog.c" -nt "$BIN_DIR/$prog" ]]; then
       gcc -O2 -Wall -Wextra -o "$BIN_DIR/$prog.tmp.$$" "$BENCH_DIR/$prog.c"
       mv -f "$BIN_DIR/$prog.tmp.$$" "$BIN_DIR/$prog"

@@ -57,8 +57,12 @@ enum ColumnGroup : uint8_t {
   X(lastDataRecv, uint32_t, 1, kGroupInfo)    \
   X(lastAckRecv, uint32_t, 1, kGroupInfo)     \
   X(notsentBytes, uint32_t, 1, kGroupInfo)    \
+  X(segsOut, uint32_t, 1, kGroupInfo)         \
+  X(segsIn, uint32_t, 1, kGroupInfo)          \
   X(bytesAcked, double, 1, kGroupInfo)        \
   X(bytesReceived, double, 1, kGroupInfo)     \
+  X(bytesSent, double, 1, kGroupInfo)         \
+  X(bytesRetrans, double, 1, kGroupInfo)      \
   X(deliveryRate, double, 1, kGroupInfo)      \
   X(pacingRate, double, 1, kGroupInfo)        \
   X(skmemLength, uint8_t, 1, kGroupSkmem)     \

@@ -58,9 +58,14 @@ void StoreTcpInfo(const uint8_t* payload, size_t length, uint32_t row,
   batch->lastDataRecv[row] = SOCKDIAG_TCPI(tcpi_last_data_recv);
   batch->lastAckRecv[row] = SOCKDIAG_TCPI(tcpi_last_ack_recv);
   batch->notsentBytes[row] = SOCKDIAG_TCPI(tcpi_notsent_bytes);
+  batch->segsOut[row] = SOCKDIAG_TCPI(tcpi_segs_out);
+  batch->segsIn[row] = SOCKDIAG_TCPI(tcpi_segs_in);
   batch->bytesAcked[row] = static_cast<double>(SOCKDIAG_TCPI(tcpi_bytes_acked));
   batch->bytesReceived[row] =
       static_cast<double>(SOCKDIAG_TCPI(tcpi_bytes_received));
+  batch->bytesSent[row] = static_cast<double>(SOCKDIAG_TCPI(tcpi_bytes_sent));
+  batch->bytesRetrans[row] =
+      static_cast<double>(SOCKDIAG_TCPI(tcpi_bytes_retrans));
   batch->deliveryRate[row] =
       static_cast<double>(SOCKDIAG_TCPI(tcpi_delivery_rate));
   batch->pacingRate[row] = static_cast<double>(SOCKDIAG_TCPI(tcpi_pacing_rate));
@@ -370,8 +375,12 @@ const TcpInfoFieldEnd kTcpInfoFieldEnds[] = {
     SOCKDIAG_FIELD_END("lastDataRecv", tcpi_last_data_recv),
     SOCKDIAG_FIELD_END("lastAckRecv", tcpi_last_ack_recv),
     SOCKDIAG_FIELD_END("notsentBytes", tcpi_notsent_bytes),
+    SOCKDIAG_FIELD_END("segsOut", tcpi_segs_out),
+    SOCKDIAG_FIELD_END("segsIn", tcpi_segs_in),
     SOCKDIAG_FIELD_END("bytesAcked", tcpi_bytes_acked),
     SOCKDIAG_FIELD_END("bytesReceived", tcpi_bytes_received),
+    SOCKDIAG_FIELD_END("bytesSent", tcpi_bytes_sent),
+    SOCKDIAG_FIELD_END("bytesRetrans", tcpi_bytes_retrans),
     SOCKDIAG_FIELD_END("deliveryRate", tcpi_delivery_rate),
     SOCKDIAG_FIELD_END("pacingRate", tcpi_pacing_rate),
 };

@@ -1,13 +1,16 @@
-// bench/RESULTS.md holds the latest run only; bench/RESULTS-history.md
+// bench/RESULTS.md holds the latest run of each case only (the socket
+// tables; the closed connections, `--closed`); bench/RESULTS-history.md
 // holds every earlier run, newest first. In both files the text before the
-// first `## ` heading is a preamble that stays put; in RESULTS.md everything
-// from that heading on is the latest run (the generated report, and any
-// notes written about it later under `###` headings).
+// first `## ` heading is a preamble that stays put; in RESULTS.md each `## `
+// heading starts a case's latest run (the generated report, and any notes
+// written about it later under `###` headings), which a case's heading
+// tells: "## Closed connections: ..." for --closed, anything else for the
+// tables.
 //
-// Recording a run moves that block to the top of the history (after its
-// preamble) and writes the new run in its place. The history is written
-// first: if the second write never happens, the old run is in both files
-// rather than in neither.
+// Recording a run moves the latest run of its case to the top of the
+// history (after its preamble) and writes the new run in its place; the
+// other case's run stays. The history is written first: if the second
+// write never happens, the old run is in both files rather than in neither.
 'use strict';
 
 const fs = require('node:fs');
@@ -54,16 +57,41 @@ function readOr(file, fallback) {
   }
 }
 
-/** Puts `run` (Markdown that starts with a "## " heading) at the top of RESULTS.md. */
+/** Which case a run's block belongs to, from its heading. */
+function caseOf(block) {
+  if (block.startsWith('## Closed connections')) return 'closed';
+  if (block.startsWith('## Namespaces')) return 'namespaces';
+  return 'tables';
+}
+
+/** The blocks after the preamble, one per `## ` heading. */
+function splitRuns(text) {
+  const [preamble, rest] = splitAtFirstRun(text);
+  const blocks = rest ? rest.split(/^(?=## )/m).filter((b) => b.trim()) : [];
+  return [preamble, blocks];
+}
+
+/** Puts `run` (Markdown that starts with a "## " heading) in RESULTS.md in place of its case's. */
 function record(resultsFile, historyFile, run) {
   if (!run.startsWith('## ')) throw new Error('a recorded run must start with a "## " heading');
-  const [preamble, latest] = splitAtFirstRun(readOr(resultsFile, RESULTS_PREAMBLE));
-  if (latest.trim()) {
+  const kind = caseOf(run);
+  const [preamble, blocks] = splitRuns(readOr(resultsFile, RESULTS_PREAMBLE));
+  const replaced = blocks.filter((b) => caseOf(b) === kind);
+  if (replaced.length > 0) {
     const [historyPreamble, older] = splitAtFirstRun(readOr(historyFile, HISTORY_PREAMBLE));
-    const history = withBlankLine(historyPreamble) + withBlankLine(latest) + older;
+    const moved = replaced.map(withBlankLine).join('');
+    const history = withBlankLine(historyPreamble) + moved + older;
     writeAtomically(historyFile, `${history.trimEnd()}\n`);
   }
-  writeAtomically(resultsFile, `${withBlankLine(preamble)}${run.trimEnd()}\n`);
+  // The tables' run first, then the closed connections'.
+  const kept = blocks.filter((b) => caseOf(b) !== kind);
+  const runs = [...kept, run].sort(
+    (a, b) => Number(caseOf(a) === 'closed') - Number(caseOf(b) === 'closed'),
+  );
+  writeAtomically(
+    resultsFile,
+    `${withBlankLine(preamble)}${runs.map(withBlankLine).join('').trimEnd()}\n`,
+  );
 }
 
 module.exports = { record, splitAtFirstRun };

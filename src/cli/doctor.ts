@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import { COLLECTORS } from '../collectors';
 import { FlagError } from '../errors';
 import { renderJson, renderText } from '../incidents/report';
-import { createExporter } from './exporter';
+import { createExporter, type Exporter } from './exporter';
 import { parseFlags } from './flags';
 
 export interface DoctorOptions {
@@ -66,12 +66,26 @@ export async function runDoctor(argv: string[], log: Logger): Promise<number> {
       incidents: { ...parsed.settings.incidents, sampleInterval: interval, window: 2 * interval },
     },
   };
-  // Everything the checks read, nothing the report does not need.
-  const { registry, incidents } = createExporter(
+  // Everything the checks read, nothing the report does not need; with
+  // --collector.closed, what the connections closed meanwhile carried.
+  const exporter = createExporter(
     config,
     log,
-    new Set(['incidents', 'sockets', 'listeners']),
+    new Set([
+      'incidents',
+      'sockets',
+      'listeners',
+      ...(parsed.enabled.has('closed') ? ['closed'] : []),
+    ]),
   );
+  try {
+    return await report(exporter, doctor);
+  } finally {
+    exporter.close();
+  }
+}
+
+async function report({ registry, incidents }: Exporter, doctor: DoctorOptions): Promise<number> {
   // The first look at the counters and the table; the second, an interval
   // later, has rates over that interval and a table to compare with.
   await incidents.sampleNow();

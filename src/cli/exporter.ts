@@ -1,17 +1,24 @@
 // Builds the exporter's long-lived parts from the parsed flags: the
-// incident service and the collector registry wired to it. The server and
-// the doctor command both start from here.
+// incident service and the collector registry wired to it, and with the
+// closed collector, the destroy-event subscribers (ours, and one per other
+// namespace up to its limit). The server and the doctor command both start
+// from here; close() lets every long-lived part go.
 import { release } from 'node:os';
 import type { Logger } from 'pino';
+import { ClosedTracker } from '../closed/tracker';
 import { COLLECTORS, type Settings, sourceConfig } from '../collectors';
 import { gatherInput } from '../collectors/incidents';
 import { compiled } from '../collectors/options';
 import { CollectorRegistry } from '../collectors/registry';
-import type { SourceConfig } from '../collectors/sources';
+import { procfsReader, type SourceConfig } from '../collectors/sources';
+import type { NamespaceHandle } from '../diag';
 import { IncidentService } from '../incidents/service';
+import { type NamespaceEntry, netnsLabel } from '../netns/discovery';
+import { namespaceReader } from '../netns/reader';
 import { NetnsService } from '../netns/service';
-import { NamespaceSet } from '../netns/set';
+import { type ClosedSubscriptions, NamespaceSet } from '../netns/set';
 import { Owners } from '../owners';
+import { dumpListeners } from '../scan/listeners';
 import { type Config, parseListenAddress } from './flags';
 
 export interface Exporter {
@@ -20,7 +27,9 @@ export interface Exporter {
   owners: Owners;
   /** The other namespaces, with the netns collector on. */
   netns?: NetnsService;
-  /** Stops sampling and lets every namespace go. */
+  /** Our namespace's closed connections, with the closed collector on. */
+  closed?: ClosedTracker;
+  /** Stops sampling, unsubscribes and lets every namespace go. */
   close(): void;
 }
 
@@ -42,7 +51,14 @@ export function createExporter(
       'no cgroup2 mount found: socket owners will have no cgroup, unit, pod or container (pass --path.cgroupfs)',
     );
   }
-  const sources = { ...sourceConfig(config.settings, enabled, config.procfs), owners };
+  const closed = enabled.has('closed') ? ownClosedTracker(config, log) : undefined;
+  const sources: SourceConfig = {
+    ...sourceConfig(config.settings, enabled, config.procfs),
+    owners,
+    ...(closed ? { closed } : {}),
+  };
+  // A failure is logged and retried by the tracker, and reported by the collector.
+  closed?.start().catch(() => {});
   const netns = enabled.has('netns')
     ? namespaceService(config, sources, owners, enabled, log)
     : undefined;
@@ -50,7 +66,7 @@ export function createExporter(
   const incidents = new IncidentService({
     thresholds: config.settings.incidents,
     ownPorts: [parseListenAddress(config.listenAddress).port],
-    notes: () => owners.notes(),
+    notes: () => [...owners.notes(), ...(closed?.notes() ?? [])],
     // The service's own samples read only the cheap sources: counters,
     // sysctls, the LISTEN-only dump; never the whole table.
     sample: () => gatherInput(registry!.sourcesFor([]), Date.now(), log, false),
@@ -67,9 +83,57 @@ export function createExporter(
     incidents,
     owners,
     ...(netns ? { netns } : {}),
+    ...(closed ? { closed } : {}),
     close() {
       incidents.stop();
       netns?.close();
+      closed?.close();
+    },
+  };
+}
+
+type ClosedSettings = Settings['closed'];
+
+function trackerOptions(settings: ClosedSettings, log: Logger) {
+  return {
+    udp: settings.udp,
+    portsLimit: settings.portsLimit,
+    receiveBufferBytes: settings.receiveBufferBytes,
+    log,
+  };
+}
+
+/** Our own namespace's subscriber: a deeper queue, since it is the busiest. */
+function ownClosedTracker(config: Config<Settings>, log: Logger): ClosedTracker {
+  const reader = procfsReader(config.procfs);
+  return new ClosedTracker({
+    ...trackerOptions(config.settings.closed, log),
+    queueBatches: 32,
+    listenerPorts: async () => (await dumpListeners()).map((l) => l.port),
+    portRange: () => reader.portRange(),
+  });
+}
+
+/** Another namespace's subscriber, entered by its path, its listeners dumped through its handle. */
+function namespaceSubscriptions(config: Config<Settings>, log: Logger): ClosedSubscriptions {
+  const settings = config.settings.closed;
+  return {
+    limit: settings.netnsLimit,
+    async open(entry: NamespaceEntry, handle: NamespaceHandle) {
+      const reader = namespaceReader(handle, entry.pid, config.procfs);
+      const tracker = new ClosedTracker({
+        ...trackerOptions(settings, log.child({ netns: netnsLabel(entry) })),
+        netns: entry.path,
+        listenerPorts: async () => (await dumpListeners({ namespace: handle })).map((l) => l.port),
+        portRange: () => reader.portRange(),
+      });
+      try {
+        await tracker.start();
+      } catch (error) {
+        tracker.close();
+        throw error;
+      }
+      return tracker;
     },
   };
 }
@@ -89,6 +153,9 @@ function namespaceService(
     limit: options.limit,
     full: compiled(options.full),
     log,
+    ...(enabled.has('closed') && config.settings.closed.netnsLimit > 0
+      ? { closed: namespaceSubscriptions(config, log) }
+      : {}),
   });
   return new NetnsService({
     set,
@@ -99,6 +166,7 @@ function namespaceService(
     owners,
     allCounters: options.allCounters,
     peers: enabled.has('peers'),
+    closed: enabled.has('closed'),
     log,
   });
 }

@@ -75,6 +75,7 @@ export async function gatherInput(
     sysctl: sysctl.value && sysctl.value.size > 0 ? sysctl.value : null,
     listeners: listeners.value,
     table: scan?.value ? tableFacts(scan.value) : null,
+    closed: sources.closed?.facts(now) ?? null,
   };
   if (input.table && sources.owners) await nameOwners(input.table, listeners.value, sources.owners);
   if (!input.netstat) {

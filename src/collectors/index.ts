@@ -2,6 +2,7 @@
 // --collector.NAME flags derive from this list, and so does the typed
 // Settings object that holds every collector's resolved options.
 import { resolveParallelism } from '../scan/scan';
+import { closedCollector } from './closed';
 import type { SettingsOf } from './collector';
 import { incidentsCollector } from './incidents';
 import { listenersCollector } from './listeners';
@@ -21,6 +22,7 @@ export const COLLECTORS = [
   sysctlCollector,
   peersCollector,
   incidentsCollector,
+  closedCollector,
   netnsCollector,
 ] as const;
 

@@ -1,6 +1,7 @@
 // What one scrape reads, each at most once: whichever collector asks first
 // starts the read, the others await the same promise. No ordering between
 // collectors is needed, and nothing is read twice in one scrape.
+import type { ClosedTracker } from '../closed/tracker';
 import type { Owners } from '../owners';
 import { readSnmpFiles, type SnmpCounter, type SnmpFiles } from '../procfs/netstat';
 import type { ProcfsProblem } from '../procfs/read';
@@ -54,6 +55,8 @@ export interface SourceConfig {
   scan: Omit<ScanOptions, 'procfs'>;
   /** Owner lookups (cgroups, processes), long-lived; absent: no owner labels. */
   owners?: Owners;
+  /** Closed connections, long-lived (the closed collector); absent: not subscribed. */
+  closed?: ClosedTracker;
   /** Counters and settings of another namespace; default: procfsReader(procfs). */
   reader?: SourceReader;
   /** false: this configuration never reads the whole table (a namespace's cheap tier). */
@@ -87,6 +90,11 @@ export class ScrapeSources {
 
   get owners(): Owners | null {
     return this.config.owners ?? null;
+  }
+
+  /** The namespace's closed connections, added up since the subscription. */
+  get closed(): ClosedTracker | null {
+    return this.config.closed ?? null;
   }
 
   /** The whole socket table, one pass. */

@@ -58,8 +58,14 @@ export interface InfoColumns {
   lastDataRecv: Uint32Array;
   lastAckRecv: Uint32Array;
   notsentBytes: Uint32Array;
+  /** Segments sent and received, retransmissions and pure ACKs included (4.2+). */
+  segsOut: Uint32Array;
+  segsIn: Uint32Array;
   bytesAcked: Float64Array;
   bytesReceived: Float64Array;
+  /** Payload bytes sent, retransmissions included, and those retransmitted (4.19+). */
+  bytesSent: Float64Array;
+  bytesRetrans: Float64Array;
   /** Bytes per second. */
   deliveryRate: Float64Array;
   pacingRate: Float64Array;

@@ -1,9 +1,11 @@
 // What the incident checks see and say. Pure data: the service gathers it
 // from the scrape's sources and its own counter samples; tests build it by
 // hand.
+import type { ClosedFacts } from '../closed/facts';
 import type { DropPort, GhostPort, HalfOpenSources, TimeWaitPort } from '../scan/facts';
 import type { Listener } from '../scan/listeners';
 
+export type { ClosedFacts, ClosedPortFacts } from '../closed/facts';
 export type { DropPort, GhostPort, HalfOpenSources, PeerSpan, TimeWaitPort } from '../scan/facts';
 
 export type { Thresholds } from './thresholds';
@@ -65,6 +67,8 @@ export interface IncidentInput {
   ownPorts?: number[];
   /** Connections the exporter accepted itself since `baseline` (its scrapes). */
   ownConnections?: number;
+  /** What the connections closed lately carried (the closed collector); absent when it is off. */
+  closed?: ClosedFacts | null;
 }
 
 /** The counters at the start of the rate window, from the service's samples. */

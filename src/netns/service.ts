@@ -35,6 +35,8 @@ export interface NetnsServiceOptions {
   allCounters: boolean;
   /** The peers collector is on (its addresses may be shown). */
   peers: boolean;
+  /** The closed collector is on: namespaces with a subscriber serve it too. */
+  closed?: boolean;
   log: Logger;
   concurrency?: number;
 }
@@ -150,7 +152,8 @@ export class NetnsService {
     if (
       existing &&
       existing.tracked.handle === tracked.handle &&
-      existing.tracked.full === tracked.full
+      existing.tracked.full === tracked.full &&
+      existing.tracked.closed === tracked.closed
     ) {
       existing.tracked = tracked;
       return existing;
@@ -161,9 +164,12 @@ export class NetnsService {
       recordEvaluations: true,
       ...(options.owners ? { notes: () => options.owners!.notes() } : {}),
     });
-    const names = tracked.full
-      ? ['sockets', ...CHEAP, ...(options.peers ? ['peers'] : [])]
-      : [...CHEAP];
+    const names = [
+      ...(tracked.full ? ['sockets'] : []),
+      ...CHEAP,
+      ...(tracked.full && options.peers ? ['peers'] : []),
+      ...(options.closed && tracked.closed ? ['closed'] : []),
+    ];
     const { netns: _own, ...scan } = options.sources.scan;
     const sources: SourceConfig = {
       procfs: options.sources.procfs,
@@ -171,6 +177,7 @@ export class NetnsService {
       reader: namespaceReader(tracked.handle, tracked.entry.pid, options.sources.procfs),
       table: tracked.full,
       ...(options.owners ? { owners: options.owners } : {}),
+      ...(tracked.closed ? { closed: tracked.closed } : {}),
     };
     const registry = new CollectorRegistry(options.definitions, {
       enabled: new Set(names),
@@ -264,6 +271,12 @@ export class NetnsService {
         `${refresh.beyondLimit} namespaces are beyond --collector.netns.limit and not scraped`,
       );
     }
+    if (this.options.closed && refresh.withoutClosed > 0) {
+      notes.push(
+        `${refresh.withoutClosed} namespaces have no closed-connection subscriber (beyond --collector.closed.netns-limit, or it failed: see the log): no sockdiag_closed_* series for them`,
+      );
+    }
+    for (const t of refresh.tracked) notes.push(...(t.closed?.notes(` in netns ${t.label}`) ?? []));
     return notes;
   }
 }

@@ -3,12 +3,28 @@
 // long-lived sock_diag socket, opened once and closed as soon as the
 // namespace is no longer found, so that the exporter never keeps a dead
 // namespace (and its devices) alive. A timer refreshes the set between
-// scrapes too, for the same reason.
+// scrapes too, for the same reason. With the closed collector, up to its
+// limit of namespaces also get a destroy-event subscriber, which pins the
+// namespace just as the handle does: both are opened and closed together.
 import type { Logger } from 'pino';
+import type { ClosedTracker } from '../closed/tracker';
 import { type NamespaceHandle, openNamespace, readNamespaceFiles } from '../diag';
 import { CapabilityError, type ExporterError } from '../errors';
 import { type Capability, missingCapabilities } from '../procfs/capabilities';
-import { type Discovery, discoverNamespaces, type NamespaceEntry, netnsLabel } from './discovery';
+import {
+  type Discovery,
+  discoverNamespaces,
+  type NamespaceEntry,
+  netnsLabel,
+  stillThere,
+} from './discovery';
+
+/** How the set opens a namespace's closed-connection tracker (the closed collector). */
+export interface ClosedSubscriptions {
+  /** Most namespaces with a tracker, the lowest inodes first. */
+  limit: number;
+  open(entry: NamespaceEntry, handle: NamespaceHandle): Promise<ClosedTracker>;
+}
 
 export interface NamespaceSetOptions {
   procfs: string;
@@ -23,6 +39,7 @@ export interface NamespaceSetOptions {
   refreshSeconds?: number;
   /** Opens at once at most this many namespaces. */
   concurrency?: number;
+  closed?: ClosedSubscriptions;
 }
 
 export interface TrackedNamespace {
@@ -33,6 +50,8 @@ export interface TrackedNamespace {
   privateHash: boolean;
   /** Whether it gets the full tier (the whole table) or the cheap one. */
   full: boolean;
+  /** Its closed connections, when it has a subscriber. */
+  closed?: ClosedTracker;
 }
 
 export interface Refresh {
@@ -44,6 +63,8 @@ export interface Refresh {
   beyondLimit: number;
   /** /proc/PID/ns/net unreadable: processes of other users without CAP_SYS_PTRACE. */
   unreadable: number;
+  /** Tracked namespaces without a closed-connection subscriber: beyond its limit, or failed. */
+  withoutClosed: number;
 }
 
 /** Runs `work` over `items` with at most `limit` at once. */
@@ -70,6 +91,12 @@ function capabilityError(missing: Capability[]): ExporterError {
   );
 }
 
+/** Everything that pins a namespace, closed at once: its subscriber and its handle. */
+function release(tracked: TrackedNamespace): void {
+  tracked.closed?.close();
+  tracked.handle.close();
+}
+
 function matchesAny(pattern: RegExp | null, entry: NamespaceEntry): boolean {
   if (!pattern) return false;
   const fields = [netnsLabel(entry), entry.identity.podUid ?? '', entry.cgroup ?? ''];
@@ -79,6 +106,8 @@ function matchesAny(pattern: RegExp | null, entry: NamespaceEntry): boolean {
 export class NamespaceSet {
   private readonly tracked = new Map<number, TrackedNamespace>();
   private refreshing: Promise<Refresh> | null = null;
+  /** Inode -> when a namespace whose subscription failed may be tried again. */
+  private readonly closedRetryAt = new Map<number, number>();
   private timer: NodeJS.Timeout | null = null;
 
   constructor(private readonly options: NamespaceSetOptions) {
@@ -106,7 +135,7 @@ export class NamespaceSet {
     const { wanted, candidates, filtered, beyondLimit } = this.select(discovery);
     for (const [inode, tracked] of this.tracked) {
       if (wanted.has(inode)) continue;
-      tracked.handle.close();
+      release(tracked);
       this.tracked.delete(inode);
     }
     const fresh = [...wanted.values()].filter((entry) => !this.tracked.has(entry.inode));
@@ -127,12 +156,15 @@ export class NamespaceSet {
       const tracked = this.tracked.get(entry.inode);
       if (tracked) tracked.entry = entry;
     }
+    const tracked = [...this.tracked.values()].sort((a, b) => a.entry.inode - b.entry.inode);
+    await this.subscribe(tracked);
     return {
-      tracked: [...this.tracked.values()].sort((a, b) => a.entry.inode - b.entry.inode),
+      tracked,
       discovered: candidates,
       filtered,
       beyondLimit,
       unreadable: discovery.unreadable,
+      withoutClosed: this.options.closed ? tracked.filter((t) => !t.closed).length : 0,
     };
   }
 
@@ -179,11 +211,48 @@ export class NamespaceSet {
     this.tracked.set(entry.inode, { entry, label, handle, privateHash, full });
   }
 
+  /**
+   * Gives closed-connection trackers to the namespaces without one, lowest
+   * inodes first, while the limit allows; one that fails is tried again at
+   * a refresh a minute later.
+   */
+  private async subscribe(tracked: TrackedNamespace[]): Promise<void> {
+    const closed = this.options.closed;
+    if (!closed) return;
+    const now = Date.now();
+    for (const inode of this.closedRetryAt.keys()) {
+      if (!this.tracked.has(inode)) this.closedRetryAt.delete(inode);
+    }
+    const room = closed.limit - tracked.filter((t) => t.closed).length;
+    const waiting = tracked
+      .filter((t) => !t.closed && (this.closedRetryAt.get(t.entry.inode) ?? 0) <= now)
+      .slice(0, Math.max(room, 0));
+    await eachLimited(waiting, this.options.concurrency ?? 4, async (t) => {
+      try {
+        const tracker = await closed.open(t.entry, t.handle);
+        // Gone meanwhile, or its path now leads to another namespace.
+        if (t.handle.closed || this.tracked.get(t.entry.inode) !== t || !stillThere(t.entry)) {
+          tracker.close();
+          return;
+        }
+        t.closed = tracker;
+        this.closedRetryAt.delete(t.entry.inode);
+      } catch (error) {
+        // Not at every scrape: a minute later.
+        this.closedRetryAt.set(t.entry.inode, Date.now() + 60_000);
+        this.options.log.warn(
+          { err: error, netns: t.label },
+          'closed connections: no destroy-event subscriber in this namespace',
+        );
+      }
+    });
+  }
+
   /** Closes one namespace's handle now (it vanished mid-scrape). */
   forget(inode: number): void {
     const tracked = this.tracked.get(inode);
     if (!tracked) return;
-    tracked.handle.close();
+    release(tracked);
     this.tracked.delete(inode);
   }
 
@@ -191,7 +260,7 @@ export class NamespaceSet {
   close(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
-    for (const tracked of this.tracked.values()) tracked.handle.close();
+    for (const tracked of this.tracked.values()) release(tracked);
     this.tracked.clear();
   }
 

@@ -5,6 +5,7 @@ import { IncidentEngine } from '../../src/incidents/engine';
 import { counterSample } from '../../src/incidents/service';
 import { DEFAULT_THRESHOLDS } from '../../src/incidents/thresholds';
 import type {
+  ClosedFacts,
   CounterSample,
   Finding,
   IncidentInput,
@@ -114,6 +115,8 @@ export interface Sample {
   table?: TableFacts | null;
   netstat?: null;
   ownConnections?: number;
+  /** What closed connections carried (the closed collector). */
+  closed?: ClosedFacts;
 }
 
 export const T0 = 1_700_000_000_000;
@@ -129,6 +132,7 @@ export function input(sample: Sample = {}): IncidentInput {
     table: sample.table === undefined ? quietTable() : sample.table,
     ownPorts: [19561],
     ownConnections: sample.ownConnections ?? 0,
+    ...(sample.closed ? { closed: sample.closed } : {}),
   };
   if (sample.netstat === null)
     built.netstatError = 'EACCES: permission denied, open /proc/net/netstat';

@@ -227,9 +227,13 @@ export const TCP_INFO_LAYOUT = {
   pacingRate: [104, 8], // 3.15
   bytesAcked: [120, 8], // 4.1
   bytesReceived: [128, 8],
+  segsOut: [136, 4], // 4.2
+  segsIn: [140, 4],
   notsentBytes: [144, 4], // 4.6
   minRtt: [148, 4],
   deliveryRate: [160, 8], // 4.9
+  bytesSent: [200, 8], // 4.19
+  bytesRetrans: [208, 8],
 } as const satisfies Record<string, readonly [number, 1 | 4 | 8]>;
 
 export type TcpInfoField = keyof typeof TCP_INFO_LAYOUT;

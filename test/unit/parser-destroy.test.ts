@@ -156,6 +156,22 @@ t.test('every event parses into the dump columns', async (t) => {
   });
 });
 
+t.test('segments and bytes sent, as ss -i printed them', async (t) => {
+  const result = parse(bytes);
+  const c = result.columns;
+  const details = meta.ss.split('\n').filter((line) => /^\s/.test(line) && line.trim() !== '');
+  t.equal(details.length, result.count, 'one ss detail line per event');
+  details.forEach((detail, row) => {
+    // ss leaves zero counters out.
+    const field = (name: string) => Number(new RegExp(`\\b${name}:(\\d+)`).exec(detail)?.[1] ?? 0);
+    t.same(
+      [c.segsOut![row], c.segsIn![row], c.bytesSent![row], c.bytesRetrans![row]],
+      [field('segs_out'), field('segs_in'), field('bytes_sent'), field('bytes_retrans')],
+      `event ${row}: segs_out, segs_in, bytes_sent, bytes_retrans`,
+    );
+  });
+});
+
 t.test('one event at a time, as the subscriber reads them', async (t) => {
   let start = 0;
   const ports: number[] = [];

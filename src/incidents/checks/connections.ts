@@ -3,6 +3,7 @@
 import { GHOST_IDLE_BOUNDS } from '../../scan/facts';
 import { CHURN_TIME_WAIT_PRESSURE, definition, RESET_KIND_COUNTERS } from '../definitions';
 import type { Finding } from '../types';
+import { closedLines } from './closed';
 import {
   add,
   addRise,
@@ -274,6 +275,8 @@ const connectionChurn: Check = {
     add(finding, 'connections opened per second', opens, 'per second');
     add(finding, 'established connections', established, 'sockets');
     add(finding, 'opens per second per established connection', ratio, 'ratio');
+    const closed = context.input.closed;
+    if (closed) add(finding, 'connections closed per second', closed.perSecond, 'per second');
     const th = context.thresholds;
     if (opens < th.churnMinOpens || ratio < th.churnRatio) return;
     const ownPorts = new Set(context.input.ownPorts ?? []);
@@ -291,6 +294,8 @@ const connectionChurn: Check = {
         `service port ${port.port}${heldBy(port.owner)}: ${count(port.serverSide + port.clientSide, 'TIME_WAIT socket')}`,
       );
     }
+    // What the connections carried, from their destroy events (the closed collector).
+    finding.details.push(...closedLines(context.input));
   },
 };
 

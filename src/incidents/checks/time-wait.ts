@@ -3,6 +3,7 @@
 // reuse), and PAWS rejects.
 import { definition } from '../definitions';
 import type { TimeWaitPort } from '../types';
+import { closedLineFor } from './closed';
 import {
   add,
   addRise,
@@ -174,6 +175,8 @@ const timeWaitReuse: Check = {
         `service port ${shape.port.port}${heldBy(shape.port.owner)}: ${Math.round(shape.share * 100)}% of its ${count(shape.port.serverSide, 'TIME_WAIT socket')} belong to ${peer}, whose source ports fill ${top.sockets} of ${shape.span} (${top.lowestPort}-${top.highestPort}); the oldest is ${Math.round(shape.cycle)} s old against a TIME_WAIT of ${TIME_WAIT_SECONDS} s, so each port comes back about every ${Math.max(1, Math.round(shape.span / shape.rate))} s: new SYNs land on TIME_WAIT sockets`,
         `service port ${shape.port.port}: ${harmLine(context, shape)}`,
       );
+      const carried = closedLineFor(context.input, shape.port.port);
+      if (carried) finding.details.push(carried);
       if (shape.pressure > worst) {
         worst = shape.pressure;
         finding.evidence = [];
