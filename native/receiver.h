@@ -5,9 +5,9 @@
 //
 // The two threads hand datagrams over in groups, not one by one: the parser
 // is much faster than the kernel, so waking it for every datagram made it
-// sleep and wake about once per datagram (two context switches each, ~5,900
-// per 200,000-socket scrape, a sixth of the scrape's CPU). Each side now
-// sleeps until a group of `wake` datagrams (or the dump's end) is ready.
+// sleep and wake once per datagram (two context switches each, ~5,900 per
+// scan of a 200,000-socket table). Each side now sleeps until a group of
+// `wake` datagrams (or the dump's end) is ready.
 #ifndef SOCKDIAG_NATIVE_RECEIVER_H_
 #define SOCKDIAG_NATIVE_RECEIVER_H_
 
