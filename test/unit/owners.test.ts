@@ -141,3 +141,50 @@ t.test('listeners to processes through a fake /proc, within the budget', async (
   for (let round = 0; round < 100 && (await sliced.find([1000, 3990], 10)).size < 2; round++);
   t.equal((await sliced.find([1000, 3990], 10)).size, 2, 'later scrapes resume where it stopped');
 });
+
+t.test('a process with many descriptors is read in slices and resumed', async (t) => {
+  const proc = mkdtempSync(path.join(tmpdir(), 'sdfd-'));
+  t.teardown(() => rmSync(proc, { recursive: true, force: true }));
+  for (const pid of [10, 20]) {
+    mkdirSync(path.join(proc, String(pid), 'fd'), { recursive: true });
+    writeFileSync(path.join(proc, String(pid), 'comm'), `holder${pid}\n`);
+  }
+  // pid 20 (read first: the scan pops the highest) holds 3,000 descriptors, one the listener's.
+  for (let fd = 0; fd < 3000; fd++) {
+    const target = fd === 2999 ? 'socket:[777]' : `socket:[${100000 + fd}]`;
+    symlinkSync(target, path.join(proc, '20', 'fd', String(fd)));
+  }
+  symlinkSync('socket:[555]', path.join(proc, '10', 'fd', '3'));
+  let clock = 0;
+  const index = new ProcessIndex(proc, () => (clock += 0.01)); // 10 µs per look at the clock
+  const slices: number[] = [];
+  let found = new Map();
+  for (let scrape = 0; scrape < 50 && found.size < 2; scrape++) {
+    const before = index.descriptorsRead;
+    found = await index.find([777, 555], 0.1);
+    slices.push(index.descriptorsRead - before);
+  }
+  t.same(found.get(777), { pid: 20, command: 'holder20' }, 'found past the first slices');
+  t.same(found.get(555), { pid: 10, command: 'holder10' });
+  t.ok(slices.length > 2, `${slices.length} scrapes: one process did not take one budget`);
+  t.ok(
+    slices.every((n) => n < 3000),
+    `no scrape read the whole process (${slices.join(', ')} descriptors)`,
+  );
+  t.equal(index.processesScanned, 2, 'each process counted once, resumed or not');
+  t.notOk(index.scanning, 'the pass is over');
+});
+
+t.test('the processes of the listeners’ cgroups are read first', async (t) => {
+  const proc = mkdtempSync(path.join(tmpdir(), 'sdfd-'));
+  t.teardown(() => rmSync(proc, { recursive: true, force: true }));
+  for (let pid = 100; pid < 200; pid++) {
+    mkdirSync(path.join(proc, String(pid), 'fd'), { recursive: true });
+    writeFileSync(path.join(proc, String(pid), 'comm'), `p${pid}\n`);
+    symlinkSync(`socket:[${pid}]`, path.join(proc, String(pid), 'fd', '3'));
+  }
+  const index = new ProcessIndex(proc);
+  const found = await index.find([105], 5000, () => ['105', '999999', 'junk']);
+  t.same(found.get(105), { pid: 105, command: 'p105' });
+  t.equal(index.processesScanned, 1, 'the likely process was read first, and it was enough');
+});
