@@ -148,12 +148,10 @@ export class ScrapeSources {
 
 /** Each listener's cgroup (and what it says) and, within the scan budget, its process. */
 async function attachOwners(listeners: Listener[], owners: Owners): Promise<void> {
-  // Cgroups first (cached, mostly): a process scan starts with their processes.
-  const cgroups = await owners.cgroups(listeners.map((l) => l.cgroupId));
-  const processes = await owners.processes(
-    listeners.map((l) => l.inode),
-    cgroups.values(),
-  );
+  const [cgroups, processes] = await Promise.all([
+    owners.cgroups(listeners.map((l) => l.cgroupId)),
+    owners.processes(listeners.map((l) => l.inode)),
+  ]);
   for (const l of listeners) {
     l.owner = { cgroup: cgroups.get(l.cgroupId) ?? null, process: processes.get(l.inode) ?? null };
   }

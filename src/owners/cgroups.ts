@@ -128,28 +128,3 @@ export class CgroupIndex {
     this.unreadable = unreadable;
   }
 }
-
-/** Cgroups whose processes are read first when looking for listeners' owners. */
-const MAX_LIKELY_CGROUPS = 64;
-
-/**
- * The PIDs in these cgroups (their cgroup.procs), the root cgroup left out:
- * where a listener's process most likely is, so a scan of /proc/PID/fd can
- * start there. Unreadable files add nothing.
- */
-export function cgroupProcesses(mount: CgroupMount, paths: Iterable<string>): string[] {
-  const out: string[] = [];
-  const seen = new Set<string>();
-  for (const cgroupPath of paths) {
-    if (cgroupPath === '/' || seen.has(cgroupPath)) continue;
-    seen.add(cgroupPath);
-    if (seen.size > MAX_LIKELY_CGROUPS) break;
-    try {
-      const text = readFileSync(path.join(mount.path, cgroupPath, 'cgroup.procs'), 'utf8');
-      for (const line of text.split('\n')) if (line) out.push(line);
-    } catch {
-      // gone, or not ours to read
-    }
-  }
-  return out;
-}

@@ -2,13 +2,7 @@
 // path says (systemd unit, pod, container), and for listeners the process
 // holding it. Long-lived: the caches persist across scrapes. Every reason a
 // label comes out empty is kept for /doctor.
-import {
-  CgroupIndex,
-  type CgroupMount,
-  cgroupProcesses,
-  findCgroup2Mount,
-  netClassifierInUse,
-} from './cgroups';
+import { CgroupIndex, type CgroupMount, findCgroup2Mount, netClassifierInUse } from './cgroups';
 import { cgroupLabel, type Identity, parseCgroupPath } from './identity';
 import { type ProcessIndex, type ProcessOwner, ProcessIndex as Processes } from './processes';
 
@@ -76,19 +70,10 @@ export class Owners {
     return out;
   }
 
-  /**
-   * The processes holding these socket inodes (listeners'), within the scan
-   * budget; a scan reads the processes of the sockets' `cgroups` first.
-   */
-  async processes(
-    inodes: Iterable<number>,
-    cgroups: Iterable<CgroupOwner> = [],
-  ): Promise<Map<number, ProcessOwner>> {
+  /** The processes holding these socket inodes (listeners'), within the scan budget. */
+  async processes(inodes: Iterable<number>): Promise<Map<number, ProcessOwner>> {
     if (!this.processIndex) return new Map();
-    const mount = this.mount;
-    const paths = [...cgroups].map((cgroup) => cgroup.path);
-    const likely = () => (mount ? cgroupProcesses(mount, paths) : []);
-    return this.processIndex.find(inodes, this.options.processBudgetMs, likely);
+    return this.processIndex.find(inodes, this.options.processBudgetMs);
   }
 
   /** Why owner labels may be empty or imprecise here, in words. */
