@@ -6,11 +6,20 @@
 
 #include <napi.h>
 
+#include <cstddef>
+#include <vector>
+
 namespace sockdiag {
 
 struct AddonData {
   // new NamespaceHandle(...) from C++, and instanceof checks on options.
   Napi::FunctionReference namespace_handle;
+  // Batch buffers handed back by JavaScript (Dump#recycle), shared by every
+  // dump of the environment: a scrape's dumps reuse the previous scrape's
+  // buffers instead of allocating (and zero-filling, and later collecting)
+  // a few MB of ArrayBuffers each time. `pooled_bytes` is their total.
+  std::vector<Napi::Reference<Napi::ArrayBuffer>> batch_pool;
+  size_t pooled_bytes = 0;
 };
 
 inline AddonData& GetAddonData(Napi::Env env) {

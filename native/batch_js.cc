@@ -2,6 +2,7 @@
 
 #include <cstdint>
 
+#include "addon_data.h"
 #include "parser.h"
 
 namespace sockdiag {
@@ -62,6 +63,34 @@ Napi::ArrayBuffer AllocateBatch(Napi::Env env, uint32_t capacity,
   Napi::ArrayBuffer storage = Napi::ArrayBuffer::New(env, bytes);
   BindBatch(static_cast<uint8_t*>(storage.Data()), capacity, groups, batch);
   return storage;
+}
+
+Napi::ArrayBuffer TakeBatch(Napi::Env env, uint32_t capacity, uint8_t groups,
+                            Batch* batch) {
+  const size_t bytes = BatchBytes(capacity, groups);
+  AddonData& data = GetAddonData(env);
+  auto& pool = data.batch_pool;
+  for (size_t i = pool.size(); i-- > 0;) {
+    Napi::ArrayBuffer storage = pool[i].Value();
+    if (storage.ByteLength() != bytes) continue;
+    data.pooled_bytes -= bytes;
+    pool.erase(pool.begin() + static_cast<std::ptrdiff_t>(i));
+    BindBatch(static_cast<uint8_t*>(storage.Data()), capacity, groups, batch);
+    return storage;
+  }
+  return AllocateBatch(env, capacity, groups, batch);
+}
+
+void PoolBatch(Napi::Env env, Napi::ArrayBuffer storage) {
+  AddonData& data = GetAddonData(env);
+  const size_t bytes = storage.ByteLength();
+  // A detached buffer has no bytes; one past the cap goes to the collector.
+  if (bytes == 0 || data.pooled_bytes + bytes > kMaxPooledBytes) return;
+  for (const auto& pooled : data.batch_pool) {
+    if (pooled.Value() == storage) return;  // recycled twice
+  }
+  data.batch_pool.push_back(Napi::Persistent(storage));
+  data.pooled_bytes += bytes;
 }
 
 Napi::Object BatchToJs(Napi::Env env, Napi::ArrayBuffer storage,

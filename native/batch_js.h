@@ -15,6 +15,20 @@ namespace sockdiag {
 Napi::ArrayBuffer AllocateBatch(Napi::Env env, uint32_t capacity,
                                 uint8_t groups, Batch* batch);
 
+// A buffer of exactly BatchBytes(capacity, groups) from the environment's
+// pool when one is there (not zero-filled: the parser writes every column
+// of every row it reports), else AllocateBatch(); `batch` is bound to it.
+Napi::ArrayBuffer TakeBatch(Napi::Env env, uint32_t capacity, uint8_t groups,
+                            Batch* batch);
+
+// Hands a batch buffer back to the pool (JavaScript is done with its views),
+// unless the pool already holds kMaxPooledBytes.
+void PoolBatch(Napi::Env env, Napi::ArrayBuffer storage);
+
+// About a scrape's worth: the listeners, two parts of the TCP table with
+// three batches each in flight, UDP.
+constexpr size_t kMaxPooledBytes = 8u << 20;
+
 // { count, columns: { family: Uint8Array, ... } } over `storage`, each view
 // `batch.count` rows long.
 Napi::Object BatchToJs(Napi::Env env, Napi::ArrayBuffer storage,

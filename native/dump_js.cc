@@ -121,19 +121,11 @@ class DumpHandle : public Napi::ObjectWrap<DumpHandle> {
 
   DumpSession* session() { return session_.get(); }
 
-  // A batch buffer for the next fill: a recycled one when JavaScript handed
-  // one back (no allocation, no zero-filling: the parser writes every column
-  // of every row it reports), else a new one.
+  // A batch buffer for the next fill: one JavaScript handed back (by this
+  // dump or an earlier one), else a new one.
   Napi::ArrayBuffer TakeStorage(Napi::Env env, Batch* batch) {
     const DumpParams& params = session_->params();
-    if (!pool_.empty()) {
-      Napi::ArrayBuffer storage = pool_.back().Value();
-      pool_.pop_back();
-      BindBatch(static_cast<uint8_t*>(storage.Data()), params.batch_rows,
-                params.groups, batch);
-      return storage;
-    }
-    return AllocateBatch(env, params.batch_rows, params.groups, batch);
+    return TakeBatch(env, params.batch_rows, params.groups, batch);
   }
   // Called by a worker's OnOK: one fewer fill in flight; the last one out
   // closes the socket when close() came meanwhile.
@@ -160,19 +152,14 @@ class DumpHandle : public Napi::ObjectWrap<DumpHandle> {
     return promise;
   }
 
-  // recycle(arrayBuffer): the caller is done with a batch's views; the next
-  // fill may overwrite them. Two buffers suffice (one filling, one read).
+  // recycle(arrayBuffer): the caller is done with a batch's views; a later
+  // fill (of any dump) may overwrite them.
   Napi::Value Recycle(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (!info[0].IsArrayBuffer()) {
       throw Napi::TypeError::New(env, "Expected the batch's ArrayBuffer");
     }
-    auto storage = info[0].As<Napi::ArrayBuffer>();
-    const DumpParams& params = session_->params();
-    if (storage.ByteLength() == BatchBytes(params.batch_rows, params.groups) &&
-        pool_.size() < 2) {
-      pool_.push_back(Napi::Persistent(storage));
-    }
+    PoolBatch(env, info[0].As<Napi::ArrayBuffer>());
     return env.Undefined();
   }
 
@@ -209,7 +196,6 @@ class DumpHandle : public Napi::ObjectWrap<DumpHandle> {
   }
 
   std::unique_ptr<DumpSession> session_;
-  std::vector<Napi::Reference<Napi::ArrayBuffer>> pool_;
   std::vector<Napi::Promise::Deferred> closed_;  // close() promises waiting
   static constexpr int kMaxPending = 2;
   int pending_ = 0;
@@ -235,8 +221,11 @@ void FillWorker::OnOK() {
   Napi::HandleScope scope(env);
   owner_->FillDone();
   if (outcome_.kind != DumpOutcome::Kind::kOk) {
+    PoolBatch(env, storage_.Value());
     deferred_.Reject(MakeDumpError(env, outcome_).Value());
   } else if (batch_.count == 0 && outcome_.finished) {
+    // The fill that found the end: its buffer never reached JavaScript.
+    PoolBatch(env, storage_.Value());
     deferred_.Resolve(env.Null());
   } else {
     deferred_.Resolve(BatchToJs(env, storage_.Value(), batch_));

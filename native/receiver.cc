@@ -52,8 +52,9 @@ void LowerOwnPriority() {
 }  // namespace
 
 Receiver::Receiver(DiagSocket* socket, uint32_t seq, size_t buffer_bytes,
-                   size_t slots)
-    : socket_(socket), seq_(seq) {
+                   size_t slots, size_t wake)
+    : socket_(socket), seq_(seq), wake_(std::max<size_t>(wake, 1)) {
+  slots = std::max(slots, 2 * wake_ - 1);
   for (size_t i = 0; i < slots; ++i) {
     slots_.push_back(std::make_unique<Datagram>());
     slots_.back()->data.resize(buffer_bytes);
@@ -67,8 +68,13 @@ void Receiver::Run() {
   for (;;) {
     Datagram* datagram;
     {
+      // Once out of slots, wait until the parser gave back a group of them
+      // (it holds none while it waits itself, so both cannot wait at once).
       std::unique_lock<std::mutex> lock(mutex_);
-      changed_.wait(lock, [&] { return stopping_ || !free_.empty(); });
+      if (free_.empty()) {
+        free_changed_.wait(lock,
+                           [&] { return stopping_ || free_.size() >= wake_; });
+      }
       if (stopping_) break;
       datagram = free_.front();
       free_.pop_front();
@@ -78,22 +84,30 @@ void Receiver::Run() {
         datagram->data.data(), datagram->data.size(), &datagram->length);
     datagram->last = static_cast<bool>(datagram->error) ||
                      EndsDump(datagram->data.data(), datagram->length, seq_);
+    bool wake_parser;
     {
       std::lock_guard<std::mutex> lock(mutex_);
       filled_.push_back(datagram);
       if (datagram->last && !datagram->error) saw_end_ = true;
+      wake_parser = datagram->last || filled_.size() >= wake_;
     }
-    changed_.notify_all();
+    if (wake_parser) filled_changed_.notify_one();
     if (datagram->last) break;
   }
   std::lock_guard<std::mutex> lock(mutex_);
   done_ = true;
-  changed_.notify_all();
+  filled_changed_.notify_all();
 }
 
 Datagram* Receiver::Next() {
   std::unique_lock<std::mutex> lock(mutex_);
-  changed_.wait(lock, [&] { return !filled_.empty() || done_ || stopping_; });
+  if (filled_.empty()) {
+    // Sleep until a group is ready, or the last datagram, or the end.
+    filled_changed_.wait(lock, [&] {
+      return filled_.size() >= wake_ ||
+             (!filled_.empty() && filled_.back()->last) || done_ || stopping_;
+    });
+  }
   if (filled_.empty()) return nullptr;
   Datagram* datagram = filled_.front();
   filled_.pop_front();
@@ -101,11 +115,13 @@ Datagram* Receiver::Next() {
 }
 
 void Receiver::Release(Datagram* datagram) {
+  bool wake_receiver;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     free_.push_back(datagram);
+    wake_receiver = free_.size() >= wake_;
   }
-  changed_.notify_all();
+  if (wake_receiver) free_changed_.notify_one();
 }
 
 bool Receiver::SawEnd() {
@@ -118,7 +134,8 @@ void Receiver::Stop() {
     std::lock_guard<std::mutex> lock(mutex_);
     stopping_ = true;
   }
-  changed_.notify_all();
+  filled_changed_.notify_all();
+  free_changed_.notify_all();
   if (thread_.joinable()) thread_.join();
 }
 

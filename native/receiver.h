@@ -2,6 +2,12 @@
 // parser. The kernel builds the next chunk of a dump inside recvmsg(), so
 // with receiving and parsing on separate threads the kernel walk no longer
 // pauses while a datagram is parsed.
+//
+// The two threads hand datagrams over in groups, not one by one: the parser
+// is much faster than the kernel, so waking it for every datagram made it
+// sleep and wake once per datagram (two context switches each, ~5,900 per
+// scan of a 200,000-socket table). Each side now sleeps until a group of
+// `wake` datagrams (or the dump's end) is ready.
 #ifndef SOCKDIAG_NATIVE_RECEIVER_H_
 #define SOCKDIAG_NATIVE_RECEIVER_H_
 
@@ -32,7 +38,10 @@ bool EndsDump(const uint8_t* data, size_t length, uint32_t seq);
 class Receiver {
  public:
   // `socket` must outlive the receiver; the dump request is already sent.
-  Receiver(DiagSocket* socket, uint32_t seq, size_t buffer_bytes, size_t slots);
+  // Each side sleeps until `wake` datagrams wait for it; `slots` >= 2 * wake -
+  // 1 keeps both from waiting at once.
+  Receiver(DiagSocket* socket, uint32_t seq, size_t buffer_bytes, size_t slots,
+           size_t wake);
   ~Receiver() { Stop(); }
   Receiver(const Receiver&) = delete;
   Receiver& operator=(const Receiver&) = delete;
@@ -52,13 +61,15 @@ class Receiver {
   DiagSocket* socket_;
   uint32_t seq_;
   std::vector<std::unique_ptr<Datagram>> slots_;
+  size_t wake_;
   std::mutex mutex_;
-  std::condition_variable changed_;
-  std::deque<Datagram*> free_;    // guarded by mutex_
-  std::deque<Datagram*> filled_;  // guarded by mutex_
-  bool stopping_ = false;         // guarded by mutex_
-  bool done_ = false;             // guarded by mutex_: Run() returned
-  bool saw_end_ = false;          // guarded by mutex_
+  std::condition_variable filled_changed_;  // the parser waits on it
+  std::condition_variable free_changed_;    // the receiver waits on it
+  std::deque<Datagram*> free_;              // guarded by mutex_
+  std::deque<Datagram*> filled_;            // guarded by mutex_
+  bool stopping_ = false;                   // guarded by mutex_
+  bool done_ = false;                       // guarded by mutex_: Run() returned
+  bool saw_end_ = false;                    // guarded by mutex_
   std::thread thread_;
 };
 

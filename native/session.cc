@@ -13,9 +13,10 @@ namespace {
 // The kernel caps dump datagrams at SKB_WITH_OVERHEAD(32 KiB) = 32448 bytes
 // (af_netlink.c); 64 KiB leaves room, and MSG_TRUNC is still checked.
 constexpr size_t kReceiveBufferBytes = 64 * 1024;
-// Datagrams received ahead of the parser. The kernel produces a chunk only
-// inside recvmsg(), so more slots only hold memory.
-constexpr size_t kReceiveSlots = 3;
+// The parser wakes for groups of kWakeDatagrams (receiver.h); twice that
+// many slots let the receiver go on while the parser works through one.
+constexpr size_t kWakeDatagrams = 8;
+constexpr size_t kReceiveSlots = 2 * kWakeDatagrams;
 
 uint32_t NextSequence() {
   static std::atomic<uint32_t> sequence{1};
@@ -55,7 +56,7 @@ DumpOutcome DumpSession::Start() {
   }
   sent_ = true;
   receiver_ = std::make_unique<Receiver>(socket_, seq_, kReceiveBufferBytes,
-                                         kReceiveSlots);
+                                         kReceiveSlots, kWakeDatagrams);
   return {};
 }
 

@@ -6,6 +6,7 @@
 // IPv4 (and v4-mapped) addresses stay numbers counted in typed arrays, so
 // the per-socket loop allocates nothing; native IPv6 peers, rarer, fall
 // back to string keys.
+import { endianness } from 'node:os';
 import { formatAddress, type SocketBatch } from '../diag';
 import { TupleCounter } from './tuple-counter';
 
@@ -27,23 +28,40 @@ export interface PeerCount {
   sockets: number;
 }
 
-/** IPv4 address as a number, v4-mapped included; -1 for native IPv6. */
-function ipv4At(family: number, bytes: Uint8Array, offset: number): number {
-  let at = offset;
-  if (family === AF_INET6) {
-    for (let i = 0; i < 10; i++) if (bytes[offset + i] !== 0) return -1;
-    if (bytes[offset + 10] !== 0xff || bytes[offset + 11] !== 0xff) return -1;
-    at = offset + 12;
-  } else if (family !== AF_INET) {
-    return -1;
-  }
+/**
+ * IPv4 addresses are kept as the 32-bit word the address bytes make in
+ * memory (network byte order read natively): one load per address instead
+ * of four, and the same word for the same address, which is all counting
+ * needs. ipv4String turns such a word back into text.
+ */
+const BIG_ENDIAN = endianness() === 'BE';
+/** Bytes 8-11 of a v4-mapped IPv6 address (0, 0, 0xff, 0xff) as a word in memory. */
+const V4_MAPPED_WORD = BIG_ENDIAN ? 0x0000ffff : 0xffff0000;
+
+/** The IPv4 word of row `row`, v4-mapped included; -1 for native IPv6. */
+function ipv4At(family: number, words: Uint32Array, row: number): number {
+  const at = row * 4;
+  if (family === AF_INET) return words[at]!;
+  if (family !== AF_INET6) return -1;
+  if (words[at] !== 0 || words[at + 1] !== 0 || words[at + 2] !== V4_MAPPED_WORD) return -1;
+  return words[at + 3]!;
+}
+
+function ipv4String(word: number): string {
+  const a = BIG_ENDIAN ? word : byteSwap(word);
+  return `${a >>> 24}.${(a >>> 16) & 255}.${(a >>> 8) & 255}.${a & 255}`;
+}
+
+function byteSwap(word: number): number {
   return (
-    ((bytes[at]! << 24) | (bytes[at + 1]! << 16) | (bytes[at + 2]! << 8) | bytes[at + 3]!) >>> 0
+    (((word & 0xff) << 24) | ((word & 0xff00) << 8) | ((word >>> 8) & 0xff00) | (word >>> 24)) >>> 0
   );
 }
 
-function ipv4String(address: number): string {
-  return `${address >>> 24}.${(address >>> 16) & 255}.${(address >>> 8) & 255}.${address & 255}`;
+/** A 16-byte-per-row address column as four u32 words per row (a view; batches are aligned). */
+function addressWords(column: Uint8Array): Uint32Array {
+  if (column.byteOffset % 4 !== 0) return new Uint32Array(column.slice().buffer);
+  return new Uint32Array(column.buffer, column.byteOffset, column.length >>> 2);
 }
 
 function bump(map: Map<string, number>, key: string): void {
@@ -78,6 +96,8 @@ export class PeerTracker {
     const { family, state, localPort, remotePort, localAddress, remoteAddress } = batch.columns;
     const [low, high] = this.range;
     const trackPeers = this.trackPeers;
+    const localWords = addressWords(localAddress);
+    const remoteWords = addressWords(remoteAddress);
     for (let i = 0; i < batch.count; i++) {
       const s = state[i]! & 15;
       if (s === STATE_LISTEN) continue;
@@ -85,11 +105,11 @@ export class PeerTracker {
       const ephemeral = port >= low && port <= high && listenerPort[port] === 0;
       if (!ephemeral && !trackPeers) continue;
       const f = family[i]!;
-      const remote = ipv4At(f, remoteAddress, i * 16);
+      const remote = ipv4At(f, remoteWords, i);
       if (remote >= 0) {
         if (trackPeers) this.peers4.add(remote, s, 0);
         if (!ephemeral) continue;
-        const local = ipv4At(f, localAddress, i * 16);
+        const local = ipv4At(f, localWords, i);
         if (local >= 0) {
           this.tuples4.add(local, remote, remotePort[i]!);
           continue;

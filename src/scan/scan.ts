@@ -54,8 +54,11 @@ export async function scanTable(options: ScanOptions): Promise<TableScan> {
     await addTcpStreams(scan, [tcpDump(tcp)], true);
   }
   for (const family of FAMILY_NAMES) {
-    for await (const batch of new Dump({ ...base, family, protocol: 'udp' }))
+    const dump = new Dump({ ...base, family, protocol: 'udp' });
+    for await (const batch of dump) {
       scan.add(batch, 'udp');
+      dump.recycle(batch);
+    }
   }
   scan.peers.rememberSizes();
   return scan;

@@ -28,6 +28,10 @@ const PORTS = 65536;
 /** Which half of a u64 is the low word in memory. */
 const LOW_WORD = endianness() === 'LE' ? 0 : 1;
 const HIGH_WORD = 1 - LOW_WORD;
+// Local copies for the per-socket loops: through the diag barrel these are
+// getters, one call per read (about a tenth of the loop's time).
+const STATES = STATE_SLOTS;
+const TIMERS = TIMER_SLOTS;
 
 /** RTT buckets, seconds: loopback tens of µs up to intercontinental and worse. */
 export const RTT_BUCKETS = [
@@ -82,10 +86,12 @@ export class TableScan {
    * listening hash before the established one, and a split scan dumps the
    * listeners before the parts.
    */
-  private readonly servicePorts = new Map<number, Uint32Array>();
+  private serviceStates: Uint32Array = new Uint32Array(64 * STATES);
   readonly listenerPorts = new Set<number>();
   /** 1 at each port with a listener (the same set, for the per-socket loop). */
   readonly listenerPort = new Uint8Array(65536);
+  /** Where each service port's states start in serviceStates (for the per-socket loop). */
+  private readonly serviceOffset = new Uint32Array(65536);
   /** SYN_RECV request sockets by local endpoint and source. */
   readonly halfOpenSources = new HalfOpenTally();
   private halfOpenCounts: Map<string, number> | null = null;
@@ -101,9 +107,10 @@ export class TableScan {
   readonly cgroupStates = new Map<number, Uint32Array>();
   /** Possible ghosts per cgroup id. */
   readonly ghostCgroups = new Map<number, number>();
-  readonly rtt = new Histogram(RTT_BUCKETS);
-  readonly idleWithKeepalive = new Histogram(IDLE_BUCKETS);
-  readonly idleWithoutKeepalive = new Histogram(IDLE_BUCKETS);
+  /** Observed in tcp_info's units: RTT in µs, idle time in ms. */
+  readonly rtt = new Histogram(RTT_BUCKETS, 1e6);
+  readonly idleWithKeepalive = new Histogram(IDLE_BUCKETS, 1000);
+  readonly idleWithoutKeepalive = new Histogram(IDLE_BUCKETS, 1000);
   /** ESTABLISHED sockets whose tcp_info shows retransmissions (total_retrans > 0). */
   retransmittedSockets = 0;
   /** ESTABLISHED sockets with an RTO timer pending and retransmits > 0 right now. */
@@ -159,50 +166,79 @@ export class TableScan {
     const totals = this.totals.tcp;
     const c = batch.columns;
     const { family, state, timer, retransmits, receiveQueue, sendQueue, localPort } = c;
-    // The u64 ids as two u32 halves: a BigInt per socket would allocate.
-    const cgroups = this.trackCgroups ? cgroupWords(batch) : null;
-    let lastCgroup = -1;
-    let cgroupEntry: Uint32Array | undefined;
+    const states = totals.states;
+    const timers = this.timers;
+    const listenerPort = this.listenerPort;
+    const serviceOffset = this.serviceOffset;
+    let serviceStates = this.serviceStates;
+    let receiveBytes = 0;
+    let sendBytes = 0;
+    let retransmitting = 0;
     for (let i = 0; i < batch.count; i++) {
       const s = state[i]! & 15;
-      const t = Math.min(timer[i]!, TIMER_SLOTS - 1);
-      totals.states[(family[i] === Family.Inet6 ? STATE_SLOTS : 0) + s]!++;
-      this.timers[s * TIMER_SLOTS + t]!++;
-      if (cgroups) {
-        const cgroup = cgroups[2 * i + LOW_WORD]! + cgroups[2 * i + HIGH_WORD]! * 4294967296;
-        if (cgroup !== lastCgroup) {
-          lastCgroup = cgroup;
-          cgroupEntry = this.cgroupStates.get(cgroup);
-          if (!cgroupEntry) {
-            cgroupEntry = new Uint32Array(STATE_SLOTS);
-            this.cgroupStates.set(cgroup, cgroupEntry);
-          }
-        }
-        cgroupEntry![s]!++;
-      }
+      const t = Math.min(timer[i]!, TIMERS - 1);
+      states[(family[i] === Family.Inet6 ? STATES : 0) + s]!++;
+      timers[s * TIMERS + t]!++;
       const port = localPort[i]!;
       if (s === TcpState.Listen) {
         // A listener's queues are its accept queue and backlog limit, not bytes.
-        if (this.listenerPort[port] === 0) {
-          this.listenerPort[port] = 1;
-          this.listenerPorts.add(port);
-          this.servicePorts.set(port, new Uint32Array(STATE_SLOTS));
-        }
-        this.servicePorts.get(port)![s]!++;
+        if (listenerPort[port] === 0) serviceStates = this.addServicePort(port);
+        serviceStates[serviceOffset[port]! + s]!++;
         continue;
       }
-      if (this.listenerPort[port] === 1) this.servicePorts.get(port)![s]!++;
-      totals.receiveQueueBytes += receiveQueue[i]!;
-      totals.sendQueueBytes += sendQueue[i]!;
-      if (s === TcpState.SynRecv) this.countHalfOpen(batch, i);
-      if (s === TcpState.TimeWait) this.countTimeWait(batch, i, port);
-      if (s === TcpState.Established && t === Timer.Retransmit && retransmits[i]! > 0) {
-        this.retransmittingSockets++;
+      if (listenerPort[port] === 1) serviceStates[serviceOffset[port]! + s]!++;
+      receiveBytes += receiveQueue[i]!;
+      sendBytes += sendQueue[i]!;
+      if (s === TcpState.Established) {
+        if (t === Timer.Retransmit && retransmits[i]! > 0) retransmitting++;
+      } else if (s === TcpState.SynRecv) {
+        this.countHalfOpen(batch, i);
+      } else if (s === TcpState.TimeWait) {
+        this.countTimeWait(batch, i, port);
       }
     }
+    totals.receiveQueueBytes += receiveBytes;
+    totals.sendQueueBytes += sendBytes;
+    this.retransmittingSockets += retransmitting;
+    if (this.trackCgroups) this.addCgroups(batch);
     if (c.tcpInfoLength) this.addTcpInfo(batch);
     if (c.skmem) this.addSkmem(batch, totals);
     this.peers.add(batch, this.listenerPort);
+  }
+
+  /** Makes `port` a service port; returns the (possibly grown) per-port states. */
+  private addServicePort(port: number): Uint32Array {
+    const offset = this.listenerPorts.size * STATES;
+    if (offset + STATES > this.serviceStates.length) {
+      const grown = new Uint32Array(this.serviceStates.length * 2);
+      grown.set(this.serviceStates);
+      this.serviceStates = grown;
+    }
+    this.listenerPort[port] = 1;
+    this.serviceOffset[port] = offset;
+    this.listenerPorts.add(port);
+    return this.serviceStates;
+  }
+
+  /** TCP sockets per state and cgroup id; consecutive rows mostly share one. */
+  private addCgroups(batch: SocketBatch): void {
+    const state = batch.columns.state;
+    // The u64 ids as two u32 halves: a BigInt per socket would allocate.
+    const cgroups = cgroupWords(batch);
+    let lastCgroup = -1;
+    let entry: Uint32Array | undefined;
+    for (let i = 0; i < batch.count; i++) {
+      const cgroup = cgroups[2 * i + LOW_WORD]! + cgroups[2 * i + HIGH_WORD]! * 4294967296;
+      if (cgroup !== lastCgroup) {
+        lastCgroup = cgroup;
+        entry = this.cgroupStates.get(cgroup);
+        if (!entry) {
+          entry = new Uint32Array(STATES);
+          this.cgroupStates.set(cgroup, entry);
+        }
+      }
+      entry![state[i]! & 15]!++;
+    }
   }
 
   private countHalfOpen(batch: SocketBatch, row: number): void {
@@ -243,24 +279,30 @@ export class TableScan {
     const totalRetrans = c.totalRetrans!;
     const options = c.infoOptions!;
     const localPort = c.localPort;
+    const listenerPort = this.listenerPort;
+    const ghostIdleMs = this.ghostIdleMs;
+    let retransmitted = 0;
+    let seen = false;
     for (let i = 0; i < batch.count; i++) {
       if (state[i] !== TcpState.Established || length[i]! < TCP_INFO_MIN_LENGTH) continue;
-      this.tcpInfoAvailable = true;
+      seen = true;
       const port = localPort[i]!;
-      if (this.listenerPort[port] === 1) {
+      if (listenerPort[port] === 1) {
         if ((options[i]! & TcpInfoOption.Timestamps) !== 0) this.withTimestamps[port]!++;
         else this.withoutTimestamps[port]!++;
       }
-      this.rtt.observe(rtt[i]! / 1e6);
-      const idle = lastDataRecv[i]! / 1000;
+      this.rtt.observe(rtt[i]!);
+      const idleMs = lastDataRecv[i]!;
       if (timer[i] === Timer.Keepalive) {
-        this.idleWithKeepalive.observe(idle);
+        this.idleWithKeepalive.observe(idleMs);
       } else {
-        this.idleWithoutKeepalive.observe(idle);
-        if (lastDataRecv[i]! > this.ghostIdleMs) this.countGhost(batch, i);
+        this.idleWithoutKeepalive.observe(idleMs);
+        if (idleMs > ghostIdleMs) this.countGhost(batch, i);
       }
-      if (totalRetrans[i]! > 0) this.retransmittedSockets++;
+      if (totalRetrans[i]! > 0) retransmitted++;
     }
+    if (seen) this.tcpInfoAvailable = true;
+    this.retransmittedSockets += retransmitted;
   }
 
   private countGhost(batch: SocketBatch, row: number): void {
@@ -335,7 +377,9 @@ export class TableScan {
 
   /** Sockets per state for one service port (a local port with a listener). */
   portStates(port: number): Uint32Array {
-    return this.servicePorts.get(port) ?? new Uint32Array(STATE_SLOTS);
+    if (this.listenerPort[port] !== 1) return new Uint32Array(STATES);
+    const offset = this.serviceOffset[port]!;
+    return this.serviceStates.subarray(offset, offset + STATES);
   }
 }
 
