@@ -6,7 +6,7 @@
 // is read across slices), within a time budget per scrape, one scan at a
 // time whoever asks, and resumes where it stopped on the next scrape.
 // Found inodes are kept.
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { type Dir, opendirSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import path from 'node:path';
 
 export interface ProcessOwner {
@@ -28,9 +28,24 @@ const loopTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 /** A process of the pass under way, and how far into its descriptors the pass got. */
 interface PendingProcess {
   pid: string;
-  fds?: string[];
+  /**
+   * Its fd directory, read entry by entry: listing 20,000 descriptors at
+   * once holds the event loop for 10 ms and more. Open only while this
+   * process is the one being read (at most one at a time), closed when done.
+   */
+  dir?: Dir;
+  /** Entries read so far. */
   next: number;
   command?: string;
+}
+
+function closeDir(process: PendingProcess): void {
+  try {
+    process.dir?.closeSync();
+  } catch {
+    // already closed
+  }
+  process.dir = undefined;
 }
 
 export class ProcessIndex {
@@ -122,7 +137,9 @@ export class ProcessIndex {
   private lookInto(pids: readonly number[], sought: Set<number>, deadline: number): void {
     for (const pid of pids) {
       if (sought.size === 0 || this.clock() >= deadline) return;
-      this.readProcess({ pid: String(pid), next: 0 }, sought, deadline);
+      const process: PendingProcess = { pid: String(pid), next: 0 };
+      // Not resumed later: a process left unfinished at the deadline is let go.
+      if (!this.readProcess(process, sought, deadline)) closeDir(process);
     }
   }
 
@@ -159,6 +176,7 @@ export class ProcessIndex {
     // A finished pass: what it looked for from its start and did not find
     // stays unknown until a new inode asks again; later arrivals get a pass.
     if (this.pending.length === 0 || this.sought.size === 0) {
+      for (const process of this.pending) closeDir(process);
       this.pending = [];
       this.notFound = new Set([...this.sought].filter((inode) => this.soughtFromStart.has(inode)));
     }
@@ -176,9 +194,9 @@ export class ProcessIndex {
   /** Reads a process's descriptors for `sought` until `sliceEnd`; true once done with it. */
   private readProcess(process: PendingProcess, sought: Set<number>, sliceEnd: number): boolean {
     const fdDir = path.join(this.procfs, process.pid, 'fd');
-    if (!process.fds) {
+    if (!process.dir) {
       try {
-        process.fds = readdirSync(fdDir);
+        process.dir = opendirSync(fdDir, { bufferSize: LINKS_PER_CHECK });
       } catch (error) {
         const code = (error as NodeJS.ErrnoException).code;
         if (code === 'EACCES' || code === 'EPERM') this.unreadable++;
@@ -186,12 +204,18 @@ export class ProcessIndex {
       }
       this.scanned++;
     }
-    const { fds } = process;
-    while (process.next < fds.length) {
+    for (;;) {
       if (process.next % LINKS_PER_CHECK === 0 && process.next > 0 && this.clock() >= sliceEnd) {
         return false;
       }
-      const fd = fds[process.next++]!;
+      let fd: string | undefined;
+      try {
+        fd = process.dir.readSync()?.name;
+      } catch {
+        fd = undefined; // the process exited meanwhile
+      }
+      if (fd === undefined) break;
+      process.next++;
       let link: string;
       try {
         link = readlinkSync(path.join(fdDir, fd));
@@ -206,8 +230,9 @@ export class ProcessIndex {
       this.owners.set(inode, { pid: Number(process.pid), command: process.command });
       sought.delete(inode);
       this.sought.delete(inode);
-      if (sought.size === 0) return true;
+      if (sought.size === 0) break;
     }
+    closeDir(process);
     return true;
   }
 

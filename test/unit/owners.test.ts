@@ -2,7 +2,15 @@
 // drivers, systemd and the container runtimes write them; the cgroup2 mount
 // from mountinfo; cgroup ids from a directory tree's inodes; and the
 // /proc/PID/fd scan on a fake procfs, with its time budget.
-import { mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import path from 'node:path';
 import { scratchDir } from '../helpers/paths';
 import t from 'tap';
@@ -160,6 +168,8 @@ t.test(
         symlinkSync(target, path.join(proc, String(pid), 'fd', String(fd)));
       }
     }
+    const openFds = () => readdirSync('/proc/self/fd').length;
+    const baseline = openFds();
     let clock = 0;
     // Every look at the clock costs 1 ms: a 1000-descriptor process is far over one slice.
     const sliced = new ProcessIndex(proc, () => (clock += 1));
@@ -173,6 +183,11 @@ t.test(
     }
     t.ok(rounds > 2, `resumed mid-process over ${rounds} scrapes`);
     t.same((await sliced.find([10000], 5)).get(10000), { pid: 10, command: 'big10' });
+    t.equal(openFds(), baseline, 'no fd directory left open once the pass found it');
+    let tight = 0;
+    const cut = new ProcessIndex(proc, () => (tight += 1));
+    await cut.find([30000], 3, [10, 20, 30]);
+    t.equal(openFds(), baseline, 'a hinted process cut short by the budget is closed, not kept');
 
     const hinted = new ProcessIndex(proc);
     t.same(
