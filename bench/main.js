@@ -6,7 +6,9 @@
 // and the cheap collectors; then memory, /healthz latency under scrapes,
 // the event-loop gaps of the table scan and, with --profile, a CPU profile.
 // With --closed it measures the closed collector under connection churn
-// instead (bench/lib/churn.js). The report goes to stdout and, unless
+// instead (bench/lib/churn.js), with --namespaces the netns collector
+// (bench/lib/netns.js), with --fd-scan the listener-owner scan on a host
+// with many descriptors open (bench/lib/fdscan.js). The report goes to stdout and, unless
 // --no-record, into bench/RESULTS.md in place of the same case's latest
 // run (which moves to RESULTS-history.md); raw JSON, logs and profiles
 // stay in bench/out/STAMP/. Run `--help` for the options; everything needs
@@ -22,6 +24,8 @@ const { GROUPS } = require('./lib/methods');
 const { buildInfo } = require('./lib/machine');
 const { namespacesBenchmark } = require('./lib/netns');
 const { netnsReport } = require('./lib/netns-report');
+const { fdScanBenchmark } = require('./lib/fdscan');
+const { fdScanReport } = require('./lib/fdscan-report');
 const { forkHelper } = require('./lib/processes');
 const { report } = require('./lib/report');
 const churnReport = require('./lib/churn-report');
@@ -127,6 +131,13 @@ const COMMAND = {
       default: '0',
       help: 'instead: the netns collector with N namespaces holding SIZE sockets in all, shared and private hashes (bench/lib/netns.js)',
     },
+    'fd-scan': {
+      kind: 'integer',
+      min: 0,
+      value: 'FDS',
+      default: '0',
+      help: 'instead: the listener-owner /proc/PID/fd scan with FDS more descriptors open on the host, against its budget (bench/lib/fdscan.js)',
+    },
     report: {
       kind: 'string',
       value: 'DIR',
@@ -150,6 +161,7 @@ function checkCombinations(values, given) {
   clash('table', ['sizes', 'timewait']);
   const tablesOnly = ['sizes', 'only', 'profile', 'table', 'timewait', 'port-range', 'batch-size'];
   clash('closed', [...tablesOnly, 'node-exporter']);
+  clash('fd-scan', [...tablesOnly, 'node-exporter', 'closed', 'namespaces']);
   for (const name of ['churn-rate', 'churn-seconds']) {
     if (given.has(name) && !given.has('closed')) throw new UsageError(`--${name} needs --closed`);
   }
@@ -245,6 +257,36 @@ async function run(values) {
   return { results, out };
 }
 
+/** The header every case's report starts with: when, where, which code. */
+async function runHeader(values) {
+  const build = await buildInfo(ROOT, teardown.code);
+  return {
+    date: new Date().toUTCString(),
+    rounds: values.rounds,
+    machine: `${os.cpus().length} CPUs, kernel ${os.release()}, node ${process.version}`,
+    code: `commit ${build.head} with ${build.changedFiles} changed files under src/ and native/, code hash ${build.codeHash}`,
+  };
+}
+
+function recordText(values, text) {
+  process.stdout.write(`\n${text}\n`);
+  if (values['no-record']) return;
+  record(path.join(BENCH_DIR, 'RESULTS.md'), path.join(BENCH_DIR, 'RESULTS-history.md'), text);
+  log(
+    'recorded in bench/RESULTS.md in place of the same case (the previous run moved to RESULTS-history.md)',
+  );
+}
+
+/** --fd-scan: lib/fdscan.js once, its report recorded like the others. */
+async function runFdScan(values) {
+  if (process.getuid() !== 0) throw new BenchError("needs root (every process's /proc/PID/fd)");
+  table('build');
+  teardown.code = await snapshotCode();
+  const header = await runHeader(values);
+  const result = await fdScanBenchmark({ root: teardown.code, fds: values['fd-scan'] });
+  recordText(values, fdScanReport(result, header));
+}
+
 /** --namespaces: lib/netns.js for each size, its report recorded like the others. */
 async function runNamespaces(values) {
   if (process.getuid() !== 0) throw new BenchError('needs root (network namespaces)');
@@ -254,13 +296,7 @@ async function runNamespaces(values) {
   const out = path.join(BENCH_DIR, 'out', stamp);
   const logs = path.join(out, 'logs-netns');
   fs.mkdirSync(logs, { recursive: true });
-  const build = await buildInfo(ROOT, teardown.code);
-  const header = {
-    date: new Date().toUTCString(),
-    rounds: values.rounds,
-    machine: `${os.cpus().length} CPUs, kernel ${os.release()}, node ${process.version}`,
-    code: `commit ${build.head} with ${build.changedFiles} changed files under src/ and native/, code hash ${build.codeHash}`,
-  };
+  const header = await runHeader(values);
   const sections = [];
   for (const total of values.sizes) {
     const job = {
@@ -274,12 +310,7 @@ async function runNamespaces(values) {
     fs.writeFileSync(path.join(out, `netns-${total}.json`), `${JSON.stringify(result, null, 1)}\n`);
     sections.push(netnsReport(result, header));
   }
-  const text = sections.join('\n');
-  process.stdout.write(`\n${text}\n`);
-  if (!values['no-record']) {
-    record(path.join(BENCH_DIR, 'RESULTS.md'), path.join(BENCH_DIR, 'RESULTS-history.md'), text);
-    log('recorded at the top of bench/RESULTS.md (the previous run moved to RESULTS-history.md)');
-  }
+  recordText(values, sections.join('\n'));
   log(`raw results in ${path.relative(ROOT, out)}`);
 }
 
@@ -355,6 +386,10 @@ async function main() {
   }
   if (values.namespaces > 0) {
     await runNamespaces(values);
+    return;
+  }
+  if (values['fd-scan'] > 0) {
+    await runFdScan(values);
     return;
   }
   const { results, out } = values.closed ? await runClosed(values, given) : await run(values);

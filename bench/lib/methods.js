@@ -11,6 +11,9 @@
 //   node-exporter            GET /metrics from node_exporter --collector.tcpstat
 //   ss                       sh -c 'ss -tan | wc -l' (spawn to exit; CPU: the
 //                            pipeline, reaped by this process)
+//   scrape-anon              GET /metrics from a second exporter without owner
+//                            attribution (no per-cgroup counts, no listener
+//                            process scan): what attribution costs
 //   cheap                    GET /metrics?collect[]=listeners&...=sysctl
 //
 // Scrapes ask for identity encoding: both exporters would gzip otherwise.
@@ -28,6 +31,7 @@ const GROUPS = {
   floor: ['c-ext0', 'c-ext2', 'c-ext42'],
   addon: ['addon-ext0', 'addon-ext42'],
   scrape: ['scrape'],
+  attribution: ['scrape-anon'],
   'node-exporter': ['node-exporter'],
   ss: ['ss'],
   cheap: ['cheap'],
@@ -78,6 +82,10 @@ function methodTable(names, job, servers, state) {
     scrape: async () => {
       const { response, cpuSeconds } = await timedScrape(servers.ours, '/metrics');
       state.collectorDurations.push(collectorDurations(response.body));
+      return { seconds: response.seconds, cpuSeconds, bytes: response.bytes };
+    },
+    'scrape-anon': async () => {
+      const { response, cpuSeconds } = await timedScrape(servers.anon, '/metrics');
       return { seconds: response.seconds, cpuSeconds, bytes: response.bytes };
     },
     'node-exporter': async () => {

@@ -13,6 +13,11 @@ const METHODS = [
   ['addon-ext0', 'addon `dumpSockets` ext none (warm process)', 'c-ext0'],
   ['addon-ext42', 'addon `dumpSockets` ext info,skmeminfo (warm process)', 'c-ext42'],
   ['scrape', 'exporter `GET /metrics` (full scrape)', 'c-ext42'],
+  [
+    'scrape-anon',
+    'the same without attribution (`--collector.sockets.cgroups-limit=0 --collector.listeners.processes=false`)',
+    'scrape',
+  ],
   ['node-exporter', 'node_exporter 1.5.0 tcpstat `GET /metrics`', 'c-ext42'],
   ['ss', '`ss -tan | wc -l`', 'c-ext0'],
   ['cheap', 'exporter `GET /metrics?collect[]=` listeners,netstat,sockstat,sysctl', null],
@@ -74,7 +79,10 @@ function sizeParagraph(result, s) {
       ? `; before each round ${result.roundSettle.map((r) => `${(r.busy * 100).toFixed(0)}%`).join(' ')} busy (waited ${result.roundSettle.reduce((a, r) => a + r.waitedSeconds, 0)} s in all)`
       : '') +
     `. ip_local_port_range ${result.portRange ? result.portRange.join('-') : '?'}.` +
-    (recvmsg ? ` recvmsg calls per nldump: ${recvmsg}.` : '')
+    (recvmsg ? ` recvmsg calls per nldump: ${recvmsg}.` : '') +
+    (result.ownersWarmUp
+      ? ` Before the rounds, the exporter's listener owners (the budgeted /proc/PID/fd scan): ${result.ownersWarmUp.listeners - result.ownersWarmUp.unknown} of ${result.ownersWarmUp.listeners} known after ${result.ownersWarmUp.scrapes} scrapes a second apart (${result.ownersWarmUp.seconds.toFixed(0)} s).`
+      : '')
   );
 }
 

@@ -16,6 +16,9 @@ const TARGETS = {
   healthzP99Ms: 10,
   cheapMs: 5,
   linearity: 0.8,
+  cpuVsC: 1.15,
+  wallVsC: 0.9,
+  attribution: 0.05,
 };
 
 const verdict = (ok) => (ok === null ? '—' : ok ? 'pass' : '**MISS**');
@@ -91,6 +94,40 @@ const GOALS = [
     measure: ({ ratio }) => {
       const r = ratio('scrape', 'c-ext42');
       return r === null ? null : { value: `${r.toFixed(3)}x`, ok: r < 1 };
+    },
+  },
+  {
+    goal: 'scan cost: CPU per full scrape / C floor CPU with tcp_info (`nldump -e 0x42`)',
+    target: `<= ${TARGETS.cpuVsC}x`,
+    measure: ({ s }) => {
+      const ours = s.scrape?.cpu;
+      const floor = s['c-ext42']?.cpu;
+      if (!ours || !floor) return null;
+      const r = ours / floor;
+      return { value: `${r.toFixed(3)}x`, ok: r <= TARGETS.cpuVsC };
+    },
+  },
+  {
+    goal: 'scan cost: wall time of a full scrape / C floor with tcp_info',
+    target: `<= ${TARGETS.wallVsC}x`,
+    measure: ({ ratio }) => {
+      const r = ratio('scrape', 'c-ext42');
+      return r === null ? null : { value: `${r.toFixed(3)}x`, ok: r <= TARGETS.wallVsC };
+    },
+  },
+  {
+    // The same scrape from a second exporter without owner attribution
+    // (no per-cgroup counts, no listener process scan): what it adds.
+    goal: 'owners: attribution added to a full scrape, CPU (wall)',
+    target: `<= ${TARGETS.attribution * 100}%`,
+    measure: ({ s }) => {
+      const ours = s.scrape;
+      const anon = s['scrape-anon'];
+      if (!ours?.cpu || !anon?.cpu) return null;
+      const cpu = ours.cpu / anon.cpu - 1;
+      const wall = ours.median / anon.median - 1;
+      const pct = (x) => `${(x * 100).toFixed(1)}%`;
+      return { value: `${pct(cpu)} (${pct(wall)})`, ok: cpu <= TARGETS.attribution };
     },
   },
   {

@@ -61,6 +61,7 @@ function readOr(file, fallback) {
 function caseOf(block) {
   if (block.startsWith('## Closed connections')) return 'closed';
   if (block.startsWith('## Namespaces')) return 'namespaces';
+  if (block.startsWith('## Owners')) return 'owners';
   return 'tables';
 }
 

@@ -1,7 +1,8 @@
 // The dashboards and rules against what the exporter really serves. Their
 // structure (uids, variables, units, descriptions, matchers, rate
 // intervals, layout) is the mixin's lint, run by test/unit/mixin.test.ts;
-// here a live scrape with --collector.peers and --collector.netns on must serve every metric they
+// here a live scrape with --collector.peers, --collector.netns and
+// --collector.closed on must serve every metric they
 // name (or the rules record it), and the lint's one assumption holds: the
 // counter families are exactly those named *_total.
 import { readFileSync } from 'node:fs';
@@ -12,7 +13,7 @@ import { isCounter, parsePromql } from '../../grafana/mixin/lint/promql';
 import { startExporter } from '../helpers/exporter';
 import { loadDashboards, loadRules, PROVISIONING_FILE, recordedNames } from '../helpers/grafana';
 import { testNamespace } from '../helpers/namespaces';
-import { servedNames } from '../helpers/prometheus';
+import { pollUntil, servedNames } from '../helpers/prometheus';
 import { unavailable } from '../helpers/requirements';
 
 const metricNames = (expr: string) =>
@@ -46,12 +47,23 @@ t.test('every metric named is one the exporter serves', { skip }, async (t) => {
     '--collector.peers',
     '--collector.netns',
     `--collector.netns.include=^${pod.ns.name}$`,
+    '--collector.closed',
   ]);
   stopFirst(exporter);
-  exporter.get('/metrics');
-  const response = exporter.get('/metrics');
+  // Connections that close once the exporter listens for their destroy
+  // events: the closed collector's histograms get their series.
+  await holder.send({ op: 'timewait', port: 7001, count: 3 });
+  let response = exporter.get('/metrics');
+  await pollUntil(async () => {
+    response = exporter.get('/metrics');
+    return response.body.includes('sockdiag_closed_connection_received_bytes_bucket{');
+  }, 10_000);
   t.equal(response.status, 200);
   const served = servedNames(response.body);
+  t.ok(
+    served.has('sockdiag_closed_connection_min_rtt_seconds_bucket'),
+    'the closed collector is on',
+  );
   t.ok(served.has('sockdiag_peer_sockets'), 'the peers collector is on');
   t.ok(served.has('sockdiag_netns_info'), 'the netns collector is on');
 

@@ -119,7 +119,12 @@ t.test('a real Prometheus, overflowing queues', live, async (t) => {
   const pod = testNamespace(t, { prefix: 'sdpod' });
   const exporter = await startExporter(
     ns,
-    ['--collector.peers', '--collector.netns', `--collector.netns.include=^${pod.ns.name}$`],
+    [
+      '--collector.peers',
+      '--collector.netns',
+      `--collector.netns.include=^${pod.ns.name}$`,
+      '--collector.closed',
+    ],
     EXPORTER_PORT,
   );
   stopFirst(exporter);

@@ -1,10 +1,10 @@
 // sockdiag / Connections: RTT, idle sockets with and without keepalive,
-// ephemeral ports, TIME_WAIT per peer, receive-buffer pressure and drops.
-// Closed-connection panels (sockdiag_closed_connections_total and its
-// histograms, by port and direction) go here once the exporter serves them.
+// ephemeral ports, TIME_WAIT per peer, receive-buffer pressure and drops;
+// then the closed connections (closed.ts), by port and direction.
 import { definition } from '../../../src/incidents/definitions';
 import type { MixinConfig } from '../config';
 import { leMatcher, metric, metricWith, num } from '../promql';
+import { closedPanels } from './closed';
 import { buildDashboard, type BuiltDashboard, panelContext, type PanelSpec } from './common';
 import { alertNote, counterRates, ON, percent, recorded, series, sysctls } from './panels';
 
@@ -36,7 +36,7 @@ export function connections(config: MixinConfig): BuiltDashboard {
     slug: 'connections',
     title: 'Connections',
     description:
-      'Established connections: RTT, idle sockets with and without keepalive, ephemeral ports, TIME_WAIT per peer, receive-buffer pressure and drops.',
+      'Established connections: RTT, idle sockets with and without keepalive, ephemeral ports, TIME_WAIT per peer, receive-buffer pressure and drops; closed connections per port (the closed collector).',
     panels: [
       heat(
         'RTT distribution',
@@ -211,6 +211,7 @@ export function connections(config: MixinConfig): BuiltDashboard {
           },
         ],
       ),
+      ...closedPanels(s),
     ],
   });
 }

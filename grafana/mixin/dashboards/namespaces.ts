@@ -72,6 +72,14 @@ export function namespaces(config: MixinConfig): BuiltDashboard {
         { redFrom: 1 },
       ),
       single(
+        'Processes unreadable',
+        "Processes whose /proc/PID/ns/net the exporter could not read despite CAP_SYS_PTRACE (a security module's policy); above 0, namespaces that only they are in are missed.",
+        'short',
+        `sum(${metric('sockdiag_netns_unreadable_processes', s)})`,
+        'unreadable',
+        { redFrom: 1 },
+      ),
+      single(
         'Namespaces with an incident',
         'Namespaces in which at least one incident signature fired on the last scrape; the table below names them and their pods.',
         'short',
