@@ -4,6 +4,7 @@
 // namespace no process is in) are read on the addon's private thread inside
 // the namespace. Reads asked for in the same turn of the event loop go in
 // one trip to that thread.
+import { readlinkSync } from 'node:fs';
 import { type NamespaceHandle, readNamespaceFiles } from '../diag';
 import { readSnmpFiles } from '../procfs/netstat';
 import { type FileReader, readOptional } from '../procfs/read';
@@ -52,20 +53,35 @@ export function batchedReader(handle: NamespaceHandle): FileReader {
 /**
  * The reader for one namespace: net files through a process in it when
  * there is one (`hostProcfs`/PID), else from the private thread; sysctls
- * always from the thread.
+ * always from the thread. The process found at discovery may have exited
+ * since (a container's process restarts while its sandbox pins the
+ * namespace), and its pid may even belong to another process now: it is
+ * used only while /proc/PID/ns/net still names this namespace.
  */
 export function namespaceReader(
   handle: NamespaceHandle,
-  pid: number | undefined,
+  entry: { pid?: number; inode: number },
   hostProcfs: string,
 ): SourceReader {
   const inside = batchedReader(handle);
-  const net: [string, FileReader] =
-    pid === undefined ? ['/proc/thread-self', inside] : [`${hostProcfs}/${pid}`, readOptional];
+  const net = (): [string, FileReader] => {
+    if (entry.pid !== undefined && pidInNamespace(hostProcfs, entry.pid, entry.inode)) {
+      return [`${hostProcfs}/${entry.pid}`, readOptional];
+    }
+    return ['/proc/thread-self', inside];
+  };
   return {
-    snmpFiles: () => readSnmpFiles(...net),
-    sockstatFiles: () => readSockstatFiles(...net),
+    snmpFiles: () => readSnmpFiles(...net()),
+    sockstatFiles: () => readSockstatFiles(...net()),
     sysctls: () => readSysctlValues('/proc', inside),
     portRange: () => readPortRange('/proc', inside),
   };
+}
+
+function pidInNamespace(procfs: string, pid: number, inode: number): boolean {
+  try {
+    return readlinkSync(`${procfs}/${pid}/ns/net`) === `net:[${inode}]`;
+  } catch {
+    return false; // exited, or unreadable
+  }
 }
