@@ -15,11 +15,12 @@ async function main() {
   const rounds = Number(process.argv[2] ?? 400);
   const flags = process.argv.slice(3);
   const enabled = new Set(COLLECTORS.map((c) => c.name)); // peers too
-  const { registry } = createExporter(
+  const exporter = createExporter(
     parseFlags(flags, COLLECTORS),
     pino({ level: 'silent' }),
     enabled,
   );
+  const { registry } = exporter;
   const processMetrics = new ProcessMetrics();
   const samples = [];
   for (let i = 1; i <= rounds; i++) {
@@ -43,6 +44,9 @@ async function main() {
     }
   }
   process.stdout.write(`${JSON.stringify(samples)}\n`);
+  // Its subscribers (the closed collector's) and timers go: the process
+  // must then exit by itself, as the exporter's does on SIGTERM.
+  exporter.close();
 }
 
 main().catch((error) => {
