@@ -33,15 +33,8 @@ const IDLE_SECONDS = 5;
 
 /** Busy CPU seconds of the whole machine (all CPUs) from /proc/stat. */
 function machineBusySeconds() {
-  const values = fs
-    .readFileSync('/proc/stat', 'utf8')
-    .split('\n')[0]
-    .trim()
-    .split(/\s+/)
-    .slice(1)
-    .map(Number);
-  const idle = values[3] + (values[4] ?? 0);
-  return (values.reduce((a, b) => a + b, 0) - idle) / 100;
+  const { idle, total } = machine.cpuTimes();
+  return (total - idle) / 100;
 }
 
 async function churn(job) {

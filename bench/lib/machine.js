@@ -52,6 +52,7 @@ async function buildInfo(root, code) {
   };
 }
 
+/** Jiffies of all CPUs from /proc/stat: idle (idle + iowait) and total. */
 function cpuTimes() {
   const values = fs
     .readFileSync('/proc/stat', 'utf8')
@@ -98,4 +99,4 @@ function portRange() {
     .map(Number);
 }
 
-module.exports = { buildInfo, portRange, settle, sockstat };
+module.exports = { buildInfo, cpuTimes, portRange, settle, sockstat };

@@ -18,7 +18,7 @@ const machine = require('./machine');
 const { interleavedRounds, scrape, warmUpDump } = require('./methods');
 const { forkHelper, log, memory, serveMessages, startServer, stopServer } = require('./processes');
 
-const PORTS = { ours: 19599, nodeExporter: 19600, profiled: 19598, anon: 19597 };
+const PORTS = { ours: 19599, nodeExporter: 19600, profiled: 19598, anon: 19595 };
 /** The exporter without owner attribution (the attribution group). */
 const WITHOUT_ATTRIBUTION = [
   '--collector.sockets.cgroups-limit=0',

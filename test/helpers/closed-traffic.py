@@ -15,10 +15,10 @@ One JSON command per stdin line, one JSON reply per stdout line:
   {"op": "udp", "count": N}  N UDP client sockets to port 53, each sends and closes
   {"op": "exit"}
 """
-import json
 import socket
 import struct
-import sys
+
+from holder import serve_commands  # the same command loop (this directory is on sys.path)
 
 LINGER_ZERO = struct.pack("ii", 1, 0)
 listeners = {}
@@ -128,19 +128,5 @@ def udp(cmd):
 OPS = {"listen": listen, "control": control, "run": run, "burst": burst, "udp": udp}
 
 
-def main():
-    for line in sys.stdin:
-        cmd = json.loads(line)
-        if cmd["op"] == "exit":
-            break
-        try:
-            reply = OPS[cmd["op"]](cmd)
-            reply["ok"] = True
-        except Exception as error:  # reported to the test, which fails
-            reply = {"ok": False, "error": "%s: %s" % (type(error).__name__, error)}
-        sys.stdout.write(json.dumps(reply) + "\n")
-        sys.stdout.flush()
-
-
 if __name__ == "__main__":
-    main()
+    serve_commands(OPS)

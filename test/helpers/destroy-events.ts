@@ -56,19 +56,32 @@ function encode(event: DestroyEvent): Uint8Array {
   );
 }
 
-/** One batch of `events`, in order. */
-export function destroyBatch(events: DestroyEvent[]): SocketBatch {
-  const result = addon.parse(concat(...events.map(encode)), {
+/**
+ * The parser run over destroy events as the subscriber runs it (no dump:
+ * any family, protocol and state; the protocol from its attribute).
+ */
+export function parseDestroyEvents(
+  bytes: Uint8Array,
+  options: { batchRows?: number; groups?: number; protocol?: number; seq?: number } = {},
+) {
+  return addon.parse(bytes, {
     family: 0,
-    protocol: 0,
+    protocol: options.protocol ?? 0,
     states: 0,
     extensions: 0,
     legacy: false,
     timeoutMs: 1000,
+    batchRows: options.batchRows ?? 64,
+    groups: options.groups ?? 1,
+    seq: options.seq ?? 0,
+    protocolFromAttribute: options.protocol === undefined,
+  });
+}
+
+/** One batch of `events`, in order. */
+export function destroyBatch(events: DestroyEvent[]): SocketBatch {
+  const result = parseDestroyEvents(concat(...events.map(encode)), {
     batchRows: Math.max(events.length, 1),
-    groups: 1,
-    seq: 0,
-    protocolFromAttribute: true,
   });
   if (result.count !== events.length) {
     throw new Error(`parsed ${result.count} of ${events.length} events (${result.status})`);

@@ -348,7 +348,9 @@ OPS = {
 }
 
 
-def main():
+def serve_commands(ops):
+    """The command loop: one JSON command per stdin line, one reply per stdout
+    line, until {"op": "exit"}. Shared with closed-traffic.py."""
     for line in sys.stdin:
         line = line.strip()
         if not line:
@@ -357,7 +359,7 @@ def main():
         if cmd.get("op") == "exit":
             break
         try:
-            reply = OPS[cmd["op"]](cmd)
+            reply = ops[cmd["op"]](cmd)
             reply["ok"] = True
         except Exception as error:  # reported to the test, which fails
             reply = {"ok": False, "error": "%s: %s" % (type(error).__name__, error)}
@@ -366,4 +368,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    serve_commands(OPS)

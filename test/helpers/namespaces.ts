@@ -123,3 +123,17 @@ export function testNamespace(
   holder = ns.holder();
   return { ns, holder, stopFirst: (process) => process && processes.push(process) };
 }
+
+/** Group bits of the sock_diag (netlink protocol 4) sockets bound to groups in `ns`, from /proc/net/netlink. */
+export function diagSubscriptions(ns: Netns): string[] {
+  const text = execFileSync('nsenter', [`--net=${ns.path}`, 'cat', '/proc/net/netlink'], {
+    encoding: 'utf8',
+  });
+  // sk Eth Pid Groups Rmem Wmem Dump Locks Drops Inode
+  return text
+    .split('\n')
+    .slice(1)
+    .map((line) => line.trim().split(/\s+/))
+    .filter((f) => f[1] === '4' && f[3] !== undefined && Number.parseInt(f[3], 16) !== 0)
+    .map((f) => f[3]!);
+}

@@ -14,7 +14,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import t, { type Test } from 'tap';
 import { parseMetrics, type RunningExporter, startExporter } from '../helpers/exporter';
 import { SocketHolder } from '../helpers/holder';
-import { Netns } from '../helpers/namespaces';
+import { diagSubscriptions, Netns } from '../helpers/namespaces';
 import { unavailable } from '../helpers/requirements';
 
 const skip = unavailable('namespaces', 'nstat');
@@ -80,20 +80,6 @@ function sumOf(metrics: Map<string, number>, filter: RegExp): number {
 function nstat(ns: Netns, history: string): Map<string, number> {
   const out = ns.run('env', [`NSTAT_HISTORY=${history}`, 'nstat', '-azj']);
   return new Map(Object.entries(JSON.parse(out).kernel as Record<string, number>));
-}
-
-/** Group bits of the sock_diag sockets subscribed in `ns` (/proc/net/netlink). */
-function subscriptions(ns: Netns): string[] {
-  const text = execFileSync('nsenter', [`--net=${ns.path}`, 'cat', '/proc/net/netlink'], {
-    encoding: 'utf8',
-  });
-  // sk Eth Pid Groups Rmem Wmem Dump Locks Drops Inode
-  return text
-    .split('\n')
-    .slice(1)
-    .map((line) => line.trim().split(/\s+/))
-    .filter((f) => f[1] === '4' && f[3] !== undefined && Number.parseInt(f[3], 16) !== 0)
-    .map((f) => f[3]!);
 }
 
 t.test('counts, bytes and outcomes, held against the traffic and nstat', { skip }, async (t) => {
@@ -193,10 +179,10 @@ t.test('no subscription when off; UDP only with its flag', { skip }, async (t) =
   const holder = await traffic(t, ns);
   const off = await exporter(t, ns, []);
   t.notOk(scrape(off).has('sockdiag_closed_events_lost_total'), 'off by default: no closed series');
-  t.same(subscriptions(ns), [], 'and no sock_diag socket bound to a group');
+  t.same(diagSubscriptions(ns), [], 'and no sock_diag socket bound to a group');
   await off.stop();
   const tcp = await exporter(t, ns, ['--collector.closed']);
-  t.same(subscriptions(ns), ['00000005'], 'on: TCP over IPv4 and IPv6 (groups 1 and 3)');
+  t.same(diagSubscriptions(ns), ['00000005'], 'on: TCP over IPv4 and IPv6 (groups 1 and 3)');
   await holder.send({ op: 'udp', count: 7 });
   await sleep(500);
   const m = scrape(tcp);
@@ -206,7 +192,7 @@ t.test('no subscription when off; UDP only with its flag', { skip }, async (t) =
   );
   await tcp.stop();
   const udp = await exporter(t, ns, ['--collector.closed', '--collector.closed.udp']);
-  t.same(subscriptions(ns), ['0000000f'], 'with --collector.closed.udp: the UDP groups too');
+  t.same(diagSubscriptions(ns), ['0000000f'], 'with --collector.closed.udp: the UDP groups too');
   await holder.send({ op: 'udp', count: 7 });
   await sleep(500);
   t.equal(
@@ -313,7 +299,7 @@ t.test('--collector.closed.netns-limit bounds the subscribers', { skip }, async 
     `--collector.netns.include=^(${pods.map((p) => p.name).join('|')})$`,
   ]);
   scrape(run);
-  const before = subscriptions(pods[0]!).length + subscriptions(pods[1]!).length;
+  const before = diagSubscriptions(pods[0]!).length + diagSubscriptions(pods[1]!).length;
   t.equal(before, 1, 'one subscriber for two namespaces');
   const m = scrape(run);
   const labelled = pods.filter((p) =>

@@ -2,13 +2,13 @@
 // closed every way, in namespaces this test creates; lost events against a
 // tiny receive buffer and a reader that does not read; the subscription's
 // trace in /proc/net/netlink.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import t, { type Test } from 'tap';
 import { ROOT } from '../helpers/paths';
 import { DestroySubscriber, type DestroySubscriberOptions } from '../../src/diag';
-import { Netns } from '../helpers/namespaces';
+import { diagSubscriptions, Netns } from '../helpers/namespaces';
 import { unavailable } from '../helpers/requirements';
 
 const skip = unavailable('namespaces');
@@ -100,20 +100,6 @@ interface Case {
   serverSent: number;
 }
 type Report = Record<'inet' | 'inet6', { listenerPort: number; cases: Record<string, Case> }>;
-
-/** Sockets of the sock_diag protocol (4) with group bits, from /proc/net/netlink in `ns`. */
-function diagSubscriptions(ns: Netns): string[] {
-  const text = execFileSync('nsenter', [`--net=${ns.path}`, 'cat', '/proc/net/netlink'], {
-    encoding: 'utf8',
-  });
-  // sk Eth Pid Groups Rmem Wmem Dump Locks Drops Inode
-  return text
-    .split('\n')
-    .slice(1)
-    .map((line) => line.trim().split(/\s+/))
-    .filter((f) => f[1] === '4' && f[3] !== undefined && Number.parseInt(f[3], 16) !== 0)
-    .map((f) => f[3]!);
-}
 
 t.test(
   'one event per closed socket, bytes as sent, FIN and RST, IPv4 and IPv6',

@@ -12,9 +12,13 @@ import {
   type Verdict,
 } from '../../src/closed/classify';
 import { BYTE_BUCKETS, ClosedTally, RETIRE_MS } from '../../src/closed/tally';
-import { addon } from '../../src/diag/native';
 import { SocketBatch } from '../../src/diag/socket-batch';
-import { connectionEnds, type DestroyEvent, destroyBatch } from '../helpers/destroy-events';
+import {
+  connectionEnds,
+  type DestroyEvent,
+  destroyBatch,
+  parseDestroyEvents,
+} from '../helpers/destroy-events';
 import { FIXTURES } from '../helpers/paths';
 
 const EPHEMERAL = [32768, 60999] as const;
@@ -35,18 +39,7 @@ function verdicts(batch: SocketBatch, ports: PortContext): string[] {
 t.test('the recorded events of every kind of ending', async (t) => {
   const file = path.join(FIXTURES, 'destroy-tcp.bin');
   const bytes = new Uint8Array(fs.readFileSync(file));
-  const parsed = addon.parse(bytes, {
-    family: 0,
-    protocol: 0,
-    states: 0,
-    extensions: 0,
-    legacy: false,
-    timeoutMs: 1000,
-    batchRows: 64,
-    groups: 1,
-    seq: 0,
-    protocolFromAttribute: true,
-  });
+  const parsed = parseDestroyEvents(bytes);
   const batch = new SocketBatch(parsed.count, parsed.columns);
   // Both listeners sit on ephemeral ports (bound to port 0): only the
   // listener list tells their connections inbound.

@@ -5,8 +5,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
+import { parseDestroyEvents } from '../helpers/destroy-events';
 import { FIXTURES } from '../helpers/paths';
-import { addon } from '../../src/diag/native';
 import { SocketBatch } from '../../src/diag/socket-batch';
 import { normaliseAddress, parseSs } from '../helpers/ss';
 
@@ -61,18 +61,8 @@ const INET6: Event[] = [
 ];
 
 function parse(input: Uint8Array, batchRows = 64) {
-  return addon.parse(input, {
-    family: 0,
-    protocol: 0,
-    states: 0,
-    extensions: 0,
-    legacy: false,
-    timeoutMs: 1000,
-    batchRows,
-    groups: 1 | 2, // info, and skmem to see that it stays empty
-    seq: meta.seq,
-    protocolFromAttribute: true,
-  });
+  // info, and skmem to see that it stays empty
+  return parseDestroyEvents(input, { batchRows, groups: 1 | 2, seq: meta.seq });
 }
 
 function fromSs(): Event[] {
@@ -189,17 +179,7 @@ t.test('one event at a time, as the subscriber reads them', async (t) => {
 });
 
 t.test('without protocolFromAttribute the request protocol stands', async (t) => {
-  const result = addon.parse(bytes, {
-    family: 0,
-    protocol: 17,
-    states: 0,
-    extensions: 0,
-    legacy: false,
-    timeoutMs: 1000,
-    batchRows: 64,
-    groups: 1,
-    seq: 0,
-  });
+  const result = parseDestroyEvents(bytes, { protocol: 17 });
   t.equal(result.count, 18);
   t.ok(
     Array.from(result.columns.protocol).every((p) => p === 17),
