@@ -120,7 +120,7 @@ function namespaceSubscriptions(config: Config<Settings>, log: Logger): ClosedSu
   return {
     limit: settings.netnsLimit,
     async open(entry: NamespaceEntry, handle: NamespaceHandle) {
-      const reader = namespaceReader(handle, entry, config.procfs);
+      const reader = namespaceReader(handle);
       const tracker = new ClosedTracker({
         ...trackerOptions(settings, log.child({ netns: netnsLabel(entry) })),
         netns: entry.path,

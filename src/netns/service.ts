@@ -174,19 +174,7 @@ export class NetnsService {
     const sources: SourceConfig = {
       procfs: options.sources.procfs,
       scan: { ...scan, namespace: tracked.handle, parallelism: 1 },
-      // The entry is replaced at each refresh (a new process in it, say): read it then.
-      reader: namespaceReader(
-        tracked.handle,
-        {
-          get pid() {
-            return tracked.entry.pid;
-          },
-          get inode() {
-            return tracked.entry.inode;
-          },
-        },
-        options.sources.procfs,
-      ),
+      reader: namespaceReader(tracked.handle),
       table: tracked.full,
       ...(options.owners ? { owners: options.owners } : {}),
       ...(tracked.closed ? { closed: tracked.closed } : {}),
