@@ -1,9 +1,7 @@
-// A namespace's counters and settings. /proc/PID/net/* answers for PID's
-// namespace from here, with no setns; /proc/sys/net/* answers for the
-// namespace of the thread that opens it, so sysctls (and the net files of a
-// namespace no process is in) are read on the addon's private thread inside
-// the namespace. Reads asked for in the same turn of the event loop go in
-// one trip to that thread.
+// A namespace's counters and settings, read on the addon's private thread
+// inside the namespace: /proc/thread-self/net/* and /proc/sys/net/* answer
+// for the namespace of the thread that opens them. Reads asked for in the
+// same turn of the event loop go in one trip to that thread.
 import { type NamespaceHandle, readNamespaceFiles } from '../diag';
 import { readSnmpFiles } from '../procfs/netstat';
 import type { FileReader } from '../procfs/read';
