@@ -57,6 +57,8 @@ export class ProcessIndex {
   /** What the pass under way is looking for, and what it looked for from its start. */
   private sought = new Set<number>();
   private soughtFromStart = new Set<number>();
+  /** The processes the pass under way knew of (it reads those in `pending`). */
+  private passPids = new Set<string>();
   private lastPass = -Infinity;
   /** Scan time spent recently: [start, milliseconds], oldest first. */
   private readonly spent: [number, number][] = [];
@@ -96,7 +98,7 @@ export class ProcessIndex {
     if (missing.length > 0) {
       if (this.running) {
         // Join the pass under way; what it cannot find now, a later pass will.
-        for (const inode of missing) this.sought.add(inode);
+        this.join(missing);
         await this.running;
       } else if (this.pending.length > 0 || this.worthAPass(missing)) {
         const budget = this.available(budgetMs);
@@ -160,11 +162,13 @@ export class ProcessIndex {
     const deadline = this.clock() + budgetMs;
     if (this.pending.length === 0) {
       this.lastPass = this.clock();
-      this.pending = this.pids().map((pid) => ({ pid, next: 0 }));
+      const pids = this.pids();
+      this.passPids = new Set(pids);
+      this.pending = pids.map((pid) => ({ pid, next: 0 }));
       this.sought = new Set(missing);
       this.soughtFromStart = new Set(missing);
     }
-    for (const inode of missing) this.sought.add(inode);
+    this.join(missing);
     while (this.pending.length > 0 && this.sought.size > 0 && this.clock() < deadline) {
       const sliceEnd = Math.min(this.clock() + SLICE_MS, deadline);
       while (this.pending.length > 0 && this.sought.size > 0 && this.clock() < sliceEnd) {
@@ -182,9 +186,31 @@ export class ProcessIndex {
     }
   }
 
+  /**
+   * Adds inodes to the pass under way. A new one most likely belongs to a
+   * process started since the pass began, which its list lacks: those are
+   * read next (after the process being read, so that one directory at most
+   * is open), not left to the pass after this one, minutes later on a host
+   * with millions of descriptors.
+   */
+  private join(missing: readonly number[]): void {
+    const fresh = missing.filter((inode) => !this.sought.has(inode));
+    for (const inode of fresh) this.sought.add(inode);
+    if (fresh.length === 0 || this.pending.length === 0) return;
+    const started = this.listPids().filter((pid) => !this.passPids.has(pid));
+    for (const pid of started) this.passPids.add(pid);
+    const top = this.pending.length - 1;
+    const at = this.pending[top]!.dir ? top : top + 1;
+    this.pending.splice(at, 0, ...started.map((pid) => ({ pid, next: 0 })));
+  }
+
   private pids(): string[] {
+    this.unreadable = 0;
+    return this.listPids();
+  }
+
+  private listPids(): string[] {
     try {
-      this.unreadable = 0;
       return readdirSync(this.procfs).filter((name) => /^\d+$/.test(name));
     } catch {
       return [];

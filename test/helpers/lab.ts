@@ -104,6 +104,26 @@ export class Lab {
     return this.exporter.get('/doctor').body;
   }
 
+  /**
+   * Waits (5 s at most) until the listener on `port` has its process named:
+   * the owner scan runs within a budget per second shared by every caller,
+   * so the scrapes of the first second may not have it yet.
+   */
+  async ownerOf(port: number, timeoutMs = 5000): Promise<string | null> {
+    const deadline = Date.now() + timeoutMs;
+    const pattern = new RegExp(
+      `^sockdiag_listener_owner_info\\{[^}]*port="${port}",process="([^"]+)"`,
+      'm',
+    );
+    for (;;) {
+      const body = this.exporter.get('/metrics?collect[]=listeners').body;
+      const match = pattern.exec(body);
+      if (match) return match[1]!;
+      if (Date.now() >= deadline) return null;
+      await sleep(200);
+    }
+  }
+
   finding(incident: string): LabFinding {
     const found = this.doctorJson().findings.find((f) => f.incident === incident);
     if (!found) throw new Error(`/doctor has no ${incident}`);

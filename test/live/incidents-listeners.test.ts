@@ -47,6 +47,11 @@ t.test('accept_queue_overflow: backlog 2, 3 queued, 7 more SYNs dropped', { skip
   const [ss] = lab.ss(['-ltn', `sport = :${port}`]);
   t.equal(ss?.recvQ, 3, 'ss Recv-Q: 3 waiting for accept()');
   t.equal(ss?.sendQ, 2, 'ss Send-Q: backlog 2');
+  t.equal(
+    await lab.ownerOf(port),
+    'python3',
+    "the listener's process, found within the scan budget",
+  );
   const finding = lab.finding('accept_queue_overflow');
   t.match(finding.cause, `127.0.0.1:${port} (python3) has a full accept queue`);
   t.match(finding.details, [
@@ -89,6 +94,7 @@ t.test(
         .map((row) => row.peer),
     );
     t.same([...sources], ['10.66.0.1'], 'ss: one source');
+    t.equal(await lab.ownerOf(port), 'python3', "the listener's process, within the scan budget");
     const finding = lab.finding('syn_queue_overflow');
     t.match(finding.details, [
       `127.0.0.1:${port} (python3): 5 half-open (SYN_RECV), SYN-queue limit 4, set by the listen backlog 4 = min(listen() backlog, net.core.somaxconn)`,

@@ -153,6 +153,21 @@ t.test('listeners to processes through a fake /proc, within the budget', async (
     now += 15_000;
   }
   t.equal((await sliced.find([1000, 3990], 10)).size, 2, 'later scrapes resume where it stopped');
+
+  // A pass under way (an inode nobody holds keeps it going), then a new
+  // process with a new listener: read next, not after the pass.
+  let later = 0;
+  const passing = new ProcessIndex(proc, () => (later += 1));
+  await passing.find([42], 10);
+  mkdirSync(path.join(proc, '500', 'fd'), { recursive: true });
+  writeFileSync(path.join(proc, '500', 'comm'), 'late\n');
+  symlinkSync('socket:[5000]', path.join(proc, '500', 'fd', '3'));
+  later += 15_000;
+  t.same(
+    (await passing.find([5000], 10)).get(5000),
+    { pid: 500, command: 'late' },
+    'a process started during a pass is read next',
+  );
 });
 
 t.test(
