@@ -11,6 +11,14 @@
 
 namespace sockdiag {
 
+// A buffer in the pool with its size and address, known without a handle
+// (looking each up through its reference cost microseconds per batch).
+struct PooledBatch {
+  size_t bytes;
+  const void* data;
+  Napi::Reference<Napi::ArrayBuffer> storage;
+};
+
 struct AddonData {
   // new NamespaceHandle(...) from C++, and instanceof checks on options.
   Napi::FunctionReference namespace_handle;
@@ -18,7 +26,7 @@ struct AddonData {
   // dump of the environment: a scrape's dumps reuse the previous scrape's
   // buffers instead of allocating (and zero-filling, and later collecting)
   // a few MB of ArrayBuffers each time. `pooled_bytes` is their total.
-  std::vector<Napi::Reference<Napi::ArrayBuffer>> batch_pool;
+  std::vector<PooledBatch> batch_pool;
   size_t pooled_bytes = 0;
 };
 

@@ -71,8 +71,8 @@ Napi::ArrayBuffer TakeBatch(Napi::Env env, uint32_t capacity, uint8_t groups,
   AddonData& data = GetAddonData(env);
   auto& pool = data.batch_pool;
   for (size_t i = pool.size(); i-- > 0;) {
-    Napi::ArrayBuffer storage = pool[i].Value();
-    if (storage.ByteLength() != bytes) continue;
+    if (pool[i].bytes != bytes) continue;
+    Napi::ArrayBuffer storage = pool[i].storage.Value();
     data.pooled_bytes -= bytes;
     pool.erase(pool.begin() + static_cast<std::ptrdiff_t>(i));
     BindBatch(static_cast<uint8_t*>(storage.Data()), capacity, groups, batch);
@@ -86,10 +86,11 @@ void PoolBatch(Napi::Env env, Napi::ArrayBuffer storage) {
   const size_t bytes = storage.ByteLength();
   // A detached buffer has no bytes; one past the cap goes to the collector.
   if (bytes == 0 || data.pooled_bytes + bytes > kMaxPooledBytes) return;
+  const void* address = storage.Data();
   for (const auto& pooled : data.batch_pool) {
-    if (pooled.Value() == storage) return;  // recycled twice
+    if (pooled.data == address) return;  // recycled twice
   }
-  data.batch_pool.push_back(Napi::Persistent(storage));
+  data.batch_pool.push_back({bytes, address, Napi::Persistent(storage)});
   data.pooled_bytes += bytes;
 }
 

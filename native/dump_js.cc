@@ -192,6 +192,7 @@ class DumpHandle : public Napi::ObjectWrap<DumpHandle> {
     out.Set("rows", static_cast<double>(stats.rows.load()));
     out.Set("skippedMessages",
             static_cast<double>(stats.skipped_messages.load()));
+    out.Set("receiverThread", stats.receiver_thread.load());
     return out;
   }
 
@@ -228,7 +229,12 @@ void FillWorker::OnOK() {
     PoolBatch(env, storage_.Value());
     deferred_.Resolve(env.Null());
   } else {
-    deferred_.Resolve(BatchToJs(env, storage_.Value(), batch_));
+    // The views are made in JavaScript (src/diag/columns.ts): cheaper than
+    // a Node-API typed array and property per column.
+    Napi::Object result = Napi::Object::New(env);
+    result.Set("count", Napi::Number::New(env, batch_.count));
+    result.Set("buffer", storage_.Value());
+    deferred_.Resolve(result);
   }
 }
 

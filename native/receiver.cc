@@ -33,6 +33,20 @@ bool EndsDump(const uint8_t* data, size_t length, uint32_t seq) {
 
 namespace {
 
+// Enough for a split scan's receivers and a few namespaces' dumps at once;
+// past it, buffers go back to the allocator.
+constexpr size_t kPooledReceiveBuffers = 48;
+
+std::mutex& BufferPoolMutex() {
+  static std::mutex mutex;
+  return mutex;
+}
+
+std::vector<std::vector<uint8_t>>& BufferPool() {
+  static auto* pool = new std::vector<std::vector<uint8_t>>();
+  return *pool;
+}
+
 // The receiver thread spends its life in the kernel's walk (recvmsg). A few
 // steps of niceness let the event loop's thread preempt it when both want a
 // CPU, so /healthz and small scrapes stay quick while a big dump runs; on an
@@ -51,16 +65,40 @@ void LowerOwnPriority() {
 
 }  // namespace
 
+std::vector<uint8_t> TakeReceiveBuffer(size_t bytes) {
+  {
+    std::lock_guard<std::mutex> lock(BufferPoolMutex());
+    auto& pool = BufferPool();
+    for (size_t i = pool.size(); i-- > 0;) {
+      if (pool[i].size() != bytes) continue;
+      std::vector<uint8_t> buffer = std::move(pool[i]);
+      pool.erase(pool.begin() + static_cast<std::ptrdiff_t>(i));
+      return buffer;
+    }
+  }
+  return std::vector<uint8_t>(bytes);
+}
+
+void GiveBackReceiveBuffer(std::vector<uint8_t> buffer) {
+  if (buffer.empty()) return;
+  std::lock_guard<std::mutex> lock(BufferPoolMutex());
+  auto& pool = BufferPool();
+  if (pool.size() < kPooledReceiveBuffers) pool.push_back(std::move(buffer));
+}
+
 Receiver::Receiver(DiagSocket* socket, uint32_t seq, size_t buffer_bytes,
                    size_t slots, size_t wake)
-    : socket_(socket), seq_(seq), wake_(std::max<size_t>(wake, 1)) {
-  slots = std::max(slots, 2 * wake_ - 1);
-  for (size_t i = 0; i < slots; ++i) {
-    slots_.push_back(std::make_unique<Datagram>());
-    slots_.back()->data.resize(buffer_bytes);
-    free_.push_back(slots_.back().get());
-  }
+    : socket_(socket),
+      seq_(seq),
+      buffer_bytes_(buffer_bytes),
+      wake_(std::max<size_t>(wake, 1)) {
+  max_slots_ = std::max(slots, 2 * wake_ - 1);
   thread_ = std::thread([this] { Run(); });
+}
+
+Receiver::~Receiver() {
+  Stop();
+  for (auto& slot : slots_) GiveBackReceiveBuffer(std::move(slot->data));
 }
 
 void Receiver::Run() {
@@ -71,6 +109,15 @@ void Receiver::Run() {
       // Once out of slots, wait until the parser gave back a group of them
       // (it holds none while it waits itself, so both cannot wait at once).
       std::unique_lock<std::mutex> lock(mutex_);
+      if (free_.empty() && slots_.size() < max_slots_ && !stopping_) {
+        // A slot more while the dump goes on (its buffer outside the lock).
+        lock.unlock();
+        auto slot = std::make_unique<Datagram>();
+        slot->data = TakeReceiveBuffer(buffer_bytes_);
+        lock.lock();
+        slots_.push_back(std::move(slot));
+        free_.push_back(slots_.back().get());
+      }
       if (free_.empty()) {
         free_changed_.wait(lock,
                            [&] { return stopping_ || free_.size() >= wake_; });

@@ -24,6 +24,12 @@
 
 namespace sockdiag {
 
+// Receive buffers outlive the dumps that use them: a process-wide pool of a
+// few, handed out uninitialised (a dump of one datagram, every namespace's
+// LISTEN dump each scrape, used to zero 16 x 64 KiB for it).
+std::vector<uint8_t> TakeReceiveBuffer(size_t bytes);
+void GiveBackReceiveBuffer(std::vector<uint8_t> buffer);
+
 struct Datagram {
   std::vector<uint8_t> data;
   size_t length = 0;
@@ -39,10 +45,11 @@ class Receiver {
  public:
   // `socket` must outlive the receiver; the dump request is already sent.
   // Each side sleeps until `wake` datagrams wait for it; `slots` >= 2 * wake -
-  // 1 keeps both from waiting at once.
+  // 1 keeps both from waiting at once. Slots get their buffers as the dump
+  // needs them, not up front.
   Receiver(DiagSocket* socket, uint32_t seq, size_t buffer_bytes, size_t slots,
            size_t wake);
-  ~Receiver() { Stop(); }
+  ~Receiver();
   Receiver(const Receiver&) = delete;
   Receiver& operator=(const Receiver&) = delete;
 
@@ -60,7 +67,9 @@ class Receiver {
 
   DiagSocket* socket_;
   uint32_t seq_;
-  std::vector<std::unique_ptr<Datagram>> slots_;
+  std::vector<std::unique_ptr<Datagram>> slots_;  // guarded by mutex_
+  size_t buffer_bytes_;
+  size_t max_slots_;
   size_t wake_;
   std::mutex mutex_;
   std::condition_variable filled_changed_;  // the parser waits on it

@@ -55,9 +55,46 @@ DumpOutcome DumpSession::Start() {
     return SystemFailure(error);
   }
   sent_ = true;
-  receiver_ = std::make_unique<Receiver>(socket_, seq_, kReceiveBufferBytes,
-                                         kReceiveSlots, kWakeDatagrams);
+  // A dump that fits in a datagram or two (every LISTEN dump, most UDP
+  // dumps, a small namespace's table) is done here, without a thread.
+  bool last = false;
+  while (!last && head_received_ < kHeadDatagrams) {
+    Datagram& datagram = head_[head_received_++];
+    datagram.data = TakeReceiveBuffer(kReceiveBufferBytes);
+    datagram.length = 0;
+    datagram.error = socket_->Receive(datagram.data.data(),
+                                      datagram.data.size(), &datagram.length);
+    datagram.last = static_cast<bool>(datagram.error) ||
+                    EndsDump(datagram.data.data(), datagram.length, seq_);
+    last = datagram.last;
+    head_ended_ = last && !datagram.error;
+  }
+  if (!last) {
+    stats_.receiver_thread.store(true, std::memory_order_relaxed);
+    receiver_ = std::make_unique<Receiver>(socket_, seq_, kReceiveBufferBytes,
+                                           kReceiveSlots, kWakeDatagrams);
+  }
   return {};
+}
+
+bool DumpSession::InHead(const Datagram* datagram) const {
+  return datagram >= head_.data() && datagram < head_.data() + kHeadDatagrams;
+}
+
+Datagram* DumpSession::NextDatagram() {
+  if (head_handed_ < head_received_) return &head_[head_handed_++];
+  return receiver_ != nullptr ? receiver_->Next() : nullptr;
+}
+
+void DumpSession::ReleaseCurrent() {
+  if (current_ == nullptr) return;
+  if (InHead(current_)) {
+    GiveBackReceiveBuffer(std::move(current_->data));
+    current_->data = {};
+  } else {
+    receiver_->Release(current_);
+  }
+  current_ = nullptr;
 }
 
 DumpOutcome DumpSession::Fill(Batch* batch, uint64_t ticket) {
@@ -94,8 +131,8 @@ DumpOutcome DumpSession::FillLocked(Batch* batch) {
   options.protocol = params_.request.protocol;
   for (;;) {
     if (pending_offset_ >= pending_length_) {
-      if (current_ != nullptr) receiver_->Release(current_);
-      current_ = receiver_->Next();
+      ReleaseCurrent();
+      current_ = NextDatagram();
       if (current_ == nullptr) {
         // The receiver ended without the dump's end: only after Close().
         return Fail(SystemFailure(SysError{EPIPE, "recvmsg"}));
@@ -142,14 +179,19 @@ void DumpSession::Close() {
   // A shared socket goes on to serve other dumps: say whether the kernel's
   // end of this one was read, or whether the next dump must drain it first.
   // Asked after the join, so that a datagram received meanwhile counts.
-  bool ended = false;
+  bool ended = head_ended_;
   if (receiver_ != nullptr) {
     receiver_->Stop();  // joins the thread before the socket goes
     ended = receiver_->SawEnd();
   }
   bool unfinished = sent_ && !ended;
+  for (Datagram& datagram : head_) {
+    GiveBackReceiveBuffer(std::move(datagram.data));
+    datagram.data = {};
+  }
+  head_handed_ = head_received_;
+  current_ = nullptr;  // before the receiver that owns it goes
   receiver_.reset();
-  current_ = nullptr;
   if (socket_ != nullptr && socket_ != &own_socket_) {
     params_.shared_socket->Release(unfinished ? seq_ : 0);
   }

@@ -3,6 +3,7 @@
 #ifndef SOCKDIAG_NATIVE_SESSION_H_
 #define SOCKDIAG_NATIVE_SESSION_H_
 
+#include <array>
 #include <atomic>
 #include <condition_variable>
 #include <cstddef>
@@ -45,6 +46,8 @@ struct DumpStats {
   std::atomic<uint64_t> bytes{0};
   std::atomic<uint64_t> rows{0};
   std::atomic<uint64_t> skipped_messages{0};
+  // Whether the dump needed a receiver thread (more than one datagram).
+  std::atomic<bool> receiver_thread{false};
 };
 
 class DumpSession {
@@ -69,13 +72,24 @@ class DumpSession {
   DumpOutcome Start();
   DumpOutcome FillLocked(Batch* batch);
   DumpOutcome Fail(DumpOutcome outcome);
+  bool InHead(const Datagram* datagram) const;
+  Datagram* NextDatagram();
+  void ReleaseCurrent();
 
   DumpParams params_;
   DiagSocket own_socket_;
   DiagSocket* socket_ = nullptr;  // own_socket_, or the shared one acquired
   // Declared after the sockets: destroyed (thread joined) before they close.
   std::unique_ptr<Receiver> receiver_;
-  Datagram* current_ = nullptr;  // being parsed; owned by receiver_
+  // The first datagrams, received by the worker that started the dump: when
+  // they hold the whole dump, no receiver thread is started at all. Two,
+  // because the kernel sends a dump's end in a datagram of its own.
+  static constexpr size_t kHeadDatagrams = 2;
+  std::array<Datagram, kHeadDatagrams> head_;
+  size_t head_received_ = 0;     // head_[0, head_received_) hold datagrams
+  size_t head_handed_ = 0;       // head_[0, head_handed_) went to the parser
+  bool head_ended_ = false;      // the last of them carried the dump's end
+  Datagram* current_ = nullptr;  // being parsed: in head_ or the receiver's
   size_t pending_offset_ = 0;
   size_t pending_length_ = 0;
   uint32_t seq_;

@@ -51,8 +51,10 @@ export function mergeFamilies(families: readonly MetricFamily[]): MetricFamily[]
   const byName = new Map<string, MetricFamily>();
   for (const f of families) {
     const seen = byName.get(f.name);
-    if (seen) seen.values = [...seen.values, ...f.values];
-    else byName.set(f.name, { ...f });
+    // Appended in place (the first family's copy owns its array): spreading
+    // the growing array for each namespace was quadratic in namespaces.
+    if (seen) for (const value of f.values) seen.values.push(value);
+    else byName.set(f.name, { ...f, values: [...f.values] });
   }
   return [...byName.values()];
 }

@@ -1,6 +1,7 @@
 // The TypeScript face of the native dump: validated options in, batches of
 // columns out, off the event loop. `for await (const batch of dumpSockets())`.
 import { compilePortFilter, type PortExpression } from './bytecode';
+import { batchLayout, type ColumnSlot, columnViews } from './columns';
 import {
   COLUMN_GROUPS,
   DEFAULT_STATE_MASK,
@@ -178,6 +179,7 @@ export class Dump implements AsyncIterable<SocketBatch> {
   readonly context: DumpContext;
   private readonly native;
   private readonly handle: NamespaceHandle | undefined;
+  private readonly layout: readonly ColumnSlot[];
   private closed = false;
   /** Settles once the addon has let go of the socket (a handle's next dump waits for it). */
   private released: Promise<void> = Promise.resolve();
@@ -186,6 +188,7 @@ export class Dump implements AsyncIterable<SocketBatch> {
     const { params, context, handle } = resolveDumpOptions(options);
     this.context = context;
     this.handle = handle;
+    this.layout = batchLayout(params.batchRows, params.groups);
     this.native = new addon.Dump(params);
   }
 
@@ -213,7 +216,9 @@ export class Dump implements AsyncIterable<SocketBatch> {
     if (this.closed) throw closedError(this.context);
     try {
       const raw = await this.native.next();
-      return raw === null ? null : new SocketBatch(raw.count, raw.columns);
+      return raw === null
+        ? null
+        : new SocketBatch(raw.count, columnViews(this.layout, raw.buffer, raw.count));
     } catch (error) {
       throw fromNativeError(error, this.context);
     }

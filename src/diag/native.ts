@@ -94,6 +94,12 @@ export interface RawBatch {
   columns: Columns;
 }
 
+/** A dump's batch as the addon hands it over: JavaScript makes the views (columns.ts). */
+export interface RawDumpBatch {
+  count: number;
+  buffer: ArrayBuffer;
+}
+
 export interface NativeDumpParams {
   family: number;
   protocol: number;
@@ -114,10 +120,12 @@ export interface NativeDumpStats {
   bytes: number;
   rows: number;
   skippedMessages: number;
+  /** A receiver thread ran: the dump took more than one datagram (one is received on the worker). */
+  receiverThread: boolean;
 }
 
 export interface NativeDump {
-  next(): Promise<RawBatch | null>;
+  next(): Promise<RawDumpBatch | null>;
   /** Hands a batch's buffer back for reuse by a later fill. */
   recycle(buffer: ArrayBufferLike): void;
   /** Resolves once the dump has let go of its socket. */

@@ -2,7 +2,7 @@
 // the addon as `columns`), src/diag/columns.ts (checked against the Columns
 // interfaces by tsc) and the typed arrays a parsed batch really carries.
 import t from 'tap';
-import { COLUMNS } from '../../src/diag/columns';
+import { batchLayout, COLUMNS, columnViews } from '../../src/diag/columns';
 import { addon } from '../../src/diag/native';
 import { concat, done, row } from '../helpers/nlbuild';
 
@@ -54,4 +54,46 @@ t.test('a parsed batch carries exactly the listed columns of its groups', async 
       );
     }
   }
+});
+
+t.test("the views made in JavaScript are the addon's views", async (t) => {
+  // Dumps hand over a buffer and a count; src/diag/columns.ts makes the
+  // views. They must sit where the parser wrote, for every group mix.
+  const bytes = concat(row(7), row(7), row(7), done(7));
+  for (const groups of [0, 1, 2, 3, 4, 7]) {
+    for (const capacity of [3, 8, 1000]) {
+      const result = addon.parse(bytes, {
+        family: 2,
+        protocol: 6,
+        states: 0xfff,
+        extensions: 0,
+        legacy: false,
+        timeoutMs: 1000,
+        batchRows: capacity,
+        groups,
+        seq: 7,
+      });
+      const native = result.columns as unknown as Record<string, ArrayBufferView>;
+      const buffer = result.columns.family.buffer as ArrayBuffer;
+      const layout = batchLayout(capacity, groups);
+      t.same(
+        layout.map((slot) => slot.name),
+        Object.keys(native),
+        `groups ${groups}, ${capacity} rows: the same columns`,
+      );
+      const ours = columnViews(layout, buffer, result.count) as unknown as Record<
+        string,
+        ArrayBufferView & ArrayLike<number | bigint>
+      >;
+      for (const slot of layout) {
+        const theirs = native[slot.name] as ArrayBufferView & ArrayLike<number | bigint>;
+        const mine = ours[slot.name]!;
+        t.equal(mine.byteOffset, theirs.byteOffset, `groups ${groups}: ${slot.name} offset`);
+        t.equal(mine.length, theirs.length, `groups ${groups}: ${slot.name} length`);
+        t.equal(mine.constructor, theirs.constructor, `groups ${groups}: ${slot.name} type`);
+        t.same(Array.from(mine), Array.from(theirs), `groups ${groups}: ${slot.name} values`);
+      }
+    }
+  }
+  t.equal(batchLayout(8, 3), batchLayout(8, 3), 'a layout is made once per shape');
 });

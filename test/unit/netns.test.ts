@@ -7,6 +7,7 @@ import path from 'node:path';
 import { scratchDir } from '../helpers/paths';
 import t, { type Test } from 'tap';
 import type { MetricFamily } from '../../src/collectors/collector';
+import { mergeFamilies } from '../../src/collectors/families';
 import { renderJson, renderText } from '../../src/incidents/report';
 import type { Finding } from '../../src/incidents/types';
 import { discoverNamespaces, netnsLabel, stillThere } from '../../src/netns/discovery';
@@ -139,6 +140,29 @@ t.test(
       'every counter with allCounters',
     );
     t.equal(families[0]!.values[0]!.labels!.netns, undefined, 'the input is left alone');
+  },
+);
+
+t.test(
+  'mergeFamilies: one family per name, every namespace in order, inputs untouched',
+  async (t) => {
+    const perNamespace = (netns: string): MetricFamily[] => [
+      { name: 'a', help: 'h', type: 'gauge', values: [{ labels: { netns }, value: 1 }] },
+      { name: 'b', help: 'h', type: 'gauge', values: [{ labels: { netns }, value: 2 }] },
+    ];
+    const inputs = Array.from({ length: 300 }, (_, i) => perNamespace(`ns${i}`));
+    const merged = mergeFamilies(inputs.flat());
+    t.same(
+      merged.map((f) => f.name),
+      ['a', 'b'],
+      'first-seen order',
+    );
+    t.same(
+      merged[0]!.values.map((v) => v.labels!.netns),
+      inputs.map((_, i) => `ns${i}`),
+      'every namespace, in order',
+    );
+    t.equal(inputs[0]![0]!.values.length, 1, 'the first family given is not appended to');
   },
 );
 
