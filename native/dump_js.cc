@@ -214,6 +214,13 @@ FillWorker::FillWorker(Napi::Env env, DumpHandle* owner,
 }
 
 void FillWorker::Execute() {
+  // A pool thread parses, and receives a dump's first datagrams: below the
+  // event loop's thread too, once per thread.
+  thread_local bool lowered = false;
+  if (!lowered) {
+    lowered = true;
+    LowerOwnPriority();
+  }
   outcome_ = owner_->session()->Fill(&batch_, ticket_);
 }
 
@@ -234,6 +241,8 @@ void FillWorker::OnOK() {
     Napi::Object result = Napi::Object::New(env);
     result.Set("count", Napi::Number::New(env, batch_.count));
     result.Set("buffer", storage_.Value());
+    // The dump ended in this fill: JavaScript asks for no more.
+    result.Set("last", Napi::Boolean::New(env, outcome_.finished));
     deferred_.Resolve(result);
   }
 }

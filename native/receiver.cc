@@ -47,23 +47,26 @@ std::vector<std::vector<uint8_t>>& BufferPool() {
   return *pool;
 }
 
-// The receiver thread spends its life in the kernel's walk (recvmsg). A few
-// steps of niceness let the event loop's thread preempt it when both want a
-// CPU, so /healthz and small scrapes stay quick while a big dump runs; on an
+}  // namespace
+
+// The receiver thread spends its life in the kernel's walk (recvmsg), and a
+// pool thread parses (and receives a dump's first datagrams). A few steps of
+// niceness let the event loop's thread preempt them when both want a CPU,
+// so /healthz and small scrapes stay quick while a big dump runs; on an
 // idle CPU it changes nothing. Raising one's own nice needs no privilege.
 void LowerOwnPriority() {
   int step = 5;
   if (const char* env = std::getenv("SOCKDIAG_RECEIVER_NICE"))
     step = std::atoi(env);
   if (step <= 0) return;
+  // Below the main thread's nice, not our own: a thread started by a pool
+  // thread already lowered inherits its nice and would go down twice.
   const auto tid = static_cast<id_t>(syscall(SYS_gettid));
   errno = 0;
-  const int current = getpriority(PRIO_PROCESS, tid);
-  if (current == -1 && errno != 0) return;
-  setpriority(PRIO_PROCESS, tid, std::min(current + step, 19));
+  const int main_nice = getpriority(PRIO_PROCESS, static_cast<id_t>(getpid()));
+  if (main_nice == -1 && errno != 0) return;
+  setpriority(PRIO_PROCESS, tid, std::min(main_nice + step, 19));
 }
-
-}  // namespace
 
 std::vector<uint8_t> TakeReceiveBuffer(size_t bytes) {
   {

@@ -41,6 +41,11 @@ struct Datagram {
 // (the parser reports why): nothing more will come, or nothing useful.
 bool EndsDump(const uint8_t* data, size_t length, uint32_t seq);
 
+// Lowers the calling thread's priority by SOCKDIAG_RECEIVER_NICE steps
+// (default 5): threads that spend their time in the kernel's walk let the
+// event loop's thread have a contended CPU first.
+void LowerOwnPriority();
+
 class Receiver {
  public:
   // `socket` must outlive the receiver; the dump request is already sent.

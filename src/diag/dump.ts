@@ -212,23 +212,25 @@ export class Dump implements AsyncIterable<SocketBatch> {
     this.native.recycle(batch.columns.family.buffer);
   }
 
-  private async fetch(): Promise<SocketBatch | null> {
+  private async fetch(): Promise<{ batch: SocketBatch; last: boolean } | null> {
     if (this.closed) throw closedError(this.context);
     try {
       const raw = await this.native.next();
-      return raw === null
-        ? null
-        : new SocketBatch(raw.count, columnViews(this.layout, raw.buffer, raw.count));
+      if (raw === null) return null;
+      const batch = new SocketBatch(raw.count, columnViews(this.layout, raw.buffer, raw.count));
+      return { batch, last: raw.last };
     } catch (error) {
       throw fromNativeError(error, this.context);
     }
   }
 
   async *[Symbol.asyncIterator](): AsyncGenerator<SocketBatch> {
-    // Two fills are always queued (the addon orders them by ticket), so the
-    // kernel walk goes on while the caller works on a batch and while the
-    // finished fill's result crosses to the main thread.
-    const queue: Promise<SocketBatch | null>[] = [];
+    // Once the first batch shows the dump goes on, two fills stay queued
+    // (the addon orders them by ticket), so the kernel walk goes on while
+    // the caller works on a batch and while the finished fill's result
+    // crosses to the main thread. A dump that ends in its first fill (a
+    // LISTEN dump, a small namespace) costs one fill, not three.
+    const queue: Promise<{ batch: SocketBatch; last: boolean } | null>[] = [];
     const request = () => {
       const next = this.fetch();
       // A rejection while the caller works on a batch is re-thrown when its
@@ -241,12 +243,15 @@ export class Dump implements AsyncIterable<SocketBatch> {
     const release = this.handle ? await this.handle.turn() : undefined;
     try {
       request();
-      request();
-      for (;;) {
-        const batch = await queue.shift()!;
-        if (batch === null) return;
-        request();
-        yield batch;
+      for (let first = true; ; first = false) {
+        const filled = await queue.shift()!;
+        if (filled === null) return;
+        if (!filled.last) {
+          request();
+          if (first) request();
+        }
+        yield filled.batch;
+        if (filled.last) return;
       }
     } finally {
       this.close();

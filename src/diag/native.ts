@@ -98,6 +98,8 @@ export interface RawBatch {
 export interface RawDumpBatch {
   count: number;
   buffer: ArrayBuffer;
+  /** The dump ended in the fill that made this batch. */
+  last: boolean;
 }
 
 export interface NativeDumpParams {
