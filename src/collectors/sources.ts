@@ -61,6 +61,11 @@ export interface SourceConfig {
   reader?: SourceReader;
   /** false: this configuration never reads the whole table (a namespace's cheap tier). */
   table?: boolean;
+  /**
+   * Only these counters ("TcpExt.ListenOverflows") are kept and served (a
+   * namespace's, unless --collector.netns.all-counters); default: all.
+   */
+  counters?: ReadonlySet<string>;
 }
 
 export class ScrapeSources {
@@ -130,11 +135,13 @@ export class ScrapeSources {
 
   /** /proc/net/{netstat,snmp,snmp6}. */
   get netstat(): Promise<NetstatSnapshot> {
+    const only = this.config.counters;
     this.counters ??= this.reader.snmpFiles().then((files) => {
       const values = new Map<string, number>();
       for (const counters of [files.netstat, files.snmp, files.snmp6]) {
         for (const counter of counters ?? []) {
           const key = `${counter.prefix}.${counter.field}`;
+          if (only && !only.has(key)) continue;
           if (!values.has(key)) values.set(key, counter.value);
         }
       }

@@ -56,11 +56,14 @@ export function batchedReader(handle: NamespaceHandle): FileReader {
  * gone to a process of another namespace, and the one trip costs less CPU
  * than the main thread's reads of five files besides it.
  */
-export function namespaceReader(handle: NamespaceHandle): SourceReader {
+export function namespaceReader(
+  handle: NamespaceHandle,
+  { snmp6 = true }: { snmp6?: boolean } = {},
+): SourceReader {
   const inside = batchedReader(handle);
   const net: [string, FileReader] = ['/proc/thread-self', inside];
   return {
-    snmpFiles: () => readSnmpFiles(...net),
+    snmpFiles: () => readSnmpFiles(...net, { snmp6 }),
     sockstatFiles: () => readSockstatFiles(...net),
     sysctls: () => readSysctlValues('/proc', inside),
     portRange: () => readPortRange('/proc', inside),

@@ -174,8 +174,11 @@ export class NetnsService {
     const sources: SourceConfig = {
       procfs: options.sources.procfs,
       scan: { ...scan, namespace: tracked.handle, parallelism: 1 },
-      reader: namespaceReader(tracked.handle),
+      // The incident counters only, unless all were asked for: none is
+      // IPv6's, so snmp6 is not even read.
+      reader: namespaceReader(tracked.handle, { snmp6: options.allCounters }),
       table: tracked.full,
+      ...(options.allCounters ? {} : { counters: INCIDENT_COUNTERS }),
       ...(options.owners ? { owners: options.owners } : {}),
       ...(tracked.closed ? { closed: tracked.closed } : {}),
     };

@@ -120,8 +120,9 @@ function sound(path: string, counters: SnmpCounter[], problems: ProcfsProblem[])
     });
   }
   return counters.filter((counter) => {
+    if (counter.value >= 0) return true;
     const key = `${counter.prefix}.${counter.field}`;
-    if (counter.value >= 0 || SIGNED_FIELDS.has(key)) return true;
+    if (SIGNED_FIELDS.has(key)) return true;
     problems.push({
       path,
       message: `${key} is ${counter.value}, and the kernel prints its counters unsigned`,
@@ -130,13 +131,20 @@ function sound(path: string, counters: SnmpCounter[], problems: ProcfsProblem[])
   });
 }
 
-/** Reads the three files once each, concurrently. `procfs` is /proc or /proc/<pid>. */
+/**
+ * Reads the three files once each, concurrently. `procfs` is /proc or
+ * /proc/<pid>. Without `snmp6` that file is not read (null, as when IPv6 is
+ * off): a namespace serves only the incident counters, none of them IPv6's.
+ */
 export async function readSnmpFiles(
   procfs: string,
   read: FileReader = readOptional,
+  { snmp6: withSnmp6 = true }: { snmp6?: boolean } = {},
 ): Promise<SnmpFiles> {
   const paths = [`${procfs}/net/netstat`, `${procfs}/net/snmp`, `${procfs}/net/snmp6`] as const;
-  const [netstat, snmp, snmp6] = await Promise.all(paths.map((path) => read(path)));
+  const [netstat, snmp, snmp6] = await Promise.all(
+    paths.map((path, i) => (i < 2 || withSnmp6 ? read(path) : null)),
+  );
   const problems: ProcfsProblem[] = [];
   const check = (index: number, text: string | null | undefined, parse: typeof parseSnmp6) =>
     text === null || text === undefined ? null : sound(paths[index]!, parse(text), problems);

@@ -11,7 +11,11 @@ import type {
 import { netstatCollector } from '../../src/collectors/netstat';
 import { sockstatCollector } from '../../src/collectors/sockstat';
 import { sysctlCollector } from '../../src/collectors/sysctl';
+import { ScrapeSources } from '../../src/collectors/sources';
+import { readSnmpFiles } from '../../src/procfs/netstat';
 import { pageSize } from '../../src/procfs/sockstat';
+import { readFile } from 'node:fs/promises';
+import pino from 'pino';
 import { PROMETHEUS_CONTENT_TYPE, render } from '../../src/http/exposition';
 import { FIXTURES } from '../helpers/paths';
 
@@ -83,6 +87,43 @@ t.test('netstat on an old kernel without IPv6', async (t) => {
     counters?.values.some((v) => v.labels?.group === 'Ip6'),
     'no snmp6, no error',
   );
+});
+
+t.test("netstat narrowed to a namespace's counters: the rest neither kept nor read", async (t) => {
+  const procfs = path.join(PROCFS, 'linux-6.18');
+  const read: string[] = [];
+  const reader = async (file: string) => {
+    read.push(path.basename(file));
+    return readFile(file, 'utf8');
+  };
+  const files = await readSnmpFiles(procfs, reader, { snmp6: false });
+  t.same(read.sort(), ['netstat', 'snmp'], 'snmp6 not read');
+  t.equal(files.snmp6, null, 'and reported as absent');
+  const only = new Set(['TcpExt.ListenOverflows', 'Tcp.CurrEstab', 'Ip6.InReceives']);
+  const sources = new ScrapeSources(
+    {
+      procfs,
+      scan: { trackPeers: false, peersLimit: 0, tcpInfo: true, ghostIdleSeconds: 3600 },
+      counters: only,
+      reader: {
+        snmpFiles: () => readSnmpFiles(procfs, reader, { snmp6: false }),
+        sockstatFiles: () => Promise.reject(new Error('unused')),
+        sysctls: () => Promise.reject(new Error('unused')),
+        portRange: () => Promise.reject(new Error('unused')),
+      },
+    },
+    false,
+  );
+  const families = await createCollector(netstatCollector).collect({
+    log: pino({ level: 'silent' }),
+    sources,
+    now: Date.now(),
+  });
+  const served = families.flatMap((f) =>
+    f.values.map((v) => `${v.labels?.group}.${v.labels?.field}`),
+  );
+  t.same(served.sort(), ['Tcp.CurrEstab', 'TcpExt.ListenOverflows'], 'only the asked-for counters');
+  t.equal(sample(families[0], 'TcpExt', 'ListenOverflows')?.value, 15, 'with their values');
 });
 
 t.test('netstat fails loudly when procfs is wrong', async (t) => {
