@@ -154,6 +154,42 @@ t.test('listeners to processes through a fake /proc, within the budget', async (
   }
   t.equal((await sliced.find([1000, 3990], 10)).size, 2, 'later scrapes resume where it stopped');
 
+  // The budget is the scan's own time: turns of the event loop between its
+  // slices, spent by the rest of a busy scrape, are not taken from it.
+  let busy = 0;
+  let reads = 0;
+  // Each look at the clock costs 0.05 ms of scanning; each turn of the
+  // loop, 40 ms of other collectors' work.
+  const shared = new ProcessIndex(proc, () => busy + reads++ * 0.05);
+  let turns = 0;
+  let calling = true;
+  const rest = () => {
+    busy += 40;
+    turns++;
+    if (calling) setImmediate(rest);
+  };
+  setImmediate(rest);
+  const wanted = [1000, 1990, 2990, 3990];
+  const inBusyLoop = await shared.find(wanted, 50).finally(() => (calling = false));
+  t.ok(turns > 1, `the loop turned ${turns} times during the call`);
+  t.equal(inBusyLoop.size, wanted.length, 'a busy event loop does not eat the budget');
+
+  // A caller that finds the second's budget spent still joins the pass
+  // under way: later calls of anyone's find its inodes.
+  let tick = 0;
+  const joining = new ProcessIndex(proc, () => (tick += 1));
+  await joining.find([42], 10); // starts a pass that nobody's inode ends
+  t.equal((await joining.find([1000], 10)).size, 0, 'out of budget: nothing yet');
+  for (let round = 0; round < 100; round++) {
+    tick += 15_000;
+    await joining.find([42], 10);
+  }
+  t.same(
+    (await joining.find([1000], 0)).get(1000),
+    { pid: 100, command: 'worker100' },
+    "found by the pass other callers drove, without a scan of its caller's own",
+  );
+
   // A pass under way (an inode nobody holds keeps it going), then a new
   // process with a new listener: read next, not after the pass.
   let later = 0;
