@@ -214,13 +214,8 @@ FillWorker::FillWorker(Napi::Env env, DumpHandle* owner,
 }
 
 void FillWorker::Execute() {
-  // A pool thread parses, and receives a dump's first datagrams: below the
-  // event loop's thread too, once per thread.
-  thread_local bool lowered = false;
-  if (!lowered) {
-    lowered = true;
-    LowerOwnPriority();
-  }
+  // A pool thread parses, and receives a dump's first datagrams.
+  LowerPoolThreadPriority();
   outcome_ = owner_->session()->Fill(&batch_, ticket_);
 }
 

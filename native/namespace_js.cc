@@ -9,6 +9,7 @@
 #include "addon_data.h"
 #include "error_js.h"
 #include "netns.h"
+#include "receiver.h"
 
 namespace sockdiag {
 namespace {
@@ -98,6 +99,7 @@ class ReadFilesWorker : public Napi::AsyncWorker {
   // On a pool thread, which spawns the private thread that changes
   // namespace and waits for it: the pool thread itself never moves.
   void Execute() override {
+    LowerPoolThreadPriority();
     auto work = [this] {
       ReadFiles(&files_, max_bytes_);
       return SysError{};

@@ -1,5 +1,6 @@
 #include "receiver.h"
 
+#include <sched.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -66,6 +67,19 @@ void LowerOwnPriority() {
   const int main_nice = getpriority(PRIO_PROCESS, static_cast<id_t>(getpid()));
   if (main_nice == -1 && errno != 0) return;
   setpriority(PRIO_PROCESS, tid, std::min(main_nice + step, 19));
+  // SCHED_BATCH: a thread woken for a job does not preempt the one that
+  // woke it (the event loop, in the middle of a scrape); it waits for the
+  // next tick. Needs no privilege; a kernel that refuses keeps SCHED_OTHER.
+  sched_param param{};
+  param.sched_priority = 0;
+  sched_setscheduler(0, SCHED_BATCH, &param);
+}
+
+void LowerPoolThreadPriority() {
+  thread_local bool lowered = false;
+  if (lowered) return;
+  lowered = true;
+  LowerOwnPriority();
 }
 
 std::vector<uint8_t> TakeReceiveBuffer(size_t bytes) {

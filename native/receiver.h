@@ -46,6 +46,12 @@ bool EndsDump(const uint8_t* data, size_t length, uint32_t seq);
 // event loop's thread have a contended CPU first.
 void LowerOwnPriority();
 
+// LowerOwnPriority() once per thread: for the libuv pool threads that run
+// the addon's jobs (parsing, receiving a dump's first datagrams, entering
+// namespaces for their files), so that waking one for a job does not take
+// the event loop's CPU from it.
+void LowerPoolThreadPriority();
+
 class Receiver {
  public:
   // `socket` must outlive the receiver; the dump request is already sent.

@@ -9,6 +9,19 @@ const GOALS = { cheapAdded: 0.3, fullOverFloor: 1.2 };
 const ms = (seconds) => (seconds === null ? 'n/a' : (seconds * 1000).toFixed(1));
 const ratio = (value) => (value === null || !Number.isFinite(value) ? 'n/a' : value.toFixed(2));
 
+/** Before the rounds, each exporter's listener owners were found (steady state measured). */
+function warmUpLine(warm) {
+  if (!warm) return [];
+  const parts = Object.entries(warm).map(
+    ([name, w]) =>
+      `${name} ${w.listeners - w.unknown} of ${w.listeners} known after ${w.scrapes} scrapes a second apart (${w.seconds.toFixed(0)} s)`,
+  );
+  return [
+    `Before the rounds, the listener owners (the budgeted /proc/PID/fd scan): ${parts.join('; ')}.`,
+    '',
+  ];
+}
+
 function summary(samples) {
   const pick = (key) => median(samples.map((s) => s[key]));
   const netns = median(samples.map((s) => s.collectors?.netns));
@@ -40,6 +53,7 @@ function netnsReport(result, header) {
     '',
     `Machine: ${header.machine}. Code measured: ${header.code}. ${header.rounds} interleaved rounds, medians; wall time of the HTTP request, CPU of the exporter (all threads) or of nldump.`,
     '',
+    ...warmUpLine(result.ownersWarmUp),
     '| goal | target | wall | CPU | verdict |',
     '|---|---|---:|---:|---|',
     `| cheap tier for all ${result.namespaces} namespaces (scrape with netns - without) / host-only scrape of the same ${result.total} | <= ${GOALS.cheapAdded} | ${ratio(cheapAdded('seconds'))} | ${ratio(cheapAdded('cpuSeconds'))} | ${verdict(cheapAdded('seconds'), GOALS.cheapAdded)} |`,

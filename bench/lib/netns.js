@@ -33,6 +33,8 @@ const HOST = `${PREFIX}-host`;
 const WITHOUT_NETNS = ['sockets', 'listeners', 'netstat', 'sockstat', 'sysctl', 'incidents'];
 const OWN_PATH = `/metrics?${WITHOUT_NETNS.map((c) => `collect[]=${c}`).join('&')}`;
 const FORCED_ROUNDS = 2;
+/** At most this long for the listener owners before the rounds (1 scrape a second). */
+const OWNERS_WARM_UP_S = 240;
 
 const median = (values) => {
   const sorted = values.filter((v) => typeof v === 'number').sort((a, b) => a - b);
@@ -96,6 +98,7 @@ class Node {
 
 /** An exporter in `netns` with `args`, and a client beside it (lib/netns-scraper.js). */
 async function exporterIn(netns, job, name, args) {
+  job.ownersWarmUp ??= {};
   const scraper = forkHelper(path.join(__dirname, 'netns-scraper.js'), {
     wrapper: ['nsenter', `--net=/run/netns/${netns}`],
   });
@@ -103,6 +106,11 @@ async function exporterIn(netns, job, name, args) {
   await scraper.call({ start: { cli, args, port: PORT, logs: job.logs, name } });
   // The first scrapes open the namespaces and warm the code: untimed.
   for (let i = 0; i < 2; i++) await scraper.call({ scrape: { path: '/metrics' } });
+  const owners = await scraper.call({ warmOwners: { limitS: OWNERS_WARM_UP_S } });
+  log(
+    `${name}: listener owners ${owners.listeners - owners.unknown} of ${owners.listeners} known after ${owners.scrapes} scrapes, ${owners.seconds.toFixed(0)} s`,
+  );
+  job.ownersWarmUp[name] = owners;
   return {
     scrape: (pathname) => scraper.call({ scrape: { path: pathname } }),
     async stop() {
@@ -232,6 +240,7 @@ async function namespacesBenchmark(job) {
       shared,
       private: priv,
       host,
+      ownersWarmUp: job.ownersWarmUp,
     };
   } finally {
     await node.down();

@@ -11,6 +11,11 @@ export type MetricType = 'counter' | 'gauge' | 'histogram' | 'untyped';
 export interface MetricSample {
   value: number;
   labels?: Record<string, string | number>;
+  /**
+   * Labels many samples share (a namespace's `netns`), rendered after
+   * `labels`: prom-client formats each such object once, not per sample.
+   */
+  sharedLabels?: Readonly<Record<string, string>>;
   /** For histogram parts: `${name}_bucket`, `${name}_sum`, `${name}_count`. */
   metricName?: string;
 }

@@ -10,6 +10,8 @@ export const PROMETHEUS_CONTENT_TYPE = Registry.PROMETHEUS_CONTENT_TYPE;
 export const OPENMETRICS_CONTENT_TYPE = Registry.OPENMETRICS_CONTENT_TYPE;
 export type ContentType = typeof PROMETHEUS_CONTENT_TYPE | typeof OPENMETRICS_CONTENT_TYPE;
 
+const NO_SHARED_LABELS: Readonly<Record<string, string>> = Object.freeze({});
+
 const MISNAMED_GAUGES = new Set([
   'nodejs_active_handles_total',
   'nodejs_active_requests_total',
@@ -58,7 +60,16 @@ export async function render(families: MetricFamily[], contentType: ContentType)
     // appends `_total` to each sample.
     const openCounter = contentType === OPENMETRICS_CONTENT_TYPE && family.type === 'counter';
     const name = openCounter ? family.name.replace(/_total$/, '') : family.name;
-    const snapshot = { ...family, name, aggregator: 'sum' };
+    // prom-client defaults a sample's missing sharedLabels to a new {} and
+    // caches its rendering in a WeakMap: one empty object for all instead
+    // of a WeakMap entry (and its garbage) per sample.
+    const values = family.values.map((v) => ({
+      value: v.value,
+      labels: v.labels,
+      metricName: v.metricName,
+      sharedLabels: v.sharedLabels ?? NO_SHARED_LABELS,
+    }));
+    const snapshot = { ...family, name, values, aggregator: 'sum' };
     registry.registerMetric({
       name,
       help: family.help,

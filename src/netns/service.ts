@@ -74,13 +74,31 @@ export function labelNamespace(
   netns: string,
   allCounters: boolean,
 ): MetricFamily[] {
+  // One object for the namespace's every sample: rendered once, not cloned
+  // into each sample's labels (a hundred namespaces' 16,000 samples).
+  const shared = { netns };
   return families.map((family) => {
     let values = family.values;
     if (!allCounters && family.name.startsWith('sockdiag_netstat_')) {
       values = values.filter((v) => INCIDENT_COUNTERS.has(`${v.labels?.group}.${v.labels?.field}`));
     }
-    return { ...family, values: values.map((v) => ({ ...v, labels: { ...v.labels, netns } })) };
+    return {
+      ...family,
+      values: values.map((v) => sample(v, v.sharedLabels ? { ...v.sharedLabels, netns } : shared)),
+    };
   });
+}
+
+/**
+ * A sample with `sharedLabels`, always of one shape (spreads of samples of
+ * many shapes were slower to make, and to render, than the labels they
+ * saved copying).
+ */
+export function sample(
+  v: MetricSample,
+  sharedLabels: Readonly<Record<string, string>>,
+): MetricSample {
+  return { value: v.value, labels: v.labels, metricName: v.metricName, sharedLabels };
 }
 
 /** The families about the namespaces themselves: identity, tier, counts. */

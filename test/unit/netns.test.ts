@@ -8,6 +8,7 @@ import { scratchDir } from '../helpers/paths';
 import t, { type Test } from 'tap';
 import type { MetricFamily } from '../../src/collectors/collector';
 import { mergeFamilies } from '../../src/collectors/families';
+import { PROMETHEUS_CONTENT_TYPE, render } from '../../src/http/exposition';
 import { renderJson, renderText } from '../../src/incidents/report';
 import type { Finding } from '../../src/incidents/types';
 import { discoverNamespaces, netnsLabel, stillThere } from '../../src/netns/discovery';
@@ -131,9 +132,25 @@ t.test(
     ];
     const narrow = labelNamespace(families, 'cni-x', false);
     t.same(narrow[0]!.values, [
-      { labels: { group: 'TcpExt', field: 'ListenOverflows', netns: 'cni-x' }, value: 3 },
+      {
+        labels: { group: 'TcpExt', field: 'ListenOverflows' },
+        sharedLabels: { netns: 'cni-x' },
+        value: 3,
+      },
     ]);
-    t.same(narrow[1]!.values, [{ labels: { port: '80', netns: 'cni-x' }, value: 1 }]);
+    t.same(narrow[1]!.values, [
+      { labels: { port: '80' }, sharedLabels: { netns: 'cni-x' }, value: 1 },
+    ]);
+    t.equal(
+      narrow[0]!.values[0]!.sharedLabels,
+      narrow[1]!.values[0]!.sharedLabels,
+      "one netns object for the namespace's samples",
+    );
+    t.match(
+      await render(narrow, PROMETHEUS_CONTENT_TYPE),
+      /^sockdiag_listener_sockets\{port="80",netns="cni-x"\} 1$/m,
+      'rendered after the own labels',
+    );
     t.equal(
       labelNamespace(families, 'cni-x', true)[0]!.values.length,
       2,
