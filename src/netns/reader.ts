@@ -58,12 +58,16 @@ export function batchedReader(handle: NamespaceHandle): FileReader {
  */
 export function namespaceReader(
   handle: NamespaceHandle,
-  { snmp6 = true }: { snmp6?: boolean } = {},
+  { counters }: { counters?: ReadonlySet<string> } = {},
 ): SourceReader {
   const inside = batchedReader(handle);
   const net: [string, FileReader] = ['/proc/thread-self', inside];
+  // Only some counters: only their groups are parsed, and snmp6 is read
+  // only if one of them is IPv6's.
+  const groups = counters ? new Set([...counters].map((key) => key.split('.')[0]!)) : undefined;
+  const snmp6 = !groups || [...groups].some((group) => group.endsWith('6'));
   return {
-    snmpFiles: () => readSnmpFiles(...net, { snmp6 }),
+    snmpFiles: () => readSnmpFiles(...net, { snmp6, ...(groups ? { groups } : {}) }),
     sockstatFiles: () => readSockstatFiles(...net),
     sysctls: () => readSysctlValues('/proc', inside),
     portRange: () => readPortRange('/proc', inside),

@@ -192,9 +192,12 @@ export class NetnsService {
     const sources: SourceConfig = {
       procfs: options.sources.procfs,
       scan: { ...scan, namespace: tracked.handle, parallelism: 1 },
-      // The incident counters only, unless all were asked for: none is
-      // IPv6's, so snmp6 is not even read.
-      reader: namespaceReader(tracked.handle, { snmp6: options.allCounters }),
+      // The incident counters only, unless all were asked for: only their
+      // groups are parsed (TcpExt, Tcp), and snmp6 is not even read.
+      reader: namespaceReader(
+        tracked.handle,
+        options.allCounters ? {} : { counters: INCIDENT_COUNTERS },
+      ),
       table: tracked.full,
       ...(options.allCounters ? {} : { counters: INCIDENT_COUNTERS }),
       ...(options.owners ? { owners: options.owners } : {}),

@@ -21,11 +21,17 @@ interface Header {
   names: string[];
 }
 
-function splitPrefixed(line: string): { prefix: string; tokens: string[] } | null {
+const SKIPPED = { prefix: '', tokens: [] as string[] };
+
+function splitPrefixed(
+  line: string,
+  groups?: ReadonlySet<string>,
+): { prefix: string; tokens: string[] } | null {
   const colon = line.indexOf(':');
   if (colon <= 0) return null;
   const prefix = line.slice(0, colon).trim();
   if (!FIELD_NAME.test(prefix)) return null;
+  if (groups && !groups.has(prefix)) return SKIPPED;
   const tokens = line
     .slice(colon + 1)
     .trim()
@@ -54,12 +60,19 @@ function pairFields(header: Header, values: string[], out: SnmpCounter[]): void 
   }
 }
 
-/** Parses /proc/net/netstat or /proc/net/snmp text (any prefixes). */
-export function parseSnmpTable(text: string): SnmpCounter[] {
+/**
+ * Parses /proc/net/netstat or /proc/net/snmp text (any prefixes, or only
+ * those in `groups`: the lines of the others are not even split).
+ */
+export function parseSnmpTable(text: string, groups?: ReadonlySet<string>): SnmpCounter[] {
   const out: SnmpCounter[] = [];
   let header: Header | null = null;
   for (const line of text.split('\n')) {
-    const parsed = splitPrefixed(line);
+    const parsed = splitPrefixed(line, groups);
+    if (parsed === SKIPPED) {
+      header = null;
+      continue;
+    }
     if (parsed === null) {
       // A blank or junk line breaks any pairing in progress.
       header = null;
@@ -139,7 +152,7 @@ function sound(path: string, counters: SnmpCounter[], problems: ProcfsProblem[])
 export async function readSnmpFiles(
   procfs: string,
   read: FileReader = readOptional,
-  { snmp6: withSnmp6 = true }: { snmp6?: boolean } = {},
+  { snmp6: withSnmp6 = true, groups }: { snmp6?: boolean; groups?: ReadonlySet<string> } = {},
 ): Promise<SnmpFiles> {
   const paths = [`${procfs}/net/netstat`, `${procfs}/net/snmp`, `${procfs}/net/snmp6`] as const;
   const [netstat, snmp, snmp6] = await Promise.all(
@@ -148,9 +161,10 @@ export async function readSnmpFiles(
   const problems: ProcfsProblem[] = [];
   const check = (index: number, text: string | null | undefined, parse: typeof parseSnmp6) =>
     text === null || text === undefined ? null : sound(paths[index]!, parse(text), problems);
+  const table = (text: string) => parseSnmpTable(text, groups);
   return {
-    netstat: check(0, netstat, parseSnmpTable),
-    snmp: check(1, snmp, parseSnmpTable),
+    netstat: check(0, netstat, table),
+    snmp: check(1, snmp, table),
     snmp6: check(2, snmp6, parseSnmp6),
     problems,
   };

@@ -206,3 +206,29 @@ t.test('page size comes from getconf', async (t) => {
   );
   t.equal(await pageSize(), size, 'cached');
 });
+
+t.test('parseSnmpTable with groups: only theirs, the same as unfiltered', async (t) => {
+  const text = [
+    'Ip: Forwarding DefaultTTL',
+    'Ip: 1 64',
+    'Tcp: RtoAlgorithm ActiveOpens',
+    'Tcp: 1 7',
+    'Udp: InDatagrams',
+    'Udp: 3',
+    'TcpExt: ListenOverflows',
+    'TcpExt: 15',
+    '',
+  ].join('\n');
+  const groups = new Set(['Tcp', 'TcpExt']);
+  const all = parseSnmpTable(text).filter((c) => groups.has(c.prefix));
+  t.same(parseSnmpTable(text, groups), all, 'same counters, values and order');
+  t.same(
+    parseSnmpTable(text, groups).map((c) => `${c.prefix}.${c.field}=${c.value}`),
+    ['Tcp.RtoAlgorithm=1', 'Tcp.ActiveOpens=7', 'TcpExt.ListenOverflows=15'],
+  );
+  t.same(
+    parseSnmpTable('Tcp: ActiveOpens\nUdp: 3\nTcp: 7\n', groups),
+    [],
+    'a skipped line between a header and its values breaks the pair',
+  );
+});
