@@ -110,7 +110,7 @@ export const listenersCollector = defineCollector({
       default: true,
     }),
     processScanBudget: decimal({
-      help: 'Seconds the /proc/PID/fd scan for unknown listeners may take per scrape (per second, shared by every namespace); it resumes on the next scrape.',
+      help: 'Seconds of reading the /proc/PID/fd scan for unknown listeners may spend each second (shared by every namespace, counted slice by slice); it resumes on the next scrape.',
       default: 0.05,
       min: 0,
       max: 10,

@@ -67,7 +67,8 @@ const INCIDENT_COUNTERS = new Set([
 
 /**
  * One namespace's families with its `netns` label on every sample; of
- * netstat only the counters the incident checks read unless `allCounters`.
+ * netstat only the counters the incident checks read unless `allCounters`;
+ * incident evidence only for the incidents detected in it.
  */
 export function labelNamespace(
   families: MetricFamily[],
@@ -77,10 +78,22 @@ export function labelNamespace(
   // One object for the namespace's every sample: rendered once, not cloned
   // into each sample's labels (a hundred namespaces' 16,000 samples).
   const shared = { netns };
+  // Evidence only for the incidents that fired here: the rest is a
+  // hundred pods' worth of zeros (sockdiag_netstat_total and sockdiag_sysctl
+  // carry the same numbers), a quarter of a namespace's series.
+  const fired = new Set(
+    families
+      .find((f) => f.name === 'sockdiag_incident_detected')
+      ?.values.filter((v) => v.value === 1)
+      .map((v) => v.labels?.incident) ?? [],
+  );
   return families.map((family) => {
     let values = family.values;
     if (!allCounters && family.name.startsWith('sockdiag_netstat_')) {
       values = values.filter((v) => INCIDENT_COUNTERS.has(`${v.labels?.group}.${v.labels?.field}`));
+    }
+    if (family.name === 'sockdiag_incident_evidence') {
+      values = values.filter((v) => fired.has(v.labels?.incident));
     }
     return {
       ...family,
