@@ -16,7 +16,15 @@ const { performance } = require('node:perf_hooks');
 const { setTimeout: sleep } = require('node:timers/promises');
 const machine = require('./machine');
 const { interleavedRounds, scrape, warmUpDump } = require('./methods');
-const { forkHelper, log, memory, serveMessages, startServer, stopServer } = require('./processes');
+const {
+  forkHelper,
+  log,
+  memory,
+  serveMessages,
+  startServer,
+  stopServer,
+  waitForOwners,
+} = require('./processes');
 
 const PORTS = { ours: 19599, nodeExporter: 19600, profiled: 19598, anon: 19595 };
 /** The exporter without owner attribution (the attribution group). */
@@ -168,26 +176,18 @@ const OWNERS_WARM_UP_S = 180;
 
 /**
  * Scrapes the listeners once a second until every listener's process is
- * known: on a host with millions of descriptors the /proc/PID/fd scan
- * that finds them takes many scrapes within its budget (50 ms a second),
- * and the rounds should measure what every later scrape costs, not that
- * transient (bench --fd-scan measures it). Returns how long it took.
+ * known: on a host with millions of descriptors the /proc/PID/fd scan that
+ * finds them takes many scrapes within its budget (50 ms a second).
  */
 async function warmOwners(port) {
-  const started = Date.now();
-  for (let scrapes = 1; ; scrapes++) {
-    const { body } = await scrape(port, '/metrics?collect[]=listeners');
-    const owners = body.split('\n').filter((l) => l.startsWith('sockdiag_listener_owner_info{'));
-    const unknown = owners.filter((l) => l.includes('process=""')).length;
-    const seconds = (Date.now() - started) / 1000;
-    if (unknown === 0 || seconds >= OWNERS_WARM_UP_S) {
-      log(
-        `listener owners: ${owners.length - unknown} of ${owners.length} known after ${scrapes} scrapes, ${seconds.toFixed(0)} s`,
-      );
-      return { scrapes, seconds, listeners: owners.length, unknown };
-    }
-    await sleep(1000);
-  }
+  const warm = await waitForOwners(
+    async () => (await scrape(port, '/metrics?collect[]=listeners')).body,
+    OWNERS_WARM_UP_S,
+  );
+  log(
+    `listener owners: ${warm.listeners - warm.unknown} of ${warm.listeners} known after ${warm.scrapes} scrapes, ${warm.seconds.toFixed(0)} s`,
+  );
+  return warm;
 }
 
 /** Memory of each exporter that runs, under `phase` (idle, afterRounds, end). */

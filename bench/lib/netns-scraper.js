@@ -15,6 +15,7 @@ const {
   serveMessages,
   startServer,
   stopServer,
+  waitForOwners,
 } = require('./processes');
 
 let server = null;
@@ -64,19 +65,10 @@ serveMessages(async (message) => {
     };
   }
   if (message.warmOwners) {
-    // The rounds measure what every later scrape costs: the owner scan of a
-    // new node (its budget a second) is a transient, bench --fd-scan's case.
-    const started = Date.now();
-    for (let scrapes = 1; ; scrapes++) {
-      const { body } = await httpGet(port, '/metrics');
-      const owners = body.split('\n').filter((l) => l.startsWith('sockdiag_listener_owner_info{'));
-      const unknown = owners.filter((l) => l.includes('process=""')).length;
-      const seconds = (Date.now() - started) / 1000;
-      if (unknown === 0 || seconds >= message.warmOwners.limitS) {
-        return { scrapes, seconds, listeners: owners.length, unknown };
-      }
-      await new Promise((resolve) => setTimeout(resolve, 1000));
-    }
+    return waitForOwners(
+      async () => (await httpGet(port, '/metrics')).body,
+      message.warmOwners.limitS,
+    );
   }
   if (message.stop) {
     if (server) await stopServer(server);

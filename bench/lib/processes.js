@@ -240,6 +240,26 @@ function memory(pid) {
   return { rssMiB: kib('VmRSS') / 1024, hwmMiB: kib('VmHWM') / 1024 };
 }
 
+/**
+ * GETs `body()` (a /metrics text) once a second until every listener's
+ * process is known or `limitS` passed: {scrapes, seconds, listeners, unknown}.
+ * The rounds measure what every later scrape costs, not the budgeted owner
+ * scan of a new host (bench --fd-scan measures that).
+ */
+async function waitForOwners(body, limitS) {
+  const started = Date.now();
+  for (let scrapes = 1; ; scrapes++) {
+    const text = await body();
+    const owners = text.split('\n').filter((l) => l.startsWith('sockdiag_listener_owner_info{'));
+    const unknown = owners.filter((l) => l.includes('process=""')).length;
+    const seconds = (Date.now() - started) / 1000;
+    if (unknown === 0 || seconds >= limitS) {
+      return { scrapes, seconds, listeners: owners.length, unknown };
+    }
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+  }
+}
+
 module.exports = {
   children,
   cpuSeconds,
@@ -252,4 +272,5 @@ module.exports = {
   serveMessages,
   startServer,
   stopServer,
+  waitForOwners,
 };

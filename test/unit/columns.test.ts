@@ -6,6 +6,21 @@ import { batchLayout, COLUMNS, columnViews } from '../../src/diag/columns';
 import { addon } from '../../src/diag/native';
 import { concat, done, row } from '../helpers/nlbuild';
 
+/** TCP rows of seq 7 parsed into a batch of `batchRows` with `groups`. */
+function parseRows(bytes: Uint8Array, batchRows: number, groups: number) {
+  return addon.parse(bytes, {
+    family: 2,
+    protocol: 6,
+    states: 0xfff,
+    extensions: 0,
+    legacy: false,
+    timeoutMs: 1000,
+    batchRows,
+    groups,
+    seq: 7,
+  });
+}
+
 t.test('the TypeScript column list is the addon column list', async (t) => {
   t.same(addon.columns, COLUMNS, 'same names, arrays, widths and groups, in layout order');
   t.equal(new Set(addon.columns.map((c) => c.name)).size, addon.columns.length, 'names unique');
@@ -20,17 +35,7 @@ t.test('a parsed batch carries exactly the listed columns of its groups', async 
     ['info', 1],
     ['every group', 7],
   ] as const) {
-    const result = addon.parse(bytes, {
-      family: 2,
-      protocol: 6,
-      states: 0xfff,
-      extensions: 0,
-      legacy: false,
-      timeoutMs: 1000,
-      batchRows: 8,
-      groups: bits,
-      seq: 7,
-    });
+    const result = parseRows(bytes, 8, bits);
     t.equal(result.count, count, `${name}: three rows`);
     const expected = COLUMNS.filter((c) => c.group === 'base' || (groups[c.group] & bits) !== 0);
     t.same(
@@ -62,17 +67,7 @@ t.test("the views made in JavaScript are the addon's views", async (t) => {
   const bytes = concat(row(7), row(7), row(7), done(7));
   for (const groups of [0, 1, 2, 3, 4, 7]) {
     for (const capacity of [3, 8, 1000]) {
-      const result = addon.parse(bytes, {
-        family: 2,
-        protocol: 6,
-        states: 0xfff,
-        extensions: 0,
-        legacy: false,
-        timeoutMs: 1000,
-        batchRows: capacity,
-        groups,
-        seq: 7,
-      });
+      const result = parseRows(bytes, capacity, groups);
       const native = result.columns as unknown as Record<string, ArrayBufferView>;
       const buffer = result.columns.family.buffer as ArrayBuffer;
       const layout = batchLayout(capacity, groups);
