@@ -58,3 +58,15 @@ export function mergeFamilies(families: readonly MetricFamily[]): MetricFamily[]
   }
   return [...byName.values()];
 }
+
+/**
+ * A sample with `sharedLabels`, always of one shape: prom-client reads
+ * samples of many shapes megamorphically, and spreads of them were slower
+ * to make and to render than the label copies they saved.
+ */
+export function withSharedLabels(
+  v: MetricSample,
+  sharedLabels: Readonly<Record<string, string>>,
+): MetricSample {
+  return { value: v.value, labels: v.labels, metricName: v.metricName, sharedLabels };
+}

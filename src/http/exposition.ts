@@ -4,6 +4,7 @@
 // adapter objects: prom-client renames counters in place for OpenMetrics.
 import { collectDefaultMetrics, type Metric, Registry } from 'prom-client';
 import type { MetricFamily } from '../collectors/collector';
+import { withSharedLabels } from '../collectors/families';
 import { mediaQuality, parsePreferences } from './negotiate';
 
 export const PROMETHEUS_CONTENT_TYPE = Registry.PROMETHEUS_CONTENT_TYPE;
@@ -63,12 +64,10 @@ export async function render(families: MetricFamily[], contentType: ContentType)
     // prom-client defaults a sample's missing sharedLabels to a new {} and
     // caches its rendering in a WeakMap: one empty object for all instead
     // of a WeakMap entry (and its garbage) per sample.
-    const values = family.values.map((v) => ({
-      value: v.value,
-      labels: v.labels,
-      metricName: v.metricName,
-      sharedLabels: v.sharedLabels ?? NO_SHARED_LABELS,
-    }));
+    // (A sample with sharedLabels already has that shape: labelNamespace.)
+    const values = family.values.map((v) =>
+      v.sharedLabels ? v : withSharedLabels(v, NO_SHARED_LABELS),
+    );
     const snapshot = { ...family, name, values, aggregator: 'sum' };
     registry.registerMetric({
       name,

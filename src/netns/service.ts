@@ -11,6 +11,7 @@
 // scrapes; both go when the namespace does.
 import type { Logger } from 'pino';
 import type { CollectorDefinition, MetricFamily, MetricSample } from '../collectors/collector';
+import { withSharedLabels } from '../collectors/families';
 import { CollectorRegistry } from '../collectors/registry';
 import type { SourceConfig } from '../collectors/sources';
 import { INCIDENTS } from '../incidents/definitions';
@@ -66,15 +67,11 @@ const INCIDENT_COUNTERS = new Set([
 ]);
 
 /**
- * One namespace's families with its `netns` label on every sample; of
- * netstat only the counters the incident checks read unless `allCounters`;
- * incident evidence only for the incidents detected in it.
+ * One namespace's families with its `netns` label on every sample, and
+ * incident evidence only for the incidents detected in it. (Its netstat is
+ * already narrowed at the source: SourceConfig.counters.)
  */
-export function labelNamespace(
-  families: MetricFamily[],
-  netns: string,
-  allCounters: boolean,
-): MetricFamily[] {
+export function labelNamespace(families: MetricFamily[], netns: string): MetricFamily[] {
   // One object for the namespace's every sample: rendered once, not cloned
   // into each sample's labels (a hundred namespaces' 16,000 samples).
   const shared = { netns };
@@ -88,30 +85,17 @@ export function labelNamespace(
       .map((v) => v.labels?.incident) ?? [],
   );
   return families.map((family) => {
-    let values = family.values;
-    if (!allCounters && family.name.startsWith('sockdiag_netstat_')) {
-      values = values.filter((v) => INCIDENT_COUNTERS.has(`${v.labels?.group}.${v.labels?.field}`));
-    }
-    if (family.name === 'sockdiag_incident_evidence') {
-      values = values.filter((v) => fired.has(v.labels?.incident));
-    }
+    const values =
+      family.name === 'sockdiag_incident_evidence'
+        ? family.values.filter((v) => fired.has(v.labels?.incident))
+        : family.values;
     return {
       ...family,
-      values: values.map((v) => sample(v, v.sharedLabels ? { ...v.sharedLabels, netns } : shared)),
+      values: values.map((v) =>
+        withSharedLabels(v, v.sharedLabels ? { ...v.sharedLabels, netns } : shared),
+      ),
     };
   });
-}
-
-/**
- * A sample with `sharedLabels`, always of one shape (spreads of samples of
- * many shapes were slower to make, and to render, than the labels they
- * saved copying).
- */
-export function sample(
-  v: MetricSample,
-  sharedLabels: Readonly<Record<string, string>>,
-): MetricSample {
-  return { value: v.value, labels: v.labels, metricName: v.metricName, sharedLabels };
 }
 
 /** The families about the namespaces themselves: identity, tier, counts. */
@@ -259,7 +243,7 @@ export class NetnsService {
         vanished.push(tracked.entry.inode);
         return;
       }
-      out.push(...labelNamespace(families, tracked.label, this.options.allCounters));
+      out.push(...labelNamespace(families, tracked.label));
     });
     const gone = new Set(vanished);
     out.push(

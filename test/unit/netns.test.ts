@@ -110,55 +110,44 @@ t.test('capabilities from CapEff', async (t) => {
   );
 });
 
-t.test(
-  'labelNamespace: netns on every sample, netstat narrowed to the incident counters',
-  async (t) => {
-    const families: MetricFamily[] = [
-      {
-        name: 'sockdiag_netstat_total',
-        help: 'h',
-        type: 'counter',
-        values: [
-          { labels: { group: 'TcpExt', field: 'ListenOverflows' }, value: 3 },
-          { labels: { group: 'TcpExt', field: 'TCPHPHits' }, value: 9 },
-        ],
-      },
-      {
-        name: 'sockdiag_listener_sockets',
-        help: 'h',
-        type: 'gauge',
-        values: [{ labels: { port: '80' }, value: 1 }],
-      },
-    ];
-    const narrow = labelNamespace(families, 'cni-x', false);
-    t.same(narrow[0]!.values, [
-      {
-        labels: { group: 'TcpExt', field: 'ListenOverflows' },
-        sharedLabels: { netns: 'cni-x' },
-        value: 3,
-      },
-    ]);
-    t.same(narrow[1]!.values, [
-      { labels: { port: '80' }, sharedLabels: { netns: 'cni-x' }, value: 1 },
-    ]);
-    t.equal(
-      narrow[0]!.values[0]!.sharedLabels,
-      narrow[1]!.values[0]!.sharedLabels,
-      "one netns object for the namespace's samples",
-    );
-    t.match(
-      await render(narrow, PROMETHEUS_CONTENT_TYPE),
-      /^sockdiag_listener_sockets\{port="80",netns="cni-x"\} 1$/m,
-      'rendered after the own labels',
-    );
-    t.equal(
-      labelNamespace(families, 'cni-x', true)[0]!.values.length,
-      2,
-      'every counter with allCounters',
-    );
-    t.equal(families[0]!.values[0]!.labels!.netns, undefined, 'the input is left alone');
-  },
-);
+t.test('labelNamespace: netns on every sample, one shared label object', async (t) => {
+  const families: MetricFamily[] = [
+    {
+      name: 'sockdiag_netstat_total',
+      help: 'h',
+      type: 'counter',
+      values: [{ labels: { group: 'TcpExt', field: 'ListenOverflows' }, value: 3 }],
+    },
+    {
+      name: 'sockdiag_listener_sockets',
+      help: 'h',
+      type: 'gauge',
+      values: [{ labels: { port: '80' }, value: 1 }],
+    },
+  ];
+  const narrow = labelNamespace(families, 'cni-x');
+  t.same(narrow[0]!.values, [
+    {
+      labels: { group: 'TcpExt', field: 'ListenOverflows' },
+      sharedLabels: { netns: 'cni-x' },
+      value: 3,
+    },
+  ]);
+  t.same(narrow[1]!.values, [
+    { labels: { port: '80' }, sharedLabels: { netns: 'cni-x' }, value: 1 },
+  ]);
+  t.equal(
+    narrow[0]!.values[0]!.sharedLabels,
+    narrow[1]!.values[0]!.sharedLabels,
+    "one netns object for the namespace's samples",
+  );
+  t.match(
+    await render(narrow, PROMETHEUS_CONTENT_TYPE),
+    /^sockdiag_listener_sockets\{port="80",netns="cni-x"\} 1$/m,
+    'rendered after the own labels',
+  );
+  t.equal(families[0]!.values[0]!.labels!.netns, undefined, 'the input is left alone');
+});
 
 t.test(
   'mergeFamilies: one family per name, every namespace in order, inputs untouched',
