@@ -23,6 +23,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("readNamespaceFiles",
               Napi::Function::New(env, sockdiag::ReadNamespaceFiles,
                                   "readNamespaceFiles"));
+  exports.Set("readNamespacesFiles",
+              Napi::Function::New(env, sockdiag::ReadNamespacesFiles,
+                                  "readNamespacesFiles"));
   return exports;
 }
 

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -84,68 +85,102 @@ class OpenWorker : public Napi::AsyncWorker {
   SysError error_;
 };
 
+// One namespace's part of a read: where (a path, or the socket of a handle,
+// followed into its namespace even when the path is gone) and what.
+struct NamespaceRead {
+  std::string path;
+  SharedSocket socket;
+  std::vector<FileRead> files;
+  SysError error;  // the namespace could not be entered: no file was read
+};
+
+// Reads the files of one or many namespaces on one private thread that
+// enters each in turn: a scrape of a hundred namespaces is one pool job and
+// one thread, not one of each per namespace (each woke a thread that took
+// the CPU from the event loop, and the results cost a property per field).
 class ReadFilesWorker : public Napi::AsyncWorker {
  public:
-  ReadFilesWorker(Napi::Env env, std::string path, SharedSocket socket,
-                  std::vector<FileRead> files, size_t max_bytes)
+  ReadFilesWorker(Napi::Env env, std::vector<NamespaceRead> reads, bool single,
+                  size_t max_bytes)
       : Napi::AsyncWorker(env, "sockdiag.readNamespaceFiles"),
         deferred_(Napi::Promise::Deferred::New(env)),
-        path_(std::move(path)),
-        socket_(std::move(socket)),
-        files_(std::move(files)),
+        reads_(std::move(reads)),
+        single_(single),
         max_bytes_(max_bytes) {}
   Napi::Promise Promise() { return deferred_.Promise(); }
 
   // On a pool thread, which spawns the private thread that changes
-  // namespace and waits for it: the pool thread itself never moves.
+  // namespace and waits for it: the pool thread itself never moves. The
+  // private thread enters each namespace before reading its files, so a
+  // namespace it could not enter has none read (rather than another's).
   void Execute() override {
     LowerPoolThreadPriority();
-    auto work = [this] {
-      ReadFiles(&files_, max_bytes_);
-      return SysError{};
-    };
-    if (!socket_) {
-      error_ = RunInNetns(path_, work);
-      return;
-    }
-    int netns_fd;
-    error_ = socket_->NetnsFd(&netns_fd);
-    if (error_) return;
-    error_ = RunInNetnsFd(netns_fd, work);
-    close(netns_fd);
+    std::thread worker([this] {
+      for (NamespaceRead& read : reads_) {
+        int netns_fd = -1;
+        read.error = read.socket ? read.socket->NetnsFd(&netns_fd)
+                                 : OpenNetnsFile(read.path, &netns_fd, nullptr);
+        if (read.error) continue;
+        read.error = EnterNetns(netns_fd);
+        close(netns_fd);
+        if (!read.error) ReadFiles(&read.files, max_bytes_);
+      }
+    });
+    worker.join();
   }
 
   void OnOK() override {
     Napi::Env env = Env();
     Napi::HandleScope scope(env);
-    if (error_) {
-      deferred_.Reject(SystemError(env, "readNamespaceFiles", error_).Value());
+    if (single_) {
+      const NamespaceRead& read = reads_.front();
+      if (read.error) {
+        deferred_.Reject(
+            SystemError(env, "readNamespaceFiles", read.error).Value());
+      } else {
+        deferred_.Resolve(Files(env, read.files));
+      }
       return;
     }
-    Napi::Array out = Napi::Array::New(env, files_.size());
-    for (size_t i = 0; i < files_.size(); ++i) {
-      const FileRead& file = files_[i];
-      Napi::Object entry = Napi::Object::New(env);
-      entry.Set("path", file.path);
-      if (file.error) {
-        entry.Set("errno", file.error.errnum);
-        entry.Set("syscall", file.error.syscall);
-      } else {
-        entry.Set("content", file.content);
-        entry.Set("truncated", file.truncated);
-      }
-      out.Set(static_cast<uint32_t>(i), entry);
+    Napi::Array out = Napi::Array::New(env, reads_.size());
+    for (size_t i = 0; i < reads_.size(); ++i) {
+      const NamespaceRead& read = reads_[i];
+      out.Set(static_cast<uint32_t>(i),
+              read.error
+                  ? SystemError(env, "readNamespaceFiles", read.error).Value()
+                  : Files(env, read.files));
     }
     deferred_.Resolve(out);
   }
 
  private:
+  // A file read whole is its content alone; a truncated or failed one an
+  // object saying so.
+  static Napi::Array Files(Napi::Env env, const std::vector<FileRead>& files) {
+    Napi::Array out = Napi::Array::New(env, files.size());
+    for (size_t i = 0; i < files.size(); ++i) {
+      const FileRead& file = files[i];
+      if (!file.error && !file.truncated) {
+        out.Set(static_cast<uint32_t>(i), file.content);
+        continue;
+      }
+      Napi::Object entry = Napi::Object::New(env);
+      if (file.error) {
+        entry.Set("errno", file.error.errnum);
+        entry.Set("syscall", file.error.syscall);
+      } else {
+        entry.Set("content", file.content);
+        entry.Set("truncated", true);
+      }
+      out.Set(static_cast<uint32_t>(i), entry);
+    }
+    return out;
+  }
+
   Napi::Promise::Deferred deferred_;
-  std::string path_;
-  SharedSocket socket_;  // set: follow this socket into its namespace
-  std::vector<FileRead> files_;
+  std::vector<NamespaceRead> reads_;
+  bool single_;
   size_t max_bytes_;
-  SysError error_;
 };
 
 bool IsNamespaceHandle(const Napi::Value& value) {
@@ -178,30 +213,63 @@ Napi::Value OpenNamespace(const Napi::CallbackInfo& info) {
   return promise;
 }
 
-Napi::Value ReadNamespaceFiles(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  std::string path;
-  SharedSocket socket;
-  if (IsNamespaceHandle(info[0])) {
-    socket = UnwrapNamespace(info[0]);
+namespace {
+
+NamespaceRead ReadRequest(const Napi::Value& where, const Napi::Value& paths) {
+  NamespaceRead read;
+  if (IsNamespaceHandle(where)) {
+    read.socket = UnwrapNamespace(where);
   } else {
-    path = ReadPath(info[0], "netns");
+    read.path = ReadPath(where, "netns");
   }
-  if (!info[1].IsArray()) {
-    throw Napi::TypeError::New(env, "Expected an array of file paths");
+  if (!paths.IsArray()) {
+    throw Napi::TypeError::New(where.Env(), "Expected an array of file paths");
   }
-  Napi::Array list = info[1].As<Napi::Array>();
-  std::vector<FileRead> files(list.Length());
+  Napi::Array list = paths.As<Napi::Array>();
+  read.files.resize(list.Length());
   for (uint32_t i = 0; i < list.Length(); ++i) {
-    files[i].path = ReadPath(list.Get(i), "files");
+    read.files[i].path = ReadPath(list.Get(i), "files");
   }
-  size_t max_bytes =
-      info[2].IsNumber() ? info[2].As<Napi::Number>().Uint32Value() : 64 * 1024;
-  auto* worker = new ReadFilesWorker(env, std::move(path), std::move(socket),
-                                     std::move(files), max_bytes);
+  return read;
+}
+
+size_t MaxBytes(const Napi::Value& value) {
+  return value.IsNumber() ? value.As<Napi::Number>().Uint32Value() : 64 * 1024;
+}
+
+Napi::Value Start(Napi::Env env, std::vector<NamespaceRead> reads, bool single,
+                  size_t max_bytes) {
+  auto* worker = new ReadFilesWorker(env, std::move(reads), single, max_bytes);
   Napi::Promise promise = worker->Promise();
   worker->Queue();
   return promise;
+}
+
+}  // namespace
+
+Napi::Value ReadNamespaceFiles(const Napi::CallbackInfo& info) {
+  std::vector<NamespaceRead> reads;
+  reads.push_back(ReadRequest(info[0], info[1]));
+  return Start(info.Env(), std::move(reads), true, MaxBytes(info[2]));
+}
+
+Napi::Value ReadNamespacesFiles(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsArray()) {
+    throw Napi::TypeError::New(env, "Expected an array of [netns, files]");
+  }
+  Napi::Array list = info[0].As<Napi::Array>();
+  std::vector<NamespaceRead> reads;
+  reads.reserve(list.Length());
+  for (uint32_t i = 0; i < list.Length(); ++i) {
+    Napi::Value pair = list.Get(i);
+    if (!pair.IsArray() || pair.As<Napi::Array>().Length() != 2) {
+      throw Napi::TypeError::New(env, "Expected an array of [netns, files]");
+    }
+    Napi::Array items = pair.As<Napi::Array>();
+    reads.push_back(ReadRequest(items.Get(0u), items.Get(1u)));
+  }
+  return Start(env, std::move(reads), false, MaxBytes(info[1]));
 }
 
 std::shared_ptr<SharedDiagSocket> UnwrapNamespace(const Napi::Value& value) {

@@ -165,6 +165,7 @@ function namespaceService(
     thresholds: config.settings.incidents,
     owners,
     allCounters: options.allCounters,
+    sysctlMaxAgeMs: options.sysctlInterval * 1000,
     peers: enabled.has('peers'),
     closed: enabled.has('closed'),
     log,

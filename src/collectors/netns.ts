@@ -4,7 +4,7 @@
 // processes' /proc/PID/ns; without them it fails (success 0) and says which,
 // and the exporter's own namespace is served as before.
 import { defineCollector } from './collector';
-import { boolean, integer, regex } from './options';
+import { boolean, decimal, integer, regex } from './options';
 
 export const netnsCollector = defineCollector({
   name: 'netns',
@@ -28,6 +28,12 @@ export const netnsCollector = defineCollector({
     full: regex({
       help: 'Namespaces (name, pod UID or cgroup) that get the full tier (the whole table) although they share the host established hash; those with their own hash get it anyway.',
       default: '',
+    }),
+    sysctlInterval: decimal({
+      help: "Seconds a namespace's sysctls are kept before they are read again (0: every scrape). Each is a file read inside the namespace, ~22 per namespace: read every scrape they were a third of the cheap tier's cost.",
+      default: 60,
+      min: 0,
+      max: 3600,
     }),
     allCounters: boolean({
       help: 'Every nstat counter per namespace, not only the ones the incident checks read.',

@@ -18,8 +18,10 @@ export { SockDiagError } from './errors';
 export {
   NamespaceHandle,
   type NamespaceFile,
+  type NamespaceFilesRequest,
   openNamespace,
   readNamespaceFiles,
+  readNamespacesFiles,
   type ReadNamespaceFilesOptions,
 } from './namespace';
 export { addon } from './native';

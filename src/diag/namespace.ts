@@ -11,7 +11,7 @@
 // namespaces that are gone.
 import { getSystemErrorName } from 'node:util';
 import { closedError, fromNamespaceError } from './errors';
-import { addon, type NativeNamespace } from './native';
+import { addon, type NativeFileRead, type NativeNamespace } from './native';
 import { describe, integerIn, pathOption } from './validate';
 
 export class NamespaceHandle {
@@ -88,6 +88,12 @@ export interface ReadNamespaceFilesOptions {
   maxBytes?: number;
 }
 
+/** One namespace's part of readNamespacesFiles(). */
+export interface NamespaceFilesRequest {
+  netns: string | NamespaceHandle;
+  files: readonly string[];
+}
+
 /**
  * Reads `files` from a private thread that joined the namespace (a path, or
  * an open handle, followed through its socket even when the path is gone).
@@ -101,6 +107,64 @@ export async function readNamespaceFiles(
   files: readonly string[],
   options: ReadNamespaceFilesOptions = {},
 ): Promise<NamespaceFile[]> {
+  const [where, native, paths] = checkRequest({ netns, files });
+  const maxBytes = maxBytesOption(options);
+  let raw;
+  try {
+    raw = await addon.readNamespaceFiles(native, paths, maxBytes);
+  } catch (error) {
+    throw fromNamespaceError(error, where);
+  }
+  return raw.map((file, i) => namespaceFile(paths[i]!, file));
+}
+
+/**
+ * readNamespaceFiles() for many namespaces in one trip: one private thread
+ * enters each in turn (a scrape of a hundred namespaces is one job, not a
+ * hundred). Resolves with, per request, its files or the error that kept
+ * the thread out of that namespace (as readNamespaceFiles() would reject
+ * with); invalid arguments reject the whole call.
+ */
+export async function readNamespacesFiles(
+  requests: readonly NamespaceFilesRequest[],
+  options: ReadNamespaceFilesOptions = {},
+): Promise<(NamespaceFile[] | Error)[]> {
+  if (!Array.isArray(requests)) {
+    throw new TypeError(`Expected an array of requests but received ${describe(requests)}`);
+  }
+  const maxBytes = maxBytesOption(options);
+  // A handle closed meanwhile fails its own request only.
+  const checked = requests.map((request): ReturnType<typeof checkRequest> | Error => {
+    try {
+      return checkRequest(request);
+    } catch (error) {
+      if (error instanceof TypeError || error instanceof RangeError) throw error;
+      return error as Error;
+    }
+  });
+  type Checked = ReturnType<typeof checkRequest>;
+  const asked = checked.filter((entry): entry is Checked => !(entry instanceof Error));
+  const raw =
+    asked.length === 0
+      ? []
+      : await addon.readNamespacesFiles(
+          asked.map(([, native, paths]) => [native, paths]),
+          maxBytes,
+        );
+  let next = 0;
+  return checked.map((entry) => {
+    if (entry instanceof Error) return entry;
+    const [where, , paths] = entry;
+    const result = raw[next++]!;
+    if (!Array.isArray(result)) return fromNamespaceError(result, where);
+    return result.map((file, j) => namespaceFile(paths[j]!, file));
+  });
+}
+
+function checkRequest({
+  netns,
+  files,
+}: NamespaceFilesRequest): [string, string | NativeNamespace, readonly string[]] {
   const where = netns instanceof NamespaceHandle ? netns.path : pathOption(netns, 'netns');
   if (netns instanceof NamespaceHandle && netns.closed) {
     throw closedError({ family: '', protocol: '', netns: where }, 'namespace handle');
@@ -109,25 +173,20 @@ export async function readNamespaceFiles(
     throw new TypeError(`Expected an array of paths for files but received ${describe(files)}`);
   }
   files.forEach((file, index) => pathOption(file, `files[${index}]`));
-  const maxBytes = integerIn(options.maxBytes ?? 65536, 'maxBytes', 1, 16 * 1024 * 1024);
-  let raw;
-  try {
-    raw = await addon.readNamespaceFiles(
-      netns instanceof NamespaceHandle ? netns.native : netns,
-      files,
-      maxBytes,
-    );
-  } catch (error) {
-    throw fromNamespaceError(error, where);
-  }
-  return raw.map((file) =>
-    file.errno === undefined
-      ? { path: file.path, content: file.content ?? '', truncated: file.truncated ?? false }
-      : {
-          path: file.path,
-          code: getSystemErrorName(-file.errno),
-          errno: -file.errno,
-          syscall: file.syscall ?? '',
-        },
-  );
+  return [where, netns instanceof NamespaceHandle ? netns.native : netns, files];
+}
+
+function maxBytesOption(options: ReadNamespaceFilesOptions): number {
+  return integerIn(options.maxBytes ?? 65536, 'maxBytes', 1, 16 * 1024 * 1024);
+}
+
+function namespaceFile(path: string, file: NativeFileRead): NamespaceFile {
+  if (typeof file === 'string') return { path, content: file, truncated: false };
+  if (file.errno === undefined) return { path, content: file.content ?? '', truncated: true };
+  return {
+    path,
+    code: getSystemErrorName(-file.errno),
+    errno: -file.errno,
+    syscall: file.syscall ?? '',
+  };
 }

@@ -197,14 +197,15 @@ export interface NativeNamespace {
   close(): void;
 }
 
-export interface NativeFileRead {
-  path: string;
-  content?: string;
-  truncated?: boolean;
-  /** Positive errno. */
-  errno?: number;
-  syscall?: string;
-}
+/** A file read whole (its content), cut at maxBytes, or not read. */
+export type NativeFileRead =
+  | string
+  | { content: string; truncated: true; errno?: undefined }
+  | {
+      /** Positive errno. */
+      errno: number;
+      syscall: string;
+    };
 
 /** One entry of the addon's column list (native/columns.h). */
 export interface NativeColumn {
@@ -233,6 +234,10 @@ interface Addon {
     files: readonly string[],
     maxBytes: number,
   ): Promise<NativeFileRead[]>;
+  readNamespacesFiles(
+    requests: [string | NativeNamespace, readonly string[]][],
+    maxBytes: number,
+  ): Promise<(NativeFileRead[] | Error)[]>;
 }
 
 /** The package root: the nearest folder up from here holding binding.gyp (src/ or dist/src/). */

@@ -34,6 +34,8 @@ export interface NetnsServiceOptions {
   owners?: Owners;
   /** Report every counter field per namespace, not just those the incidents read. */
   allCounters: boolean;
+  /** How long a namespace's sysctls are kept before they are read again (0: every scrape). */
+  sysctlMaxAgeMs?: number;
   /** The peers collector is on (its addresses may be shown). */
   peers: boolean;
   /** The closed collector is on: namespaces with a subscriber serve it too. */
@@ -191,10 +193,10 @@ export class NetnsService {
       scan: { ...scan, namespace: tracked.handle, parallelism: 1 },
       // The incident counters only, unless all were asked for: only their
       // groups are parsed (TcpExt, Tcp), and snmp6 is not even read.
-      reader: namespaceReader(
-        tracked.handle,
-        options.allCounters ? {} : { counters: INCIDENT_COUNTERS },
-      ),
+      reader: namespaceReader(tracked.handle, {
+        ...(options.allCounters ? {} : { counters: INCIDENT_COUNTERS }),
+        sysctlMaxAgeMs: options.sysctlMaxAgeMs ?? 0,
+      }),
       table: tracked.full,
       ...(options.allCounters ? {} : { counters: INCIDENT_COUNTERS }),
       ...(options.owners ? { owners: options.owners } : {}),

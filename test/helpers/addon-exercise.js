@@ -9,6 +9,7 @@ const {
   addon,
   openNamespace,
   readNamespaceFiles,
+  readNamespacesFiles,
   DestroySubscriber,
 } = require('../../dist/src/diag');
 const net = require('node:net');
@@ -61,6 +62,11 @@ async function exerciseNamespaces() {
   ]);
   await readNamespaceFiles(own, ['/proc/sys/net/core/somaxconn', '/nonexistent']);
   await readNamespaceFiles(handle, ['/proc/sys/net/core/somaxconn']);
+  await readNamespacesFiles([
+    { netns: handle, files: ['/proc/sys/net/core/somaxconn', '/nonexistent'] },
+    { netns: '/nonexistent', files: ['/proc/sys/net/core/somaxconn'] },
+    { netns: own, files: ['/proc/thread-self/net/snmp'] },
+  ]);
   handle.close();
   await openNamespace(own); // never closed: the collector closes it
   for (const bad of ['/etc/hostname', '/nonexistent']) {

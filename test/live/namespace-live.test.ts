@@ -8,7 +8,13 @@ import path from 'node:path';
 import t from 'tap';
 import { ROOT } from '../helpers/paths';
 import { unavailable } from '../helpers/requirements';
-import { Dump, type DumpOptions, openNamespace, readNamespaceFiles } from '../../src/diag';
+import {
+  Dump,
+  type DumpOptions,
+  openNamespace,
+  readNamespaceFiles,
+  readNamespacesFiles,
+} from '../../src/diag';
 import { addon } from '../../src/diag/native';
 import { Netns, testNamespace } from '../helpers/namespaces';
 import { endpointKey, parseSs } from '../helpers/ss';
@@ -267,6 +273,78 @@ t.test('files read inside a namespace equal nsenter sysctl -n', { skip }, async 
   const [small] = await readNamespaceFiles(ns.path, [files[2]!], { maxBytes: 3 });
   t.same(small, { path: files[2], content: '200', truncated: true }, 'maxBytes cuts and says so');
 });
+
+t.test(
+  'one trip reads many namespaces, each its own, and one failing fails alone',
+  { skip },
+  async (t) => {
+    const spaces = [Netns.create(), Netns.create(), Netns.create()];
+    t.teardown(() => spaces.forEach((ns) => ns.destroy()));
+    spaces.forEach((ns, i) => ns.sysctl('net.core.somaxconn', 701 + i));
+    const somaxconn = '/proc/sys/net/core/somaxconn';
+    const handles = await Promise.all(spaces.map((ns) => openNamespace(ns.path)));
+    t.teardown(() => handles.forEach((handle) => handle.close()));
+    const closed = await openNamespace(spaces[0]!.path);
+    closed.close();
+    const results = await readNamespacesFiles([
+      { netns: handles[0]!, files: [somaxconn, '/proc/sys/net/ipv4/no_such_sysctl'] },
+      { netns: '/etc/hostname', files: [somaxconn] },
+      { netns: spaces[1]!.path, files: [somaxconn] },
+      { netns: closed, files: [somaxconn] },
+      { netns: handles[2]!, files: ['/proc/thread-self/net/dev', somaxconn] },
+    ]);
+    t.equal(results.length, 5, 'one result per request, in order');
+    const nsenter = (ns: Netns) =>
+      execFileSync('nsenter', [`--net=${ns.path}`, 'sysctl', '-n', 'net.core.somaxconn'], {
+        encoding: 'utf8',
+      }).trim();
+    const files = (i: number) => {
+      const result = results[i];
+      if (!Array.isArray(result)) throw new Error(`request ${i} failed: ${String(result)}`);
+      return result;
+    };
+    t.equal(files(0)[0]?.content?.trim(), nsenter(spaces[0]!), 'first namespace, through a handle');
+    t.equal(files(0)[1]?.code, 'ENOENT', 'a missing file is still a per-file ENOENT');
+    t.match(
+      results[1],
+      { code: 'EINVAL', message: /not a namespace file/ },
+      'not a namespace: that request alone',
+    );
+    t.equal(
+      files(2)[0]?.content?.trim(),
+      nsenter(spaces[1]!),
+      'second namespace, by path, after a failed one',
+    );
+    t.match(results[3], { code: 'ERR_SOCKDIAG_CLOSED' }, 'a closed handle: that request alone');
+    t.equal(
+      files(4)[1]?.content?.trim(),
+      nsenter(spaces[2]!),
+      'third namespace, after a closed handle',
+    );
+    t.same(
+      files(4)[0]
+        ?.content?.split('\n')
+        .slice(2)
+        .filter(Boolean)
+        .map((line) => line.trim().split(':')[0]),
+      ['lo'],
+      "/proc/thread-self/net is the namespace's, not the one before it",
+    );
+    t.same(
+      new Set(spaces.map((ns) => nsenter(ns))),
+      new Set(['701', '702', '703']),
+      'the three namespaces differ, so a read from the wrong one would show',
+    );
+    await t.rejects(
+      readNamespacesFiles([{ netns: spaces[0]!.path, files: ['/x\0y'] }]),
+      {
+        code: 'ERR_INVALID_ARG_VALUE',
+      },
+      'an invalid argument rejects the whole call',
+    );
+    t.same(await readNamespacesFiles([]), [], 'nothing asked, nothing read');
+  },
+);
 
 t.test('namespace errors are Node-shaped and say what to do', { skip }, async (t) => {
   const ns = Netns.create();

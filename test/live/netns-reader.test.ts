@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import t from 'tap';
-import { openNamespace } from '../../src/diag';
+import { addon, openNamespace } from '../../src/diag';
 import { namespaceReader } from '../../src/netns/reader';
 import { testNamespace } from '../helpers/namespaces';
 import { unavailable } from '../helpers/requirements';
@@ -55,4 +55,29 @@ t.test('counters of a namespace whose process exited', { skip }, async (t) => {
   sleeper.kill('SIGKILL');
   await new Promise((resolve) => sleeper.once('exit', resolve));
   t.equal(await activeOpens(), expected, 'the process exited: still this namespace, not an error');
+});
+
+t.test('the reads of one turn, from several namespaces, go in one trip', { skip }, async (t) => {
+  const first = testNamespace(t, { prefix: 'sdrdb' });
+  const second = testNamespace(t, { prefix: 'sdrdb' });
+  first.ns.sysctl('net.core.somaxconn', 611);
+  second.ns.sysctl('net.core.somaxconn', 622);
+  const handles = await Promise.all([openNamespace(first.ns.path), openNamespace(second.ns.path)]);
+  t.teardown(() => handles.forEach((handle) => handle.close()));
+  const original = addon.readNamespacesFiles;
+  const trips: number[] = [];
+  addon.readNamespacesFiles = (requests, maxBytes) => {
+    trips.push(requests.length);
+    return original.call(addon, requests, maxBytes);
+  };
+  t.teardown(() => {
+    addon.readNamespacesFiles = original;
+  });
+  const readers = handles.map((handle) => namespaceReader(handle));
+  const [a, b] = await Promise.all(readers.map((reader) => reader.sysctls()));
+  t.equal(a?.get('net.core.somaxconn'), 611, "the first namespace's own setting");
+  t.equal(b?.get('net.core.somaxconn'), 622, "the second namespace's own setting");
+  t.same(trips, [2], 'both namespaces, every sysctl, in one call');
+  await readers[0]!.sysctls();
+  t.same(trips, [2, 1], 'a later turn is a trip of its own');
 });
