@@ -13,7 +13,7 @@ import { CapabilityError, type ExporterError } from '../errors';
 import { type Capability, missingCapabilities } from '../procfs/capabilities';
 import {
   type Discovery,
-  discoverNamespaces,
+  Discoverer,
   type NamespaceEntry,
   netnsLabel,
   stillThere,
@@ -35,6 +35,8 @@ export interface NamespaceSetOptions {
   /** Namespaces that get the full tier whatever their hash. */
   full: RegExp | null;
   log: Logger;
+  /** How often discovery reads every process again, settled ones included (ms). */
+  rereadMs?: number;
   /** Seconds between refreshes without a scrape (0: only at scrapes). */
   refreshSeconds?: number;
   /** Opens at once at most this many namespaces. */
@@ -103,14 +105,23 @@ function matchesAny(pattern: RegExp | null, entry: NamespaceEntry): boolean {
   return fields.some((field) => field !== '' && pattern.test(field));
 }
 
+/** Settled processes are read again every 5 minutes (discovery.ts says why at all). */
+const DEFAULT_REREAD_MS = 5 * 60_000;
+
 export class NamespaceSet {
   private readonly tracked = new Map<number, TrackedNamespace>();
   private refreshing: Promise<Refresh> | null = null;
   /** Inode -> when a namespace whose subscription failed may be tried again. */
   private readonly closedRetryAt = new Map<number, number>();
   private timer: NodeJS.Timeout | null = null;
+  private readonly discoverer: Discoverer;
 
   constructor(private readonly options: NamespaceSetOptions) {
+    this.discoverer = new Discoverer({
+      procfs: options.procfs,
+      ...(options.runDirs ? { runDirs: options.runDirs } : {}),
+      rereadMs: options.rereadMs ?? DEFAULT_REREAD_MS,
+    });
     const seconds = options.refreshSeconds ?? 30;
     if (seconds > 0) {
       this.timer = setInterval(() => void this.refresh().catch(() => {}), seconds * 1000);
@@ -131,7 +142,7 @@ export class NamespaceSet {
     // report no namespaces (or an errno of whatever failed first).
     const missing = missingCapabilities(['CAP_SYS_ADMIN', 'CAP_SYS_PTRACE']);
     if (missing.length > 0) throw capabilityError(missing);
-    const discovery = discoverNamespaces(this.options.procfs, this.options.runDirs);
+    const discovery = this.discoverer.discover();
     const { wanted, candidates, filtered, beyondLimit } = this.select(discovery);
     for (const [inode, tracked] of this.tracked) {
       if (wanted.has(inode)) continue;

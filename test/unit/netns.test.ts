@@ -11,7 +11,7 @@ import { mergeFamilies } from '../../src/collectors/families';
 import { PROMETHEUS_CONTENT_TYPE, render } from '../../src/http/exposition';
 import { renderJson, renderText } from '../../src/incidents/report';
 import type { Finding } from '../../src/incidents/types';
-import { discoverNamespaces, netnsLabel, stillThere } from '../../src/netns/discovery';
+import { Discoverer, discoverNamespaces, netnsLabel, stillThere } from '../../src/netns/discovery';
 import { labelNamespace } from '../../src/netns/service';
 import { eachLimited } from '../../src/netns/set';
 import { missingCapabilities, parseEffective } from '../../src/procfs/capabilities';
@@ -86,6 +86,61 @@ t.test('discovery: a missing procfs or run dir finds nothing, and does not throw
   const found = discoverNamespaces('/nonexistent/proc', ['/nonexistent/run']);
   t.same(found, { namespaces: [], unreadable: 0, ownInode: null });
 });
+
+t.test(
+  'discovery remembers settled processes, and reads new, moving and exited ones',
+  async (t) => {
+    const node = fakeNode(t);
+    node.proc('self', 1000);
+    node.proc(40, 2000, `/kubepods/burstable/pod${UID}/${ID}`);
+    let now = 0;
+    const discoverer = new Discoverer({
+      procfs: node.procfs,
+      runDirs: [node.run],
+      rereadMs: 300_000,
+      settleMs: 1000,
+      clock: () => now,
+    });
+    const inodes = () =>
+      discoverer
+        .discover()
+        .namespaces.map((ns) => `${ns.inode}:${ns.pid}:${ns.identity.podUid ?? ''}`)
+        .sort();
+    const move = (pid: number, inode: number, cgroup: string) => {
+      rmSync(path.join(node.procfs, String(pid)), { recursive: true });
+      node.proc(pid, inode, cgroup);
+    };
+    t.same(inodes(), [`2000:40:${UID}`], 'first read');
+    // A container's first process joins its namespace and cgroup right after it was seen.
+    node.proc(50, 1000, '/system.slice/containerd.service');
+    now = 10;
+    t.same(inodes(), [`1000:50:`, `2000:40:${UID}`], 'a new process is read at once');
+    move(50, 3000, `/kubepods/besteffort/pod${UID}/${ID}`);
+    now = 20;
+    t.same(
+      inodes(),
+      [`2000:40:${UID}`, `3000:50:${UID}`],
+      'not yet settled: read again, its new namespace and cgroup found',
+    );
+    now = 2000;
+    inodes(); // the same namespace a second apart: settled
+    move(50, 4000, '/elsewhere');
+    now = 3000;
+    t.same(
+      inodes(),
+      [`2000:40:${UID}`, `3000:50:${UID}`],
+      'settled: not read again (the move shows at the next full read)',
+    );
+    rmSync(path.join(node.procfs, '40'), { recursive: true });
+    now = 4000;
+    t.same(inodes(), [`3000:50:${UID}`], 'an exited process is gone at once');
+    node.proc(40, 5000, '/reused');
+    now = 5000;
+    t.same(inodes(), [`3000:50:${UID}`, '5000:40:'], 'its pid, reused, is read as a new process');
+    now = 300_001;
+    t.same(inodes(), ['4000:50:', '5000:40:'], 'the full read finds the settled one moved');
+  },
+);
 
 t.test('capabilities from CapEff', async (t) => {
   const status = (hex: string) => () => `Name:\tnode\nCapPrm:\tffffffff\nCapEff:\t${hex}\n`;
