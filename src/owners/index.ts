@@ -54,6 +54,8 @@ export class Owners {
   private sawIds = false;
   /** The listener inodes of each namespace, by its inode (0: the exporter's own). */
   private readonly claimed = new Map<number, Set<number>>();
+  /** Inode -> how many scopes list it. */
+  private readonly claims = new Map<number, number>();
 
   constructor(readonly options: OwnersOptions) {
     this.mount = findCgroup2Mount(options.procfs, options.cgroupfs);
@@ -151,20 +153,28 @@ export class Owners {
    * and an inode is forgotten only when no namespace lists it.
    */
   forgetExcept(inodes: Set<number>, scope = 0): void {
+    this.unclaim(scope);
     this.claimed.set(scope, inodes);
-    this.keepClaimed();
+    for (const inode of inodes) this.claims.set(inode, (this.claims.get(inode) ?? 0) + 1);
+    this.processIndex?.keepOnly(this.claims);
   }
 
   /** A namespace is gone: its listeners no longer keep their owners cached. */
   forgetScope(scope: number): void {
-    if (this.claimed.delete(scope)) this.keepClaimed();
+    if (this.unclaim(scope)) this.processIndex?.keepOnly(this.claims);
   }
 
-  private keepClaimed(): void {
-    if (!this.processIndex) return;
-    const all = new Set<number>();
-    for (const inodes of this.claimed.values()) for (const inode of inodes) all.add(inode);
-    this.processIndex.keepOnly(all);
+  /** Drops a scope's claims (counted per inode: a hundred namespaces' listeners are not re-added per call). */
+  private unclaim(scope: number): boolean {
+    const previous = this.claimed.get(scope);
+    if (!previous) return false;
+    this.claimed.delete(scope);
+    for (const inode of previous) {
+      const left = (this.claims.get(inode) ?? 1) - 1;
+      if (left > 0) this.claims.set(inode, left);
+      else this.claims.delete(inode);
+    }
+    return true;
   }
 }
 

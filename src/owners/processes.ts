@@ -292,7 +292,7 @@ export class ProcessIndex {
   }
 
   /** Forgets inodes no longer listening (sockets closed), so the map stays small. */
-  keepOnly(inodes: Set<number>): void {
+  keepOnly(inodes: ReadonlySet<number> | ReadonlyMap<number, unknown>): void {
     for (const inode of this.owners.keys()) if (!inodes.has(inode)) this.owners.delete(inode);
   }
 }

@@ -276,5 +276,23 @@ t.test(
     );
     owners.forgetScope(4026532001);
     t.equal((await owners.processes([20000])).size, 0, 'forgotten with its namespace');
+    // Claims are counted per inode: the same list again and again changes
+    // nothing, and an inode goes only when the last scope listing it lets go.
+    owners.forgetExcept(new Set([10000]), 7);
+    for (let i = 0; i < 3; i++) owners.forgetExcept(new Set([10000]), 0);
+    t.ok((await owners.processes([10000])).has(10000), 'found and cached');
+    rmSync(path.join(proc, '10'), { recursive: true });
+    owners.forgetExcept(new Set(), 0);
+    t.same(
+      (await owners.processes([10000])).get(10000),
+      { pid: 10, command: 'big10' },
+      'one scope let go, another still lists it: still cached',
+    );
+    owners.forgetExcept(new Set([30000]), 7);
+    t.equal(
+      (await owners.processes([10000])).size,
+      0,
+      'the last scope listing it let go: forgotten',
+    );
   },
 );
