@@ -54,6 +54,17 @@ export interface NamespaceFindings {
 
 const CHEAP = ['listeners', 'netstat', 'sockstat', 'sysctl', 'incidents'];
 
+/**
+ * Namespaces collected at once. Each waits mostly for the addon (its
+ * LISTEN dump, its share of the turn's file trip, a full tier's dump), so
+ * at 4 a scrape of 100 namespaces ran as 25 waves with the event loop idle
+ * in between. Measured (100 namespaces x 2000 sockets, the cheap tier's
+ * cost added to a scrape, interleaved A/B): wall 70 -> 45 ms from 4 to 16
+ * (CPU 89 -> 67 ms); a second run, 16 against 32: 39 and 35 ms. 16 keeps
+ * most of it with half the batches and buffers in flight of 32.
+ */
+const COLLECT_CONCURRENCY = 16;
+
 /** The counters the incident checks read (the default per-namespace netstat). */
 const INCIDENT_COUNTERS = new Set([
   ...INCIDENTS.flatMap((d) => d.counters),
@@ -233,20 +244,24 @@ export class NetnsService {
     }
     const out: MetricFamily[] = [];
     const vanished: number[] = [];
-    await eachLimited(refresh.tracked, this.options.concurrency ?? 4, async (tracked) => {
-      if (tracked.handle.closed) return; // gone since the refresh
-      const state = this.state(tracked);
-      const families = await state.registry.collect(state.names);
-      // Gone while it was read: what came back is partial, and no error.
-      if (!stillThere(tracked.entry)) {
-        this.options.set.forget(tracked.entry.inode);
-        this.states.delete(tracked.entry.inode);
-        this.options.owners?.forgetScope(tracked.entry.inode);
-        vanished.push(tracked.entry.inode);
-        return;
-      }
-      out.push(...labelNamespace(families, tracked.label));
-    });
+    await eachLimited(
+      refresh.tracked,
+      this.options.concurrency ?? COLLECT_CONCURRENCY,
+      async (tracked) => {
+        if (tracked.handle.closed) return; // gone since the refresh
+        const state = this.state(tracked);
+        const families = await state.registry.collect(state.names);
+        // Gone while it was read: what came back is partial, and no error.
+        if (!stillThere(tracked.entry)) {
+          this.options.set.forget(tracked.entry.inode);
+          this.states.delete(tracked.entry.inode);
+          this.options.owners?.forgetScope(tracked.entry.inode);
+          vanished.push(tracked.entry.inode);
+          return;
+        }
+        out.push(...labelNamespace(families, tracked.label));
+      },
+    );
     const gone = new Set(vanished);
     out.push(
       ...identityFamilies({
