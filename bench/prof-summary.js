@@ -119,6 +119,11 @@ function format(summary) {
     `window ${summary.windowMs} ms: main thread busy ${summary.busyMs} ms, idle ${summary.idleMs} ms` +
       ` (waiting: kernel walk in the addon's worker, I/O), GC ${summary.gcMs} ms, (program) ${summary.programMs} ms`,
     `longest stretches without an idle sample (event loop blocked): ${summary.longestBusyMs.join(', ')} ms`,
+    // Node-API functions share one V8 callback, and the profiler names such
+    // native frames after one of them: seen as a "readNamespacesFiles
+    // (native)" line far larger than that call measured alone (1 ms a
+    // scrape), which held the time of every call into the addon.
+    "an addon function's (native) self time may be that of every call into the addon, whichever it names",
   ];
   const table = (title, rows) => {
     lines.push('', `${title} (ms, % of busy)`);
