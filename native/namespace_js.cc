@@ -3,7 +3,6 @@
 #include <unistd.h>
 
 #include <string>
-#include <thread>
 #include <utility>
 #include <vector>
 
@@ -115,7 +114,7 @@ class ReadFilesWorker : public Napi::AsyncWorker {
   // namespace it could not enter has none read (rather than another's).
   void Execute() override {
     LowerPoolThreadPriority();
-    std::thread worker([this] {
+    SysError failed = RunOnPrivateThread([this] {
       for (NamespaceRead& read : reads_) {
         int netns_fd = -1;
         read.error = read.socket ? read.socket->NetnsFd(&netns_fd)
@@ -126,7 +125,9 @@ class ReadFilesWorker : public Napi::AsyncWorker {
         if (!read.error) ReadFiles(&read.files, max_bytes_);
       }
     });
-    worker.join();
+    if (failed) {
+      for (NamespaceRead& read : reads_) read.error = failed;
+    }
   }
 
   void OnOK() override {

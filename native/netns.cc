@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <system_error>
 #include <thread>
 
 namespace sockdiag {
@@ -52,15 +53,27 @@ SysError EnterNetns(int netns_fd) {
   return {};
 }
 
+SysError RunOnPrivateThread(const std::function<void()>& work) {
+  try {
+    std::thread worker(work);
+    worker.join();
+  } catch (const std::system_error& failure) {
+    return SysError{failure.code().value(), "pthread_create",
+                    "no thread could be created for the namespace"};
+  }
+  return {};
+}
+
 SysError RunInNetnsFd(int netns_fd, const std::function<SysError()>& work) {
   SysError error;
   // The thread ends right after the work: nothing else ever runs in the
   // namespace it joined, and no thread of ours is left moved.
-  std::thread worker([&] {
-    error = EnterNetns(netns_fd);
-    if (!error) error = work();
-  });
-  worker.join();
+  if (SysError failed = RunOnPrivateThread([&] {
+        error = EnterNetns(netns_fd);
+        if (!error) error = work();
+      })) {
+    return failed;
+  }
   return error;
 }
 

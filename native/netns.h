@@ -23,6 +23,11 @@ SysError OpenNetnsFile(const std::string& path, int* fd, uint64_t* inode);
 // Only for threads this addon owns.
 SysError EnterNetns(int netns_fd);
 
+// Runs `work` on a short-lived thread of its own and waits for it: for work
+// that changes the thread's namespace. A thread that cannot be created
+// (EAGAIN at a process or cgroup limit) is an error, never an exception.
+SysError RunOnPrivateThread(const std::function<void()>& work);
+
 // Runs `work` on a short-lived thread that first joined the namespace at
 // `path`; the calling thread stays where it is. Returns the first failure
 // (opening, setns, or work's own).

@@ -1,7 +1,7 @@
 // A namespace's counters and settings, read on the addon's private thread
 // inside the namespace: /proc/thread-self/net/* and /proc/sys/net/* answer
 // for the namespace of the thread that opens them. Reads asked for in the
-// same turn of the event loop go in one trip to that thread.
+// same turn of the event loop, by every namespace, go in one trip.
 import { type NamespaceFile, type NamespaceHandle, readNamespacesFiles } from '../diag';
 import { readSnmpFiles } from '../procfs/netstat';
 import type { FileReader } from '../procfs/read';
@@ -86,12 +86,15 @@ export function batchedReader(handle: NamespaceHandle): FileReader {
 
 /**
  * Keeps what `read` resolved with for `maxAgeMs` (0: never): one read in
- * flight at a time, a failure not kept.
+ * flight at a time. A failure is not kept, nor a value `sound` rejects (a
+ * sysctl that could not be read is tried again at the next call, not
+ * reported as unreadable for a minute).
  */
 export function kept<T>(
   read: () => Promise<T>,
   maxAgeMs: number,
   clock: () => number,
+  sound: (value: T) => boolean = () => true,
 ): () => Promise<T> {
   if (maxAgeMs <= 0) return read;
   let value: Promise<T> | undefined;
@@ -101,9 +104,12 @@ export function kept<T>(
     readAt = clock();
     const pending = read();
     value = pending;
-    pending.catch(() => {
+    const forget = () => {
       if (value === pending) value = undefined;
-    });
+    };
+    pending.then((result) => {
+      if (!sound(result)) forget();
+    }, forget);
     return pending;
   };
 }
@@ -143,7 +149,17 @@ export function namespaceReader(
   return {
     snmpFiles: () => readSnmpFiles(...net, { snmp6, ...(groups ? { groups } : {}) }),
     sockstatFiles: () => readSockstatFiles(...net),
-    sysctls: kept(() => readSysctlValues('/proc', inside), sysctlMaxAgeMs, clock),
-    portRange: kept(() => readPortRange('/proc', inside), sysctlMaxAgeMs, clock),
+    sysctls: kept(
+      () => readSysctlValues('/proc', inside),
+      sysctlMaxAgeMs,
+      clock,
+      (values) => values.problems.length === 0,
+    ),
+    portRange: kept(
+      () => readPortRange('/proc', inside),
+      sysctlMaxAgeMs,
+      clock,
+      (p) => p.known,
+    ),
   };
 }

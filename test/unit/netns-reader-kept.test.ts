@@ -37,6 +37,21 @@ t.test('kept does not keep a failure', async (t) => {
   t.equal(reads, 2, 'two reads in all');
 });
 
+t.test('kept does not keep a value it is told is unsound', async (t) => {
+  let reads = 0;
+  let problems = ['/proc/sys/net/core/somaxconn: cannot be read'];
+  const read = kept(
+    async () => ({ read: ++reads, problems }),
+    60_000,
+    () => 0,
+    (value) => value.problems.length === 0,
+  );
+  t.equal((await read()).read, 1, 'a read with a problem is served');
+  problems = [];
+  t.equal((await read()).read, 2, 'and read again at the next call');
+  t.equal((await read()).read, 2, 'a sound one is kept');
+});
+
 t.test('kept with maxAge 0 reads every time', async (t) => {
   let reads = 0;
   const read = kept(
