@@ -57,17 +57,19 @@ Napi::Value View(Napi::Env env, Napi::ArrayBuffer storage, const T* column,
 }  // namespace
 
 Napi::ArrayBuffer AllocateBatch(Napi::Env env, uint32_t capacity,
-                                uint8_t groups, Batch* batch) {
-  size_t bytes = BatchBytes(capacity, groups);
+                                uint8_t groups, uint64_t columns,
+                                Batch* batch) {
+  size_t bytes = BatchBytes(capacity, groups, columns);
   // ArrayBuffer::New zero-fills its memory.
   Napi::ArrayBuffer storage = Napi::ArrayBuffer::New(env, bytes);
-  BindBatch(static_cast<uint8_t*>(storage.Data()), capacity, groups, batch);
+  BindBatch(static_cast<uint8_t*>(storage.Data()), capacity, groups, batch,
+            columns);
   return storage;
 }
 
 Napi::ArrayBuffer TakeBatch(Napi::Env env, uint32_t capacity, uint8_t groups,
-                            Batch* batch) {
-  const size_t bytes = BatchBytes(capacity, groups);
+                            uint64_t columns, Batch* batch) {
+  const size_t bytes = BatchBytes(capacity, groups, columns);
   AddonData& data = GetAddonData(env);
   auto& pool = data.batch_pool;
   for (size_t i = pool.size(); i-- > 0;) {
@@ -75,10 +77,11 @@ Napi::ArrayBuffer TakeBatch(Napi::Env env, uint32_t capacity, uint8_t groups,
     Napi::ArrayBuffer storage = pool[i].storage.Value();
     data.pooled_bytes -= bytes;
     pool.erase(pool.begin() + static_cast<std::ptrdiff_t>(i));
-    BindBatch(static_cast<uint8_t*>(storage.Data()), capacity, groups, batch);
+    BindBatch(static_cast<uint8_t*>(storage.Data()), capacity, groups, batch,
+              columns);
     return storage;
   }
-  return AllocateBatch(env, capacity, groups, batch);
+  return AllocateBatch(env, capacity, groups, columns, batch);
 }
 
 void PoolBatch(Napi::Env env, Napi::ArrayBuffer storage) {

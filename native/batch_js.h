@@ -13,13 +13,14 @@ namespace sockdiag {
 // to it. The worker thread writes through `batch` while JavaScript cannot
 // see the buffer yet; the caller keeps a reference until then.
 Napi::ArrayBuffer AllocateBatch(Napi::Env env, uint32_t capacity,
-                                uint8_t groups, Batch* batch);
+                                uint8_t groups, uint64_t columns, Batch* batch);
 
-// A buffer of exactly BatchBytes(capacity, groups) from the environment's
-// pool when one is there (not zero-filled: the parser writes every column
-// of every row it reports), else AllocateBatch(); `batch` is bound to it.
+// A buffer of exactly BatchBytes(capacity, groups, columns) from the
+// environment's pool when one is there (not zero-filled: the parser writes
+// every column of every row it reports), else AllocateBatch(); `batch` is bound
+// to it.
 Napi::ArrayBuffer TakeBatch(Napi::Env env, uint32_t capacity, uint8_t groups,
-                            Batch* batch);
+                            uint64_t columns, Batch* batch);
 
 // Hands a batch buffer back to the pool (JavaScript is done with its views),
 // unless the pool already holds kMaxPooledBytes.

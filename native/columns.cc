@@ -11,12 +11,18 @@ bool HasGroup(uint8_t groups, ColumnGroup group) {
   return group == kGroupBase || (groups & group) != 0;
 }
 
+bool Bound(uint8_t groups, uint64_t columns, ColumnGroup group,
+           ColumnIndex index) {
+  return HasGroup(groups, group) &&
+         ((columns | kRequiredColumns) & ColumnBit(index)) != 0;
+}
+
 }  // namespace
 
-size_t BatchBytes(uint32_t capacity, uint8_t groups) {
+size_t BatchBytes(uint32_t capacity, uint8_t groups, uint64_t columns) {
   size_t total = 0;
 #define SOCKDIAG_MEASURE_COLUMN(name, type, width, group)      \
-  if (HasGroup(groups, group)) {                               \
+  if (Bound(groups, columns, group, kColumn_##name)) {         \
     total = AlignTo8(total) + sizeof(type) * (width)*capacity; \
   }
   SOCKDIAG_COLUMNS(SOCKDIAG_MEASURE_COLUMN)
@@ -25,13 +31,14 @@ size_t BatchBytes(uint32_t capacity, uint8_t groups) {
 }
 
 void BindBatch(uint8_t* storage, uint32_t capacity, uint8_t groups,
-               Batch* batch) {
+               Batch* batch, uint64_t columns) {
   *batch = Batch{};
   batch->capacity = capacity;
   batch->groups = groups;
+  batch->columns = (columns | kRequiredColumns) & kAllColumns;
   size_t offset = 0;
 #define SOCKDIAG_BIND_COLUMN(name, type, width, group)       \
-  if (HasGroup(groups, group)) {                             \
+  if (Bound(groups, columns, group, kColumn_##name)) {       \
     offset = AlignTo8(offset);                               \
     batch->name = reinterpret_cast<type*>(storage + offset); \
     offset += sizeof(type) * (width)*capacity;               \

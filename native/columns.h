@@ -70,9 +70,27 @@ enum ColumnGroup : uint8_t {
   X(meminfoLength, uint8_t, 1, kGroupMeminfo) \
   X(meminfo, uint32_t, 4, kGroupMeminfo)
 
+// Each column's position in the list above: bit (1 << index) of a column
+// mask. JavaScript numbers the same list the same way (src/diag/columns.ts).
+enum ColumnIndex : uint8_t {
+#define SOCKDIAG_COLUMN_INDEX(name, type, width, group) kColumn_##name,
+  SOCKDIAG_COLUMNS(SOCKDIAG_COLUMN_INDEX)
+#undef SOCKDIAG_COLUMN_INDEX
+      kColumnCount
+};
+static_assert(kColumnCount <= 53, "a column mask must fit a JavaScript number");
+
+constexpr uint64_t ColumnBit(ColumnIndex index) { return uint64_t{1} << index; }
+constexpr uint64_t kAllColumns = (uint64_t{1} << kColumnCount) - 1;
+// Always bound, whatever the mask says: the parser writes it unguarded and
+// JavaScript finds a batch's buffer through it.
+constexpr uint64_t kRequiredColumns = ColumnBit(kColumn_family);
+
 // Raw pointers into storage owned by the caller (a JavaScript ArrayBuffer in
 // the addon, a std::vector in tests and the fuzzer). Pointers of groups that
-// were not asked for are null.
+// were not asked for are null, and so are those a column mask leaves out:
+// the parser skips them (a scan that reads half the columns writes half the
+// bytes per row).
 struct Batch {
 #define SOCKDIAG_DECLARE_COLUMN(name, type, width, group) type* name = nullptr;
   SOCKDIAG_COLUMNS(SOCKDIAG_DECLARE_COLUMN)
@@ -80,18 +98,21 @@ struct Batch {
   uint32_t capacity = 0;
   uint32_t count = 0;
   uint8_t groups = kGroupBase;
+  uint64_t columns = kAllColumns;
 
   bool Full() const { return count >= capacity; }
 };
 
-// Bytes needed for `capacity` rows of the given groups, each column starting
-// on an 8-byte boundary so that every typed-array view is aligned.
-size_t BatchBytes(uint32_t capacity, uint8_t groups);
+// Bytes needed for `capacity` rows of the given groups and columns (mask
+// bits, kRequiredColumns always in), each column starting on an 8-byte
+// boundary so that every typed-array view is aligned.
+size_t BatchBytes(uint32_t capacity, uint8_t groups,
+                  uint64_t columns = kAllColumns);
 
 // Points `batch` into `storage` (BatchBytes() long, zero-filled by the
 // caller) with the same layout BatchBytes() measured.
 void BindBatch(uint8_t* storage, uint32_t capacity, uint8_t groups,
-               Batch* batch);
+               Batch* batch, uint64_t columns = kAllColumns);
 
 // Copies rows [0, to->capacity) of every column `to` has from `from` (same
 // groups, at least as many rows): a batch made compact for handing out.

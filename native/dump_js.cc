@@ -56,6 +56,16 @@ DumpParams ReadParams(const Napi::Value& value) {
     throw Napi::RangeError::New(value.Env(), "batchRows out of range");
   }
   out.groups = static_cast<uint8_t>(ReadUint(params, "groups", 0) & 7);
+  // A column mask is wider than 32 bits: a JavaScript number, exact to 2^53.
+  Napi::Value columns = params.Get("columns");
+  if (columns.IsNumber()) {
+    double mask = columns.As<Napi::Number>().DoubleValue();
+    if (!(mask >= 0 && mask <= static_cast<double>(kAllColumns)) ||
+        mask != static_cast<double>(static_cast<uint64_t>(mask))) {
+      throw Napi::RangeError::New(value.Env(), "columns is not a column mask");
+    }
+    out.columns = static_cast<uint64_t>(mask);
+  }
   return out;
 }
 
@@ -125,7 +135,8 @@ class DumpHandle : public Napi::ObjectWrap<DumpHandle> {
   // dump or an earlier one), else a new one.
   Napi::ArrayBuffer TakeStorage(Napi::Env env, Batch* batch) {
     const DumpParams& params = session_->params();
-    return TakeBatch(env, params.batch_rows, params.groups, batch);
+    return TakeBatch(env, params.batch_rows, params.groups, params.columns,
+                     batch);
   }
   // Called by a worker's OnOK: one fewer fill in flight; the last one out
   // closes the socket when close() came meanwhile.
@@ -262,8 +273,8 @@ Napi::Value ParseBytes(const Napi::CallbackInfo& info) {
       options.Get("protocolFromAttribute").ToBoolean().Value();
 
   Batch batch;
-  Napi::ArrayBuffer storage =
-      AllocateBatch(env, params.batch_rows, params.groups, &batch);
+  Napi::ArrayBuffer storage = AllocateBatch(
+      env, params.batch_rows, params.groups, params.columns, &batch);
   ParseResult result =
       ParseMessages(bytes.Data(), bytes.ByteLength(), parse_options, &batch);
 

@@ -36,39 +36,46 @@ T InfoField(const uint8_t* payload, size_t length, size_t offset) {
   InfoField<decltype(abi::TcpInfo::field)>(payload, length, \
                                            offsetof(abi::TcpInfo, field))
 
+// Stores `value` in a column the batch has; a column mask may leave any
+// column but family out, and the branch is the same for every row.
+#define SOCKDIAG_PUT(column, value) \
+  if (batch->column != nullptr) batch->column[row] = (value)
+
 // Reads only the exported fields straight from the payload: no zero-filled
 // copy of the whole struct per socket (measured: 5% of a dump's CPU).
 void StoreTcpInfo(const uint8_t* payload, size_t length, uint32_t row,
                   Batch* batch) {
-  batch->tcpInfoLength[row] =
-      static_cast<uint16_t>(length > 0xffff ? 0xffff : length);
-  batch->rtt[row] = SOCKDIAG_TCPI(tcpi_rtt);
-  batch->rttVar[row] = SOCKDIAG_TCPI(tcpi_rttvar);
-  batch->minRtt[row] = SOCKDIAG_TCPI(tcpi_min_rtt);
-  batch->rto[row] = SOCKDIAG_TCPI(tcpi_rto);
-  batch->sndCwnd[row] = SOCKDIAG_TCPI(tcpi_snd_cwnd);
-  batch->infoRetransmits[row] = SOCKDIAG_TCPI(tcpi_retransmits);
-  batch->probes[row] = SOCKDIAG_TCPI(tcpi_probes);
-  batch->backoff[row] = SOCKDIAG_TCPI(tcpi_backoff);
-  batch->infoOptions[row] = SOCKDIAG_TCPI(tcpi_options);
-  batch->totalRetrans[row] = SOCKDIAG_TCPI(tcpi_total_retrans);
-  batch->lost[row] = SOCKDIAG_TCPI(tcpi_lost);
-  batch->unacked[row] = SOCKDIAG_TCPI(tcpi_unacked);
-  batch->lastDataSent[row] = SOCKDIAG_TCPI(tcpi_last_data_sent);
-  batch->lastDataRecv[row] = SOCKDIAG_TCPI(tcpi_last_data_recv);
-  batch->lastAckRecv[row] = SOCKDIAG_TCPI(tcpi_last_ack_recv);
-  batch->notsentBytes[row] = SOCKDIAG_TCPI(tcpi_notsent_bytes);
-  batch->segsOut[row] = SOCKDIAG_TCPI(tcpi_segs_out);
-  batch->segsIn[row] = SOCKDIAG_TCPI(tcpi_segs_in);
-  batch->bytesAcked[row] = static_cast<double>(SOCKDIAG_TCPI(tcpi_bytes_acked));
-  batch->bytesReceived[row] =
-      static_cast<double>(SOCKDIAG_TCPI(tcpi_bytes_received));
-  batch->bytesSent[row] = static_cast<double>(SOCKDIAG_TCPI(tcpi_bytes_sent));
-  batch->bytesRetrans[row] =
-      static_cast<double>(SOCKDIAG_TCPI(tcpi_bytes_retrans));
-  batch->deliveryRate[row] =
-      static_cast<double>(SOCKDIAG_TCPI(tcpi_delivery_rate));
-  batch->pacingRate[row] = static_cast<double>(SOCKDIAG_TCPI(tcpi_pacing_rate));
+  SOCKDIAG_PUT(tcpInfoLength,
+               static_cast<uint16_t>(length > 0xffff ? 0xffff : length));
+  SOCKDIAG_PUT(rtt, SOCKDIAG_TCPI(tcpi_rtt));
+  SOCKDIAG_PUT(rttVar, SOCKDIAG_TCPI(tcpi_rttvar));
+  SOCKDIAG_PUT(minRtt, SOCKDIAG_TCPI(tcpi_min_rtt));
+  SOCKDIAG_PUT(rto, SOCKDIAG_TCPI(tcpi_rto));
+  SOCKDIAG_PUT(sndCwnd, SOCKDIAG_TCPI(tcpi_snd_cwnd));
+  SOCKDIAG_PUT(infoRetransmits, SOCKDIAG_TCPI(tcpi_retransmits));
+  SOCKDIAG_PUT(probes, SOCKDIAG_TCPI(tcpi_probes));
+  SOCKDIAG_PUT(backoff, SOCKDIAG_TCPI(tcpi_backoff));
+  SOCKDIAG_PUT(infoOptions, SOCKDIAG_TCPI(tcpi_options));
+  SOCKDIAG_PUT(totalRetrans, SOCKDIAG_TCPI(tcpi_total_retrans));
+  SOCKDIAG_PUT(lost, SOCKDIAG_TCPI(tcpi_lost));
+  SOCKDIAG_PUT(unacked, SOCKDIAG_TCPI(tcpi_unacked));
+  SOCKDIAG_PUT(lastDataSent, SOCKDIAG_TCPI(tcpi_last_data_sent));
+  SOCKDIAG_PUT(lastDataRecv, SOCKDIAG_TCPI(tcpi_last_data_recv));
+  SOCKDIAG_PUT(lastAckRecv, SOCKDIAG_TCPI(tcpi_last_ack_recv));
+  SOCKDIAG_PUT(notsentBytes, SOCKDIAG_TCPI(tcpi_notsent_bytes));
+  SOCKDIAG_PUT(segsOut, SOCKDIAG_TCPI(tcpi_segs_out));
+  SOCKDIAG_PUT(segsIn, SOCKDIAG_TCPI(tcpi_segs_in));
+  SOCKDIAG_PUT(bytesAcked,
+               static_cast<double>(SOCKDIAG_TCPI(tcpi_bytes_acked)));
+  SOCKDIAG_PUT(bytesReceived,
+               static_cast<double>(SOCKDIAG_TCPI(tcpi_bytes_received)));
+  SOCKDIAG_PUT(bytesSent, static_cast<double>(SOCKDIAG_TCPI(tcpi_bytes_sent)));
+  SOCKDIAG_PUT(bytesRetrans,
+               static_cast<double>(SOCKDIAG_TCPI(tcpi_bytes_retrans)));
+  SOCKDIAG_PUT(deliveryRate,
+               static_cast<double>(SOCKDIAG_TCPI(tcpi_delivery_rate)));
+  SOCKDIAG_PUT(pacingRate,
+               static_cast<double>(SOCKDIAG_TCPI(tcpi_pacing_rate)));
 }
 
 #undef SOCKDIAG_TCPI
@@ -77,12 +84,22 @@ void StoreU32Array(const uint8_t* payload, size_t length, size_t width,
                    uint32_t row, uint32_t* column, uint8_t* count_column) {
   size_t count = length / sizeof(uint32_t);
   if (count > width) count = width;  // newer kernels may append values
-  uint32_t* out = column + static_cast<size_t>(row) * width;
-  std::memcpy(out, payload, count * sizeof(uint32_t));
-  // Older kernels send fewer (8 skmem values before DROPS): clear the rest,
-  // the batch storage may hold a previous batch's row.
-  std::memset(out + count, 0, (width - count) * sizeof(uint32_t));
-  count_column[row] = static_cast<uint8_t>(count);
+  if (column != nullptr) {
+    uint32_t* out = column + static_cast<size_t>(row) * width;
+    std::memcpy(out, payload, count * sizeof(uint32_t));
+    // Older kernels send fewer (8 skmem values before DROPS): clear the
+    // rest, the batch storage may hold a previous batch's row.
+    std::memset(out + count, 0, (width - count) * sizeof(uint32_t));
+  }
+  if (count_column != nullptr) count_column[row] = static_cast<uint8_t>(count);
+}
+
+// Whether a group's columns are bound at all (a mask may keep only some).
+bool HasSkmem(const Batch& batch) {
+  return batch.skmem != nullptr || batch.skmemLength != nullptr;
+}
+bool HasMeminfo(const Batch& batch) {
+  return batch.meminfo != nullptr || batch.meminfoLength != nullptr;
 }
 
 struct RowOutcome {
@@ -96,14 +113,15 @@ struct RowOutcome {
 // and SYN_RECV rows), and the rest of the row still parses.
 void StoreCgroupId(const uint8_t* payload, size_t length, uint32_t row,
                    Batch* batch) {
-  if (length == sizeof(uint64_t))
+  if (length == sizeof(uint64_t) && batch->cgroupId != nullptr)
     batch->cgroupId[row] = Load<uint64_t>(payload);
 }
 
 // Sets `filled` bits (ColumnGroup) for the optional groups a row carried.
+// `protocol` is the row's: the request's, or its INET_DIAG_PROTOCOL.
 RowOutcome ParseAttributes(const uint8_t* at, size_t remaining, uint32_t row,
                            const ParseOptions& options, Batch* batch,
-                           uint8_t* filled) {
+                           uint16_t* protocol, uint8_t* filled) {
   // INFO is stored after the loop: whether it is tcp_info depends on the
   // row's protocol, which an INET_DIAG_PROTOCOL anywhere in the row may set.
   const uint8_t* info = nullptr;
@@ -127,28 +145,28 @@ RowOutcome ParseAttributes(const uint8_t* at, size_t remaining, uint32_t row,
         info_length = payload_length;
         break;
       case abi::kInetDiagSkmeminfo:
-        if (batch->skmem != nullptr) {
+        if (HasSkmem(*batch)) {
           StoreU32Array(payload, payload_length, abi::kSkMeminfoVars, row,
                         batch->skmem, batch->skmemLength);
           *filled |= kGroupSkmem;
         }
         break;
       case abi::kInetDiagMeminfo:
-        if (batch->meminfo != nullptr) {
+        if (HasMeminfo(*batch)) {
           StoreU32Array(payload, payload_length, 4, row, batch->meminfo,
                         batch->meminfoLength);
           *filled |= kGroupMeminfo;
         }
         break;
       case abi::kInetDiagShutdown:
-        if (payload_length >= 1) batch->shutdown[row] = payload[0];
+        if (payload_length >= 1) SOCKDIAG_PUT(shutdown, payload[0]);
         break;
       case abi::kInetDiagCgroupId:
         StoreCgroupId(payload, payload_length, row, batch);
         break;
       case abi::kInetDiagProtocol:
         if (options.protocol_from_attribute && payload_length >= 1) {
-          batch->protocol[row] = payload[0];
+          *protocol = payload[0];
         }
         break;
       default:
@@ -163,8 +181,7 @@ RowOutcome ParseAttributes(const uint8_t* at, size_t remaining, uint32_t row,
   }
   // MPTCP and SCTP send their own info structs as INFO; only TCP's is
   // tcp_info. The protocol column tells JS which one it was.
-  if (info != nullptr && batch->tcpInfoLength != nullptr &&
-      batch->protocol[row] == 6) {
+  if (info != nullptr && (batch->groups & kGroupInfo) != 0 && *protocol == 6) {
     StoreTcpInfo(info, info_length, row, batch);
     *filled |= kGroupInfo;
   }
@@ -179,33 +196,38 @@ RowOutcome ParseRow(const uint8_t* payload, size_t length,
   auto message = Load<abi::InetDiagMsg>(payload);
   uint32_t row = batch->count;
   assert(row < batch->capacity);
-  batch->family[row] = message.idiag_family;
-  batch->protocol[row] = options.protocol;
+  batch->family[row] = message.idiag_family;  // always bound
   // NEW_SYN_RECV request sockets are already reported as SYN_RECV (3).
-  batch->state[row] = message.idiag_state;
-  batch->timer[row] = message.idiag_timer;
-  batch->retransmits[row] = message.idiag_retrans;
-  batch->shutdown[row] = 0;
-  batch->expires[row] = message.idiag_expires;
-  batch->receiveQueue[row] = message.idiag_rqueue;
-  batch->sendQueue[row] = message.idiag_wqueue;
-  batch->uid[row] = message.idiag_uid;
-  batch->inode[row] = message.idiag_inode;
-  batch->interfaceIndex[row] = message.id.idiag_if;
-  batch->cookie[row] =
-      static_cast<uint64_t>(message.id.idiag_cookie[0]) |
-      (static_cast<uint64_t>(message.id.idiag_cookie[1]) << 32);
-  batch->cgroupId[row] = 0;
-  std::memcpy(batch->localAddress + static_cast<size_t>(row) * 16,
-              message.id.idiag_src, 16);
-  std::memcpy(batch->remoteAddress + static_cast<size_t>(row) * 16,
-              message.id.idiag_dst, 16);
-  batch->localPort[row] = FromBigEndian16(message.id.idiag_sport);
-  batch->remotePort[row] = FromBigEndian16(message.id.idiag_dport);
+  SOCKDIAG_PUT(state, message.idiag_state);
+  SOCKDIAG_PUT(timer, message.idiag_timer);
+  SOCKDIAG_PUT(retransmits, message.idiag_retrans);
+  SOCKDIAG_PUT(shutdown, 0);
+  SOCKDIAG_PUT(expires, message.idiag_expires);
+  SOCKDIAG_PUT(receiveQueue, message.idiag_rqueue);
+  SOCKDIAG_PUT(sendQueue, message.idiag_wqueue);
+  SOCKDIAG_PUT(uid, message.idiag_uid);
+  SOCKDIAG_PUT(inode, message.idiag_inode);
+  SOCKDIAG_PUT(interfaceIndex, message.id.idiag_if);
+  SOCKDIAG_PUT(cookie,
+               static_cast<uint64_t>(message.id.idiag_cookie[0]) |
+                   (static_cast<uint64_t>(message.id.idiag_cookie[1]) << 32));
+  SOCKDIAG_PUT(cgroupId, 0);
+  if (batch->localAddress != nullptr) {
+    std::memcpy(batch->localAddress + static_cast<size_t>(row) * 16,
+                message.id.idiag_src, 16);
+  }
+  if (batch->remoteAddress != nullptr) {
+    std::memcpy(batch->remoteAddress + static_cast<size_t>(row) * 16,
+                message.id.idiag_dst, 16);
+  }
+  SOCKDIAG_PUT(localPort, FromBigEndian16(message.id.idiag_sport));
+  SOCKDIAG_PUT(remotePort, FromBigEndian16(message.id.idiag_dport));
   size_t header = Align4(sizeof(abi::InetDiagMsg));
   uint8_t filled = 0;
+  uint16_t protocol = options.protocol;
   RowOutcome outcome = ParseAttributes(payload + header, length - header, row,
-                                       options, batch, &filled);
+                                       options, batch, &protocol, &filled);
+  SOCKDIAG_PUT(protocol, protocol);
   // Groups the row did not carry (TIME_WAIT rows carry none) are cleared:
   // batch storage is reused, so a previous batch's row may be underneath.
   uint8_t missing = static_cast<uint8_t>(batch->groups & ~filled);
@@ -288,6 +310,8 @@ ParseResult ParseError(const uint8_t* payload, size_t length, size_t offset,
 }
 
 }  // namespace
+
+#undef SOCKDIAG_PUT
 
 ParseResult ParseMessages(const uint8_t* data, size_t length,
                           const ParseOptions& options, Batch* batch) {

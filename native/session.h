@@ -28,7 +28,8 @@ struct DumpParams {
   std::shared_ptr<SharedDiagSocket> shared_socket;
   uint32_t timeout_ms = 30000;
   uint32_t batch_rows = 16384;
-  uint8_t groups = kGroupBase;  // column groups the batches carry
+  uint8_t groups = kGroupBase;     // column groups the batches carry
+  uint64_t columns = kAllColumns;  // and which of their columns (mask bits)
 };
 
 struct DumpOutcome {

@@ -163,7 +163,7 @@ class SubscriberHandle : public Napi::ObjectWrap<SubscriberHandle> {
       const Batch& full = ready->batch;
       Batch compact;
       Napi::ArrayBuffer storage =
-          AllocateBatch(env, full.count, full.groups, &compact);
+          AllocateBatch(env, full.count, full.groups, full.columns, &compact);
       CopyRows(full, &compact);
       subscriber_->Recycle(std::move(ready));
       next_->Resolve(BatchToJs(env, storage, compact));

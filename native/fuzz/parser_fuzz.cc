@@ -6,6 +6,9 @@
 //            bits 1-2: protocol 6, 17, 262 (MPTCP: INFO is not tcp_info), 6
 //            bits 3-5: bound column groups (kGroupInfo|Skmem|Meminfo)
 //            bit 6: protocol_from_attribute (socket-destroy events)
+//            bit 7: the chunked pass binds only some columns (a mask mixed
+//                   from the whole preamble), as a scan that reads half of
+//                   them does
 //   byte 1   batch capacity 1..64 rows, small so that kBatchFull is common
 //   2..5     expected nlmsg_seq, little endian (the seeds carry their own)
 //
@@ -15,7 +18,9 @@
 // enough for every row. Both must agree on every row and on how the stream
 // ended: chunking must never change what is parsed. Storage for the chunked
 // pass starts out dirty, so a column the parser forgets to reset per row
-// shows up as a difference.
+// shows up as a difference. The one pass binds every column; rows are
+// compared over the chunked pass's columns, so leaving columns out must not
+// change the others either.
 #include <cerrno>
 #include <cstddef>
 #include <cstdint>
@@ -31,6 +36,11 @@
 namespace {
 
 using sockdiag::Batch;
+// The column list names its groups unqualified.
+using sockdiag::kGroupBase;
+using sockdiag::kGroupInfo;
+using sockdiag::kGroupMeminfo;
+using sockdiag::kGroupSkmem;
 using sockdiag::ParseOptions;
 using sockdiag::ParseResult;
 using sockdiag::ParseStatus;
@@ -54,8 +64,17 @@ constexpr size_t kMinRowBytes =
 struct Config {
   ParseOptions options;
   uint8_t groups = 0;
+  uint64_t columns = sockdiag::kAllColumns;  // bound in the chunked pass
   uint32_t capacity = 1;
 };
+
+// splitmix64's finaliser: every preamble bit moves about half the mask.
+uint64_t Mix(uint64_t x) {
+  x += 0x9e3779b97f4a7c15u;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9u;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebu;
+  return x ^ (x >> 31);
+}
 
 Config ReadPreamble(const uint8_t* data) {
   static const uint16_t kProtocols[] = {6, 17, 262, 6};
@@ -71,14 +90,22 @@ Config ReadPreamble(const uint8_t* data) {
                                 static_cast<uint32_t>(data[3]) << 8 |
                                 static_cast<uint32_t>(data[4]) << 16 |
                                 static_cast<uint32_t>(data[5]) << 24;
+  if ((data[0] & 0x80) != 0) {
+    uint64_t seed = 0;
+    for (size_t i = 0; i < kPreambleBytes; ++i) seed = seed << 8 | data[i];
+    config.columns =
+        (Mix(seed) & sockdiag::kAllColumns) | sockdiag::kRequiredColumns;
+  }
   return config;
 }
 
 // Appends the bytes of every bound column of `row`, so that rows from two
 // batches can be compared with one memcmp.
-void AppendRow(const Batch& batch, uint32_t row, std::vector<uint8_t>* out) {
+void AppendRow(const Batch& batch, uint32_t row, uint64_t columns,
+               std::vector<uint8_t>* out) {
 #define FUZZ_APPEND_COLUMN(name, type, width, group)                \
-  if (batch.name != nullptr) {                                      \
+  if (batch.name != nullptr &&                                      \
+      (columns & sockdiag::ColumnBit(sockdiag::kColumn_##name))) {  \
     const auto* first = reinterpret_cast<const uint8_t*>(           \
         batch.name + static_cast<size_t>(row) * (width));           \
     out->insert(out->end(), first, first + sizeof(type) * (width)); \
@@ -92,14 +119,18 @@ void CheckRows(const Batch& batch, const Config& config) {
   FUZZ_CHECK(batch.count <= batch.capacity);
   for (uint32_t row = 0; row < batch.count; ++row) {
     // From the request, or from the row's own u8 INET_DIAG_PROTOCOL.
-    if (config.options.protocol_from_attribute) {
+    if (batch.protocol == nullptr) {
+      FUZZ_CHECK((batch.columns &
+                  sockdiag::ColumnBit(sockdiag::kColumn_protocol)) == 0);
+    } else if (config.options.protocol_from_attribute) {
       FUZZ_CHECK(batch.protocol[row] == config.options.protocol ||
                  batch.protocol[row] <= 0xff);
     } else {
       FUZZ_CHECK(batch.protocol[row] == config.options.protocol);
     }
     // tcp_info only ever lands in TCP rows.
-    if (batch.tcpInfoLength != nullptr && batch.protocol[row] != 6) {
+    if (batch.tcpInfoLength != nullptr && batch.protocol != nullptr &&
+        batch.protocol[row] != 6) {
       FUZZ_CHECK(batch.tcpInfoLength[row] == 0);
     }
     if (batch.skmemLength != nullptr) {
@@ -152,19 +183,30 @@ struct Pass {
 
 Pass ParseInChunks(const uint8_t* data, size_t length, const Config& config) {
   std::vector<uint8_t> storage(
-      sockdiag::BatchBytes(config.capacity, config.groups), 0xa5);
+      sockdiag::BatchBytes(config.capacity, config.groups, config.columns),
+      0xa5);
   Pass pass;
   size_t position = 0;
   for (;;) {
     Batch batch;
-    sockdiag::BindBatch(storage.data(), config.capacity, config.groups, &batch);
+    sockdiag::BindBatch(storage.data(), config.capacity, config.groups, &batch,
+                        config.columns);
+    // Exactly the mask's columns of the groups asked for, nothing else.
+#define FUZZ_CHECK_BOUND(name, type, width, group)                            \
+  FUZZ_CHECK(                                                                 \
+      (batch.name != nullptr) ==                                              \
+      (((group) == sockdiag::kGroupBase || (config.groups & (group)) != 0) && \
+       (config.columns & sockdiag::ColumnBit(sockdiag::kColumn_##name)) !=    \
+           0));
+    SOCKDIAG_COLUMNS(FUZZ_CHECK_BOUND)
+#undef FUZZ_CHECK_BOUND
     size_t remaining = length - position;
     ParseResult result = sockdiag::ParseMessages(data + position, remaining,
                                                  config.options, &batch);
     CheckResult(result, remaining, batch);
     CheckRows(batch, config);
     for (uint32_t row = 0; row < batch.count; ++row) {
-      AppendRow(batch, row, &pass.rows);
+      AppendRow(batch, row, config.columns, &pass.rows);
     }
     pass.row_count += batch.count;
     pass.skipped += result.skipped;
@@ -189,7 +231,7 @@ Pass ParseInOnePass(const uint8_t* data, size_t length, const Config& config) {
   FUZZ_CHECK(pass.last.status != ParseStatus::kBatchFull);
   CheckRows(batch, config);
   for (uint32_t row = 0; row < batch.count; ++row) {
-    AppendRow(batch, row, &pass.rows);
+    AppendRow(batch, row, config.columns, &pass.rows);
   }
   pass.row_count = batch.count;
   pass.skipped = pass.last.skipped;

@@ -102,22 +102,43 @@ export interface ColumnSlot {
   width: number;
 }
 
-const layouts = new Map<number, readonly ColumnSlot[]>();
+/** Every column: the mask of the whole list (bit i = COLUMNS[i], as native/columns.h numbers them). */
+export const ALL_COLUMNS = 2 ** COLUMNS.length - 1;
+const COLUMN_INDEX = new Map<string, number>(COLUMNS.map((column, index) => [column.name, index]));
+
+/** The column mask of `names` (family always in: a batch's buffer is found through it). */
+export function columnMask(names: readonly ColumnName[]): number {
+  let mask = 1; // family, index 0
+  for (const name of new Set(names)) {
+    const index = COLUMN_INDEX.get(name);
+    if (index === undefined) throw new TypeError(`Unknown column ${String(name)}`);
+    if (index > 0) mask += 2 ** index;
+  }
+  return mask;
+}
+
+const layouts = new Map<string, readonly ColumnSlot[]>();
 
 /**
  * The columns of a batch buffer of `capacity` rows with `groups` (bits:
- * info 1, skmem 2, meminfo 4), as native/columns.cc lays them out: in list
- * order, the groups asked for, each column on an 8-byte boundary. A unit
- * test holds it against the addon's own views.
+ * info 1, skmem 2, meminfo 4) and the columns of `mask`, as
+ * native/columns.cc lays them out: in list order, the groups asked for,
+ * each column on an 8-byte boundary. A unit test holds it against the
+ * addon's own views.
  */
-export function batchLayout(capacity: number, groups: number): readonly ColumnSlot[] {
-  const key = capacity * 8 + groups;
+export function batchLayout(
+  capacity: number,
+  groups: number,
+  mask: number = ALL_COLUMNS,
+): readonly ColumnSlot[] {
+  const key = `${capacity}:${groups}:${mask}`;
   const known = layouts.get(key);
   if (known) return known;
   const slots: ColumnSlot[] = [];
   let offset = 0;
-  for (const column of COLUMNS) {
+  for (const [index, column] of COLUMNS.entries()) {
     if (column.group !== 'base' && (groups & GROUP_BITS[column.group]) === 0) continue;
+    if (index > 0 && Math.floor(mask / 2 ** index) % 2 === 0) continue;
     const array = ARRAY_TYPES[column.array];
     offset = (offset + 7) & ~7;
     slots.push({ name: column.name, array, byteOffset: offset, width: column.width });

@@ -1,7 +1,14 @@
 // The TypeScript face of the native dump: validated options in, batches of
 // columns out, off the event loop. `for await (const batch of dumpSockets())`.
 import { compilePortFilter, type PortExpression } from './bytecode';
-import { batchLayout, type ColumnSlot, columnViews } from './columns';
+import {
+  ALL_COLUMNS,
+  batchLayout,
+  type ColumnName,
+  type ColumnSlot,
+  columnMask,
+  columnViews,
+} from './columns';
 import {
   COLUMN_GROUPS,
   DEFAULT_STATE_MASK,
@@ -52,6 +59,14 @@ export interface DumpOptions {
    * families from one walk of the socket hash (`family` is then ignored).
    */
   legacy?: boolean;
+  /**
+   * Only these columns are written and handed out (family always is): a
+   * scan that reads a dozen of the ~45 columns saves the parser the other
+   * stores and the batch their memory. A column of a group not asked for
+   * (`extensions`) is absent as before. Include tcpInfoLength / skmemLength
+   * with their group's columns: they say which rows carry them. Default: all.
+   */
+  columns?: readonly ColumnName[];
 }
 
 export interface DumpSocketsOptions extends Omit<DumpOptions, 'family' | 'protocol'> {
@@ -70,6 +85,7 @@ const OPTION_KEYS = new Set([
   'batchSize',
   'timeoutMs',
   'legacy',
+  'columns',
 ]);
 
 export function stateMask(states: DumpOptions['states']): number {
@@ -155,6 +171,14 @@ export function resolveDumpOptions(options: DumpOptions = {}): ResolvedDump {
     batchRows: integerIn(options.batchSize ?? 16384, 'batchSize', 1, 1 << 20),
     groups,
   };
+  if (options.columns !== undefined) {
+    if (!Array.isArray(options.columns)) {
+      throw new TypeError(
+        `Expected an array of column names for columns but received ${describe(options.columns)}`,
+      );
+    }
+    params.columns = columnMask(options.columns);
+  }
   const bytecode = compilePortFilter(options.filter);
   if (bytecode) params.bytecode = bytecode;
   if (options.netns) params.netns = options.netns;
@@ -188,7 +212,7 @@ export class Dump implements AsyncIterable<SocketBatch> {
     const { params, context, handle } = resolveDumpOptions(options);
     this.context = context;
     this.handle = handle;
-    this.layout = batchLayout(params.batchRows, params.groups);
+    this.layout = batchLayout(params.batchRows, params.groups, params.columns ?? ALL_COLUMNS);
     this.native = new addon.Dump(params);
   }
 

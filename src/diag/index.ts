@@ -13,7 +13,7 @@ export {
   dumpSockets,
   resolveDumpOptions,
 } from './dump';
-export { COLUMNS, type ColumnName, type ColumnSpec } from './columns';
+export { ALL_COLUMNS, COLUMNS, type ColumnName, type ColumnSpec, columnMask } from './columns';
 export { SockDiagError } from './errors';
 export {
   NamespaceHandle,
@@ -33,6 +33,7 @@ export {
   resolveSubscriberOptions,
 } from './subscribe';
 export {
+  type BatchOf,
   formatAddress,
   type InfoField,
   SocketBatch,

@@ -115,6 +115,8 @@ export interface NativeDumpParams {
   timeoutMs: number;
   batchRows: number;
   groups: number;
+  /** Column mask (bit = index in the column list; family always in); absent: all. */
+  columns?: number;
 }
 
 export interface NativeDumpStats {

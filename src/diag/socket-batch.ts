@@ -1,6 +1,7 @@
 // A typed view over one batch of dumped sockets. Columns stay typed arrays;
 // helpers turn single rows into strings only when a caller needs a label.
 import { AF_INET, AF_INET6, TCP_STATES, timerName } from './constants';
+import type { ColumnName } from './columns';
 import { addon, type Columns, type InfoColumns } from './native';
 
 export type InfoField = keyof Omit<InfoColumns, 'tcpInfoLength'>;
@@ -42,6 +43,15 @@ export function formatAddress(family: number, bytes: Uint8Array, offset: number)
   const tail = groups.slice(bestStart + bestLength).join(':');
   return `${head}::${tail}`;
 }
+
+/**
+ * A batch as a reader of only the columns `K` sees it: what a dump with
+ * `columns: K[]` hands out, written so that `tsc` rejects a read of a column
+ * the dump was not asked for. A full SocketBatch is one too.
+ */
+export type BatchOf<K extends ColumnName> = Omit<SocketBatch, 'columns'> & {
+  readonly columns: Pick<Columns, K>;
+};
 
 export class SocketBatch {
   constructor(

@@ -7,7 +7,8 @@
 // the per-socket loop allocates nothing; native IPv6 peers, rarer, fall
 // back to string keys.
 import { endianness } from 'node:os';
-import { formatAddress, type SocketBatch } from '../diag';
+import { formatAddress } from '../diag';
+import type { ScanBatch } from './columns';
 import { TupleCounter } from './tuple-counter';
 
 // Local copies: the re-exported constants are getters, slow in a hot loop.
@@ -92,7 +93,7 @@ export class PeerTracker {
    * the server side of a connection, not a user of an ephemeral port (the
    * kernel walks listeners first, so they are known by then).
    */
-  add(batch: SocketBatch, listenerPort: Uint8Array): void {
+  add(batch: ScanBatch, listenerPort: Uint8Array): void {
     const { family, state, localPort, remotePort, localAddress, remoteAddress } = batch.columns;
     const [low, high] = this.range;
     const trackPeers = this.trackPeers;

@@ -2,6 +2,7 @@
 import { availableParallelism } from 'node:os';
 import { DEFAULT_STATE_MASK, Dump, type DumpOptions, FAMILY_NAMES, TcpState } from '../diag';
 import { readPortRange } from '../procfs/sysctl';
+import { SCAN_COLUMNS } from './columns';
 import { higherPortSplit, mergeStreams } from './split';
 import { type ScanOptions, TableScan } from './table-scan';
 import { tcpDump } from './tcp-dump';
@@ -40,7 +41,8 @@ export async function scanTable(options: ScanOptions): Promise<TableScan> {
   // 2048 rows keep each batch's aggregation near 1 ms on the event loop
   // (16384 gave /healthz a 17 ms p99 during 1M-socket scrapes); with two
   // fills queued, smaller batches no longer leave the kernel walk waiting.
-  const base: DumpOptions = { batchSize: options.batchSize ?? 2048 };
+  // Only the columns the scan reads are written (columns.ts).
+  const base: DumpOptions = { batchSize: options.batchSize ?? 2048, columns: SCAN_COLUMNS };
   if (options.netns) base.netns = options.netns;
   if (options.namespace) base.namespace = options.namespace;
   const tcp: DumpOptions = { ...base, extensions: { info: options.tcpInfo, skmeminfo: true } };

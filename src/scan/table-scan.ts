@@ -7,7 +7,6 @@ import type { PortRange } from '../procfs/sysctl';
 import {
   Family,
   type NamespaceHandle,
-  type SocketBatch,
   Skmem,
   STATE_SLOTS,
   TcpInfoOption,
@@ -15,6 +14,7 @@ import {
   TIMER_SLOTS,
   Timer,
 } from '../diag';
+import type { ScanBatch } from './columns';
 import { endpointKey } from './endpoint';
 import { DropPorts, GhostPorts, HalfOpenTally, type TimeWaitPort, TimeWaitPeers } from './facts';
 import { Histogram } from './histogram';
@@ -147,13 +147,13 @@ export class TableScan {
     this.trackCgroups = options.trackCgroups ?? true;
   }
 
-  add(batch: SocketBatch, protocol: ScanProtocol): void {
+  add(batch: ScanBatch, protocol: ScanProtocol): void {
     this.rows += batch.count;
     if (protocol === 'tcp') this.addTcp(batch);
     else this.addOther(batch, this.totals[protocol]);
   }
 
-  private addOther(batch: SocketBatch, totals: ProtocolTotals): void {
+  private addOther(batch: ScanBatch, totals: ProtocolTotals): void {
     const { family, state, receiveQueue, sendQueue } = batch.columns;
     for (let i = 0; i < batch.count; i++) {
       totals.states[(family[i] === Family.Inet6 ? STATE_SLOTS : 0) + state[i]!]!++;
@@ -162,7 +162,7 @@ export class TableScan {
     }
   }
 
-  private addTcp(batch: SocketBatch): void {
+  private addTcp(batch: ScanBatch): void {
     const totals = this.totals.tcp;
     const c = batch.columns;
     const { family, state, timer, retransmits, receiveQueue, sendQueue, localPort } = c;
@@ -221,7 +221,7 @@ export class TableScan {
   }
 
   /** TCP sockets per state and cgroup id; consecutive rows mostly share one. */
-  private addCgroups(batch: SocketBatch): void {
+  private addCgroups(batch: ScanBatch): void {
     const state = batch.columns.state;
     // The u64 ids as two u32 halves: a BigInt per socket would allocate.
     const cgroups = cgroupWords(batch);
@@ -241,7 +241,7 @@ export class TableScan {
     }
   }
 
-  private countHalfOpen(batch: SocketBatch, row: number): void {
+  private countHalfOpen(batch: ScanBatch, row: number): void {
     const c = batch.columns;
     const key = endpointKey(c.family[row]!, batch.localAddress(row), c.localPort[row]!);
     this.halfOpenSources.add(key, batch.remoteAddress(row));
@@ -253,7 +253,7 @@ export class TableScan {
     return this.halfOpenCounts;
   }
 
-  private countTimeWait(batch: SocketBatch, row: number, port: number): void {
+  private countTimeWait(batch: ScanBatch, row: number, port: number): void {
     const c = batch.columns;
     const remotePort = c.remotePort[row]!;
     this.timeWaitByRemotePort[remotePort]!++;
@@ -270,7 +270,7 @@ export class TableScan {
     }
   }
 
-  private addTcpInfo(batch: SocketBatch): void {
+  private addTcpInfo(batch: ScanBatch): void {
     const c = batch.columns;
     const length = c.tcpInfoLength!;
     const { state, timer } = c;
@@ -305,7 +305,7 @@ export class TableScan {
     this.retransmittedSockets += retransmitted;
   }
 
-  private countGhost(batch: SocketBatch, row: number): void {
+  private countGhost(batch: ScanBatch, row: number): void {
     this.idleWithoutKeepaliveOverThreshold++;
     const c = batch.columns;
     const cgroup = Number(c.cgroupId[row]!);
@@ -352,7 +352,7 @@ export class TableScan {
     return this.revealPeers;
   }
 
-  private addSkmem(batch: SocketBatch, totals: ProtocolTotals): void {
+  private addSkmem(batch: ScanBatch, totals: ProtocolTotals): void {
     const c = batch.columns;
     const skmem = c.skmem!;
     const length = c.skmemLength!;
@@ -384,7 +384,7 @@ export class TableScan {
 }
 
 /** The batch's cgroup ids as [low, high] u32 pairs, a view of the same memory. */
-function cgroupWords(batch: SocketBatch): Uint32Array {
+function cgroupWords(batch: ScanBatch): Uint32Array {
   const ids = batch.columns.cgroupId;
   return new Uint32Array(ids.buffer, ids.byteOffset, batch.count * 2);
 }

@@ -36,7 +36,7 @@ export function loadFixture(name: string): Fixture {
 }
 
 /** The fixture's rows as one batch, with the column groups its request asked for. */
-export function fixtureBatch(fixture: Fixture): SocketBatch {
+export function fixtureBatch(fixture: Fixture, columns?: number): SocketBatch {
   const { meta } = fixture;
   const groups = (meta.ext & 0x02 ? 1 : 0) | (meta.ext & 0x40 ? 2 : 0);
   const result = addon.parse(fixture.bytes, {
@@ -49,6 +49,7 @@ export function fixtureBatch(fixture: Fixture): SocketBatch {
     timeoutMs: 1000,
     legacy: false,
     seq: meta.seq,
+    ...(columns === undefined ? {} : { columns }),
   });
   if (result.status !== 'done') {
     throw new Error(`${fixture.name}: parse ended with ${result.status} ${result.detail}`);

@@ -7,7 +7,8 @@ import { Dump } from '../../src/diag';
 import { type DumpRow, dumpRows } from '../helpers/dump-rows';
 import { type SocketHolder } from '../helpers/holder';
 import { testNamespace } from '../helpers/namespaces';
-import { endpointKey, parseSs, type SsRow } from '../helpers/ss';
+import { endpointKey, normaliseAddress, parseSs, type SsRow } from '../helpers/ss';
+import { SCAN_COLUMNS } from '../../src/scan/columns';
 
 const skip = unavailable('namespaces');
 
@@ -86,6 +87,36 @@ t.test('dump equals ss on a built table', { skip }, async (t) => {
     const expected = tcp.map((r) => `${r.state} ${r.localPort}>${r.peerPort}`);
     t.same(rows.sort(), expected.sort(), 'same rows with two buffers in turn');
     t.ok(buffers.size <= 3, `at most three buffers for ${rows.length} rows (${buffers.size})`);
+  });
+  t.test("a dump of the scan's columns: those columns, the same values", async (t) => {
+    const dump = new Dump({
+      netns,
+      legacy: true,
+      batchSize: 2,
+      extensions: { info: true, skmeminfo: true },
+      columns: [...SCAN_COLUMNS],
+    });
+    const rows: string[] = [];
+    let names: string[] = [];
+    for await (const batch of dump) {
+      names = Object.keys(batch.columns);
+      const c = batch.columns;
+      for (let i = 0; i < batch.count; i++) {
+        rows.push(
+          `${c.family[i]} ${batch.stateName(i)} ${c.receiveQueue[i]} ${c.sendQueue[i]} ` +
+            `${normaliseAddress(batch.localAddress(i))}:${c.localPort[i]}>` +
+            `${normaliseAddress(batch.remoteAddress(i))}:${c.remotePort[i]} ${c.tcpInfoLength![i]}`,
+        );
+      }
+      dump.recycle(batch);
+    }
+    t.same(names.sort(), [...SCAN_COLUMNS].sort(), 'exactly the columns asked for');
+    const expected = tcp.map(
+      (r) =>
+        `${r.family} ${r.state} ${r.recvQ} ${r.sendQ} ${r.local}:${r.localPort}>` +
+        `${r.peer}:${r.peerPort} ${r.tcpInfoLength}`,
+    );
+    t.same(rows.sort(), expected.sort(), 'the same rows as a dump of every column');
   });
   t.test('the legacy single-walk request returns the same rows', async (t) => {
     const legacy = await dumpRows({

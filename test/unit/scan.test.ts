@@ -5,6 +5,8 @@ import t from 'tap';
 import { TCP_STATES, TIMERS as TIMER_NAMES } from '../../src/diag/constants';
 import { addon } from '../../src/diag/native';
 import { SocketBatch } from '../../src/diag/socket-batch';
+import { columnMask } from '../../src/diag/columns';
+import { SCAN_COLUMNS } from '../../src/scan/columns';
 import { Histogram } from '../../src/scan/histogram';
 import { type ScanOptions, TableScan } from '../../src/scan/table-scan';
 import { TupleCounter } from '../../src/scan/tuple-counter';
@@ -101,6 +103,41 @@ for (const name of ['tcp4.bin', 'tcp4-info-skmem.bin', 'tcp6-info-skmem.bin']) {
     t.equal(scan.tcpInfoAvailable, withInfo > 0);
   });
 }
+
+t.test('a scan over batches of only its columns is the scan over full batches', async (t) => {
+  const mask = columnMask(SCAN_COLUMNS);
+  for (const name of [
+    'tcp4.bin',
+    'tcp4-cgroup.bin',
+    'tcp4-info-skmem.bin',
+    'tcp6-info-skmem.bin',
+  ]) {
+    const fixture = loadFixture(name);
+    const full = fixtureBatch(fixture);
+    const masked = fixtureBatch(fixture, mask);
+    t.ok(
+      Object.keys(masked.columns).length < Object.keys(full.columns).length,
+      `${name}: the masked batch lacks columns`,
+    );
+    for (const reveal of [true, false]) {
+      const options = { ...OPTIONS, trackPeers: reveal, ghostIdleSeconds: 0 };
+      const a = new TableScan([32768, 60999], options);
+      const b = new TableScan([32768, 60999], options);
+      a.add(full, 'tcp');
+      b.add(masked, 'tcp');
+      t.same(b, a, `${name}, peers ${reveal ? 'on' : 'off'}: every aggregate the same`);
+      t.same(b.halfOpen, a.halfOpen, `${name}: half-open sources`);
+      t.same(b.timeWaitPorts(10), a.timeWaitPorts(10), `${name}: TIME_WAIT ports`);
+      t.same(b.peers.busiestTuple(reveal), a.peers.busiestTuple(reveal), `${name}: busiest tuple`);
+    }
+  }
+  const udp = loadFixture('udp4-skmem.bin');
+  const a = new TableScan([32768, 60999], OPTIONS);
+  const b = new TableScan([32768, 60999], OPTIONS);
+  a.add(fixtureBatch(udp), 'udp');
+  b.add(fixtureBatch(udp, mask), 'udp');
+  t.same(b.totals, a.totals, 'udp: the same totals');
+});
 
 t.test('busiest ephemeral-port tuple and top peers, from ss', async (t) => {
   const fixture = loadFixture('tcp4.bin');
