@@ -9,8 +9,15 @@
 export class Histogram {
   /** Observations per bucket (not cumulative); values above the last bound count only in `total`. */
   readonly counts: Float64Array;
+  /**
+   * `counts` and one slot after it for values above the last bound: a
+   * per-socket loop counts into `slots[bucketIndex(rawBounds, value)]`
+   * with no branch for the overflow, then calls `record` once per batch.
+   */
+  readonly slots: Float64Array;
   total = 0;
-  private readonly rawBounds: Float64Array;
+  /** The bounds in the raw unit of the observations. */
+  readonly rawBounds: Float64Array;
   private rawSum = 0;
 
   /**
@@ -22,7 +29,8 @@ export class Histogram {
     readonly bounds: readonly number[],
     readonly unit = 1,
   ) {
-    this.counts = new Float64Array(bounds.length);
+    this.slots = new Float64Array(bounds.length + 1);
+    this.counts = this.slots.subarray(0, bounds.length);
     this.rawBounds = Float64Array.from(bounds, (b) => (unit === 1 ? b : Math.round(b * unit)));
   }
 
@@ -35,12 +43,19 @@ export class Histogram {
   observe(value: number): void {
     this.rawSum += value;
     this.total++;
-    const bounds = this.rawBounds;
-    for (let i = 0; i < bounds.length; i++) {
-      if (value <= bounds[i]!) {
-        this.counts[i]!++;
-        return;
-      }
-    }
+    this.slots[bucketIndex(this.rawBounds, value)]!++;
   }
+
+  /** Adds `count` observations summing to `rawSum` already counted into `slots`. */
+  record(rawSum: number, count: number): void {
+    this.rawSum += rawSum;
+    this.total += count;
+  }
+}
+
+/** The bucket of `value`: the first bound it does not exceed, bounds.length above the last. */
+export function bucketIndex(bounds: Float64Array, value: number): number {
+  let i = 0;
+  while (i < bounds.length && value > bounds[i]!) i++;
+  return i;
 }

@@ -17,7 +17,7 @@ import {
 import type { ScanBatch } from './columns';
 import { endpointKey } from './endpoint';
 import { DropPorts, GhostPorts, HalfOpenTally, type TimeWaitPort, TimeWaitPeers } from './facts';
-import { Histogram } from './histogram';
+import { bucketIndex, Histogram } from './histogram';
 import { PeerTracker } from './peers';
 
 export const PROTOCOL_NAMES = ['tcp', 'udp'] as const;
@@ -206,6 +206,14 @@ export class TableScan {
     this.peers.add(batch, this.listenerPort);
   }
 
+  private scratch = new Int32Array(0);
+
+  /** Room for `rows` row indices, reused from batch to batch. */
+  private rowScratch(rows: number): Int32Array {
+    if (this.scratch.length < rows) this.scratch = new Int32Array(rows);
+    return this.scratch;
+  }
+
   /** Makes `port` a service port; returns the (possibly grown) per-port states. */
   private addServicePort(port: number): Uint32Array {
     const offset = this.listenerPorts.size * STATES;
@@ -280,28 +288,55 @@ export class TableScan {
     const options = c.infoOptions!;
     const localPort = c.localPort;
     const listenerPort = this.listenerPort;
+    const withTimestamps = this.withTimestamps;
+    const withoutTimestamps = this.withoutTimestamps;
     const ghostIdleMs = this.ghostIdleMs;
+    // The histograms are counted in locals and written back once per batch:
+    // a field store per socket costs more than the rest of the loop.
+    const rttBounds = this.rtt.rawBounds;
+    const rttSlots = this.rtt.slots;
+    const idleBounds = this.idleWithKeepalive.rawBounds;
+    const keepaliveSlots = this.idleWithKeepalive.slots;
+    const noKeepaliveSlots = this.idleWithoutKeepalive.slots;
+    let rttSum = 0;
+    let observed = 0;
+    let keepaliveSum = 0;
+    let keepaliveCount = 0;
+    let noKeepaliveSum = 0;
     let retransmitted = 0;
-    let seen = false;
+    const ghosts = this.rowScratch(batch.count);
+    let ghostCount = 0;
     for (let i = 0; i < batch.count; i++) {
       if (state[i] !== TcpState.Established || length[i]! < TCP_INFO_MIN_LENGTH) continue;
-      seen = true;
+      observed++;
       const port = localPort[i]!;
       if (listenerPort[port] === 1) {
-        if ((options[i]! & TcpInfoOption.Timestamps) !== 0) this.withTimestamps[port]!++;
-        else this.withoutTimestamps[port]!++;
+        if ((options[i]! & TcpInfoOption.Timestamps) !== 0) withTimestamps[port]!++;
+        else withoutTimestamps[port]!++;
       }
-      this.rtt.observe(rtt[i]!);
+      const r = rtt[i]!;
+      rttSum += r;
+      rttSlots[bucketIndex(rttBounds, r)]!++;
       const idleMs = lastDataRecv[i]!;
       if (timer[i] === Timer.Keepalive) {
-        this.idleWithKeepalive.observe(idleMs);
+        keepaliveSum += idleMs;
+        keepaliveCount++;
+        keepaliveSlots[bucketIndex(idleBounds, idleMs)]!++;
       } else {
-        this.idleWithoutKeepalive.observe(idleMs);
-        if (idleMs > ghostIdleMs) this.countGhost(batch, i);
+        noKeepaliveSum += idleMs;
+        noKeepaliveSlots[bucketIndex(idleBounds, idleMs)]!++;
+        // No call in the loop: it would make every column's base and length
+        // be loaded again each row. Ghosts are looked at after it.
+        if (idleMs > ghostIdleMs) ghosts[ghostCount++] = i;
       }
       if (totalRetrans[i]! > 0) retransmitted++;
     }
-    if (seen) this.tcpInfoAvailable = true;
+    for (let g = 0; g < ghostCount; g++) this.countGhost(batch, ghosts[g]!);
+    if (observed === 0) return;
+    this.tcpInfoAvailable = true;
+    this.rtt.record(rttSum, observed);
+    this.idleWithKeepalive.record(keepaliveSum, keepaliveCount);
+    this.idleWithoutKeepalive.record(noKeepaliveSum, observed - keepaliveCount);
     this.retransmittedSockets += retransmitted;
   }
 
