@@ -45,7 +45,7 @@ export function sourceConfig(
       peersLimit: settings.peers.limit,
       tcpInfo: settings.sockets.tcpInfo,
       ghostIdleSeconds: settings.incidents.keepaliveIdle,
-      parallelism: resolveParallelism(settings.sockets.parallelDumps),
+      ...resolveParallelism(settings.sockets.parallelDumps),
       trackCgroups: settings.sockets.cgroupsLimit > 0,
     },
   };

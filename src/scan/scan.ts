@@ -6,6 +6,7 @@ import { SCAN_COLUMNS } from './columns';
 import { higherPortSplit, mergeStreams } from './split';
 import { type ScanOptions, TableScan } from './table-scan';
 import { tcpDump } from './tcp-dump';
+import { WalkChooser } from './walk-choice';
 
 const LISTEN_ONLY = 1 << TcpState.Listen;
 const ALL_BUT_LISTEN = DEFAULT_STATE_MASK & ~LISTEN_ONLY;
@@ -46,7 +47,10 @@ export async function scanTable(options: ScanOptions): Promise<TableScan> {
   if (options.netns) base.netns = options.netns;
   if (options.namespace) base.namespace = options.namespace;
   const tcp: DumpOptions = { ...base, extensions: { info: options.tcpInfo, skmeminfo: true } };
-  const parallelism = options.parallelism ?? 1;
+  const asked = options.parallelism ?? 1;
+  const parallelism = asked > 0 ? asked : (options.walks?.next() ?? 1);
+  const started = performance.now();
+  const rowsBefore = scan.rows;
   if (parallelism > 1) {
     await addTcpStreams(scan, [tcpDump({ ...tcp, states: LISTEN_ONLY })], false);
     const parts = higherPortSplit(scan.ephemeralRange, parallelism);
@@ -55,6 +59,8 @@ export async function scanTable(options: ScanOptions): Promise<TableScan> {
   } else {
     await addTcpStreams(scan, [tcpDump(tcp)], true);
   }
+  if (asked <= 0)
+    options.walks?.record(parallelism, scan.rows - rowsBefore, performance.now() - started);
   for (const family of FAMILY_NAMES) {
     const dump = new Dump({ ...base, family, protocol: 'udp' });
     for await (const batch of dump) {
@@ -66,8 +72,11 @@ export async function scanTable(options: ScanOptions): Promise<TableScan> {
   return scan;
 }
 
-/** --collector.sockets.parallel-dumps: 0 (auto) is one TCP dump per CPU, at most 2. */
-export function resolveParallelism(asked: number): number {
-  if (asked < 1) return Math.min(2, availableParallelism());
-  return asked;
+/**
+ * --collector.sockets.parallel-dumps as ScanOptions: a number of parts, or
+ * 0 (auto) with the chooser that decides scan by scan (walk-choice.ts).
+ */
+export function resolveParallelism(asked: number): Pick<ScanOptions, 'parallelism' | 'walks'> {
+  if (asked < 1) return { parallelism: 0, walks: new WalkChooser(availableParallelism()) };
+  return { parallelism: asked };
 }

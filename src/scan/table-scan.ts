@@ -19,6 +19,7 @@ import { endpointKey } from './endpoint';
 import { DropPorts, GhostPorts, HalfOpenTally, type TimeWaitPort, TimeWaitPeers } from './facts';
 import { bucketIndex, Histogram } from './histogram';
 import { PeerTracker } from './peers';
+import type { WalkChooser } from './walk-choice';
 
 export const PROTOCOL_NAMES = ['tcp', 'udp'] as const;
 export type ScanProtocol = (typeof PROTOCOL_NAMES)[number];
@@ -55,8 +56,10 @@ export interface ScanOptions {
   /** ESTABLISHED sockets idle longer than this without keepalive are counted as possible ghosts. */
   ghostIdleSeconds: number;
   batchSize?: number;
-  /** TCP dumps run at once, each over its share of the table (1: one walk). */
+  /** TCP dumps run at once, each over its share of the table (1: one walk; 0: `walks` decides). */
   parallelism?: number;
+  /** With parallelism 0 (auto): what decides, and learns from each scan's walk (walk-choice.ts). */
+  walks?: WalkChooser;
   /** Count TCP sockets per cgroup id (for sockdiag_cgroup_sockets); default true. */
   trackCgroups?: boolean;
 }

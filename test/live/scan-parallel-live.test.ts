@@ -10,6 +10,7 @@ import { parseFlags } from '../../src/cli/flags';
 import { COLLECTORS } from '../../src/collectors';
 import { resolveParallelism, scanTable } from '../../src/scan/scan';
 import type { ScanOptions, TableScan } from '../../src/scan/table-scan';
+import { WalkChooser } from '../../src/scan/walk-choice';
 import { testNamespace } from '../helpers/namespaces';
 import { parseSs } from '../helpers/ss';
 
@@ -91,6 +92,16 @@ t.test('parallel parts add up to the single walk, and to ss', { skip }, async (t
   const single = await scanTable(options(1));
   const expected = view(single);
   t.equal(single.partRows.length, 1, 'parallelism 1 is one walk');
+  // Auto: a table this small is walked once, and the walk is measured.
+  const walks = new WalkChooser(availableParallelism());
+  const auto = await scanTable({ ...options(0), walks });
+  t.same(view(auto), expected, 'auto aggregates like one walk');
+  t.equal(auto.partRows.length, 1, 'auto walks a small table once');
+  t.equal(
+    walks.state().lastRows,
+    single.rows - view(single).udpStates.reduce((a, b) => a + b, 0),
+    'auto learned the TCP rows',
+  );
   for (const parallelism of [2, 3]) {
     const scan = await scanTable(options(parallelism));
     t.same(view(scan), expected, `${parallelism} parts aggregate exactly like one walk`);
@@ -119,10 +130,12 @@ t.test('parallel parts add up to the single walk, and to ss', { skip }, async (t
   );
 });
 
-t.test('the default is one part per CPU, at most two', async (t) => {
-  t.equal(resolveParallelism(0), Math.min(2, availableParallelism()));
-  t.equal(resolveParallelism(1), 1);
-  t.equal(resolveParallelism(4), 4);
+t.test('the default (0) is auto: a chooser that decides scan by scan', async (t) => {
+  const auto = resolveParallelism(0);
+  t.equal(auto.parallelism, 0);
+  t.ok(auto.walks instanceof WalkChooser, 'auto comes with its chooser');
+  t.same(resolveParallelism(1), { parallelism: 1 });
+  t.same(resolveParallelism(4), { parallelism: 4 });
   const clamped = parseFlags(['--collector.sockets.parallel-dumps=100'], COLLECTORS);
   t.equal(clamped.settings.sockets.parallelDumps, 8, 'capped');
   t.match(clamped.clamped, [/parallel-dumps=100 is above its maximum: using 8/]);
