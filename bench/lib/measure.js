@@ -26,7 +26,7 @@ const {
   waitForOwners,
 } = require('./processes');
 
-const PORTS = { ours: 19599, nodeExporter: 19600, profiled: 19598, anon: 19595 };
+const PORTS = { ours: 19599, nodeExporter: 19600, profiled: 19598, anon: 19595, split: 19594 };
 /** The exporter without owner attribution (the attribution group). */
 const WITHOUT_ATTRIBUTION = [
   '--collector.sockets.cgroups-limit=0',
@@ -154,6 +154,22 @@ async function startExporters(job) {
     );
     servers.anon = { child, pid: child.pid, port: PORTS.anon };
   }
+  if (wants('split')) {
+    const child = await startServer(
+      'exporter-split',
+      process.execPath,
+      [
+        cliOf(job),
+        `--web.listen-address=127.0.0.1:${PORTS.split}`,
+        '--log.level=warn',
+        '--collector.sockets.parallel-dumps=2',
+      ],
+      PORTS.split,
+      '/healthz',
+      job.logs,
+    );
+    servers.split = { child, pid: child.pid, port: PORTS.split };
+  }
   if (wants('node-exporter')) {
     const child = await startServer(
       'node-exporter',
@@ -233,6 +249,8 @@ async function measure(job) {
   result.memory = {};
   recordMemory(result, servers, 'idle');
   if (servers.ours) result.ownersWarmUp = await warmOwners(servers.ours.port);
+  // Its fd scan would otherwise run in its timed scrapes.
+  if (servers.split) result.splitOwnersWarmUp = await warmOwners(servers.split.port);
   const state = { collectorDurations: [] };
   result.samples = await interleavedRounds(job, servers, machine.settle, state);
   Object.assign(result, state);

@@ -14,6 +14,10 @@
 //   scrape-anon              GET /metrics from a second exporter without owner
 //                            attribution (no per-cgroup counts, no listener
 //                            process scan): what attribution costs
+//   scrape-split             GET /metrics from a third exporter that always
+//                            splits the TCP walk in two parts
+//                            (--collector.sockets.parallel-dumps=2): what the
+//                            split buys in wall time and costs in CPU here
 //   cheap                    GET /metrics?collect[]=listeners&...=sysctl
 //
 // Scrapes ask for identity encoding: both exporters would gzip otherwise.
@@ -32,6 +36,7 @@ const GROUPS = {
   addon: ['addon-ext0', 'addon-ext42'],
   scrape: ['scrape'],
   attribution: ['scrape-anon'],
+  split: ['scrape-split'],
   'node-exporter': ['node-exporter'],
   ss: ['ss'],
   cheap: ['cheap'],
@@ -86,6 +91,10 @@ function methodTable(names, job, servers, state) {
     },
     'scrape-anon': async () => {
       const { response, cpuSeconds } = await timedScrape(servers.anon, '/metrics');
+      return { seconds: response.seconds, cpuSeconds, bytes: response.bytes };
+    },
+    'scrape-split': async () => {
+      const { response, cpuSeconds } = await timedScrape(servers.split, '/metrics');
       return { seconds: response.seconds, cpuSeconds, bytes: response.bytes };
     },
     'node-exporter': async () => {

@@ -18,6 +18,11 @@ const METHODS = [
     'the same without attribution (`--collector.sockets.cgroups-limit=0 --collector.listeners.processes=false`)',
     'scrape',
   ],
+  [
+    'scrape-split',
+    'the same scrape always split in two parts (`--collector.sockets.parallel-dumps=2`)',
+    'scrape',
+  ],
   ['node-exporter', 'node_exporter 1.5.0 tcpstat `GET /metrics`', 'c-ext42'],
   ['ss', '`ss -tan | wc -l`', 'c-ext0'],
   ['cheap', 'exporter `GET /metrics?collect[]=` listeners,netstat,sockstat,sysctl', null],

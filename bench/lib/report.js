@@ -131,6 +131,21 @@ const GOALS = [
     },
   },
   {
+    // What auto gave up or chose (src/scan/walk-choice.ts): the same
+    // scrape from an exporter that always splits the TCP walk in two.
+    goal: 'diagnostic: a scrape always split in two / the default scrape, CPU (wall)',
+    target: '—',
+    measure: ({ s }) => {
+      const ours = s.scrape;
+      const split = s['scrape-split'];
+      if (!ours?.cpu || !split?.cpu) return null;
+      return {
+        value: `${(split.cpu / ours.cpu).toFixed(3)}x (${(split.median / ours.median).toFixed(3)}x)`,
+        ok: null,
+      };
+    },
+  },
+  {
     goal: 'diagnostic: one addon dump / C, ext info,skmeminfo',
     target: '—',
     measure: ({ ratio }) => {
