@@ -29,6 +29,16 @@ const PORTS = 65536;
 /** Which half of a u64 is the low word in memory. */
 const LOW_WORD = endianness() === 'LE' ? 0 : 1;
 const HIGH_WORD = 1 - LOW_WORD;
+// Stand-ins for the columns of a group the dump did not carry, so that the
+// per-socket loop sees one shape of arrays either way.
+const NO_U8 = new Uint8Array(0);
+const NO_U16 = new Uint16Array(0);
+const NO_U32 = new Uint32Array(0);
+// What a noted row is looked at for after the per-socket loop.
+const RARE_HALF_OPEN = 0;
+const RARE_TIME_WAIT = 1;
+const RARE_GHOST = 2;
+const RARE_DROPS = 3;
 // Local copies for the per-socket loops: through the diag barrel these are
 // getters, one call per read (about a tenth of the loop's time).
 const STATES = STATE_SLOTS;
@@ -165,10 +175,19 @@ export class TableScan {
     }
   }
 
+  /**
+   * Every TCP aggregate of a batch in one pass over its rows (cgroups and
+   * peers aside): states, timers, queues, service ports, tcp_info
+   * (ESTABLISHED) and skmem. One pass loads each column once, while the
+   * batch the parser just wrote on another CPU is being pulled in; rare
+   * rows (SYN_RECV, TIME_WAIT, ghosts) are noted and looked at after the
+   * loop, which then calls nothing.
+   */
   private addTcp(batch: ScanBatch): void {
     const totals = this.totals.tcp;
     const c = batch.columns;
     const { family, state, timer, retransmits, receiveQueue, sendQueue, localPort } = c;
+    const count = batch.count;
     const states = totals.states;
     const timers = this.timers;
     const listenerPort = this.listenerPort;
@@ -177,35 +196,136 @@ export class TableScan {
     let receiveBytes = 0;
     let sendBytes = 0;
     let retransmitting = 0;
-    for (let i = 0; i < batch.count; i++) {
+    // tcp_info, when the dump carried it (empty columns otherwise: one shape).
+    const infoLength = c.tcpInfoLength ?? NO_U16;
+    const hasInfo = c.tcpInfoLength !== undefined;
+    const rtt = c.rtt ?? NO_U32;
+    const lastDataRecv = c.lastDataRecv ?? NO_U32;
+    const totalRetrans = c.totalRetrans ?? NO_U32;
+    const infoOptions = c.infoOptions ?? NO_U8;
+    const withTimestamps = this.withTimestamps;
+    const withoutTimestamps = this.withoutTimestamps;
+    const ghostIdleMs = this.ghostIdleMs;
+    // The histograms are counted in locals and written back once per batch.
+    const rttBounds = this.rtt.rawBounds;
+    const rttSlots = this.rtt.slots;
+    const idleBounds = this.idleWithKeepalive.rawBounds;
+    const keepaliveSlots = this.idleWithKeepalive.slots;
+    const noKeepaliveSlots = this.idleWithoutKeepalive.slots;
+    let rttSum = 0;
+    let observed = 0;
+    let keepaliveSum = 0;
+    let keepaliveCount = 0;
+    let noKeepaliveSum = 0;
+    let retransmitted = 0;
+    // skmem, when the dump carried it.
+    const skmem = c.skmem ?? NO_U32;
+    const skmemLength = c.skmemLength ?? NO_U8;
+    const hasSkmem = c.skmem !== undefined && c.skmemLength !== undefined;
+    let rmemAlloc = 0;
+    let wmemQueued = 0;
+    let drops = 0;
+    let socketsWithDrops = 0;
+    // Rows for after the loop: [row, kind] pairs.
+    const rare = this.rowScratch(2 * count);
+    let rareCount = 0;
+    for (let i = 0; i < count; i++) {
       const s = state[i]! & 15;
       const t = Math.min(timer[i]!, TIMERS - 1);
       states[(family[i] === Family.Inet6 ? STATES : 0) + s]!++;
       timers[s * TIMERS + t]!++;
       const port = localPort[i]!;
+      if (hasSkmem) {
+        const n = skmemLength[i]!;
+        if (n > 0) {
+          const base = i * Skmem.Vars;
+          rmemAlloc += skmem[base + Skmem.RmemAlloc]!;
+          wmemQueued += skmem[base + Skmem.WmemQueued]!;
+          if (n > Skmem.Drops && skmem[base + Skmem.Drops]! > 0) {
+            drops += skmem[base + Skmem.Drops]!;
+            socketsWithDrops++;
+            // A listener's drops are its listen drops (the accept and SYN queues).
+            if (s !== TcpState.Listen) {
+              rare[rareCount++] = i;
+              rare[rareCount++] = RARE_DROPS;
+            }
+          }
+        }
+      }
       if (s === TcpState.Listen) {
         // A listener's queues are its accept queue and backlog limit, not bytes.
         if (listenerPort[port] === 0) serviceStates = this.addServicePort(port);
         serviceStates[serviceOffset[port]! + s]!++;
         continue;
       }
-      if (listenerPort[port] === 1) serviceStates[serviceOffset[port]! + s]!++;
+      const service = listenerPort[port] === 1;
+      if (service) serviceStates[serviceOffset[port]! + s]!++;
       receiveBytes += receiveQueue[i]!;
       sendBytes += sendQueue[i]!;
       if (s === TcpState.Established) {
         if (t === Timer.Retransmit && retransmits[i]! > 0) retransmitting++;
+        if (!hasInfo || infoLength[i]! < TCP_INFO_MIN_LENGTH) continue;
+        observed++;
+        if (service) {
+          if ((infoOptions[i]! & TcpInfoOption.Timestamps) !== 0) withTimestamps[port]!++;
+          else withoutTimestamps[port]!++;
+        }
+        const r = rtt[i]!;
+        rttSum += r;
+        rttSlots[bucketIndex(rttBounds, r)]!++;
+        const idleMs = lastDataRecv[i]!;
+        if (t === Timer.Keepalive) {
+          keepaliveSum += idleMs;
+          keepaliveCount++;
+          keepaliveSlots[bucketIndex(idleBounds, idleMs)]!++;
+        } else {
+          noKeepaliveSum += idleMs;
+          noKeepaliveSlots[bucketIndex(idleBounds, idleMs)]!++;
+          if (idleMs > ghostIdleMs) {
+            rare[rareCount++] = i;
+            rare[rareCount++] = RARE_GHOST;
+          }
+        }
+        if (totalRetrans[i]! > 0) retransmitted++;
       } else if (s === TcpState.SynRecv) {
-        this.countHalfOpen(batch, i);
+        rare[rareCount++] = i;
+        rare[rareCount++] = RARE_HALF_OPEN;
       } else if (s === TcpState.TimeWait) {
-        this.countTimeWait(batch, i, port);
+        rare[rareCount++] = i;
+        rare[rareCount++] = RARE_TIME_WAIT;
       }
     }
     totals.receiveQueueBytes += receiveBytes;
     totals.sendQueueBytes += sendBytes;
+    totals.rmemAlloc += rmemAlloc;
+    totals.wmemQueued += wmemQueued;
+    totals.drops += drops;
+    totals.socketsWithDrops += socketsWithDrops;
     this.retransmittingSockets += retransmitting;
+    if (observed > 0) {
+      this.tcpInfoAvailable = true;
+      this.rtt.record(rttSum, observed);
+      this.idleWithKeepalive.record(keepaliveSum, keepaliveCount);
+      this.idleWithoutKeepalive.record(noKeepaliveSum, observed - keepaliveCount);
+      this.retransmittedSockets += retransmitted;
+    }
+    for (let r = 0; r < rareCount; r += 2) {
+      const row = rare[r]!;
+      switch (rare[r + 1]) {
+        case RARE_HALF_OPEN:
+          this.countHalfOpen(batch, row);
+          break;
+        case RARE_TIME_WAIT:
+          this.countTimeWait(batch, row, localPort[row]!);
+          break;
+        case RARE_GHOST:
+          this.countGhost(batch, row);
+          break;
+        default:
+          this.countDrops(batch, row);
+      }
+    }
     if (this.trackCgroups) this.addCgroups(batch);
-    if (c.tcpInfoLength) this.addTcpInfo(batch);
-    if (c.skmem) this.addSkmem(batch, totals);
     this.peers.add(batch, this.listenerPort);
   }
 
@@ -281,68 +401,6 @@ export class TableScan {
     }
   }
 
-  private addTcpInfo(batch: ScanBatch): void {
-    const c = batch.columns;
-    const length = c.tcpInfoLength!;
-    const { state, timer } = c;
-    const rtt = c.rtt!;
-    const lastDataRecv = c.lastDataRecv!;
-    const totalRetrans = c.totalRetrans!;
-    const options = c.infoOptions!;
-    const localPort = c.localPort;
-    const listenerPort = this.listenerPort;
-    const withTimestamps = this.withTimestamps;
-    const withoutTimestamps = this.withoutTimestamps;
-    const ghostIdleMs = this.ghostIdleMs;
-    // The histograms are counted in locals and written back once per batch:
-    // a field store per socket costs more than the rest of the loop.
-    const rttBounds = this.rtt.rawBounds;
-    const rttSlots = this.rtt.slots;
-    const idleBounds = this.idleWithKeepalive.rawBounds;
-    const keepaliveSlots = this.idleWithKeepalive.slots;
-    const noKeepaliveSlots = this.idleWithoutKeepalive.slots;
-    let rttSum = 0;
-    let observed = 0;
-    let keepaliveSum = 0;
-    let keepaliveCount = 0;
-    let noKeepaliveSum = 0;
-    let retransmitted = 0;
-    const ghosts = this.rowScratch(batch.count);
-    let ghostCount = 0;
-    for (let i = 0; i < batch.count; i++) {
-      if (state[i] !== TcpState.Established || length[i]! < TCP_INFO_MIN_LENGTH) continue;
-      observed++;
-      const port = localPort[i]!;
-      if (listenerPort[port] === 1) {
-        if ((options[i]! & TcpInfoOption.Timestamps) !== 0) withTimestamps[port]!++;
-        else withoutTimestamps[port]!++;
-      }
-      const r = rtt[i]!;
-      rttSum += r;
-      rttSlots[bucketIndex(rttBounds, r)]!++;
-      const idleMs = lastDataRecv[i]!;
-      if (timer[i] === Timer.Keepalive) {
-        keepaliveSum += idleMs;
-        keepaliveCount++;
-        keepaliveSlots[bucketIndex(idleBounds, idleMs)]!++;
-      } else {
-        noKeepaliveSum += idleMs;
-        noKeepaliveSlots[bucketIndex(idleBounds, idleMs)]!++;
-        // No call in the loop: it would make every column's base and length
-        // be loaded again each row. Ghosts are looked at after it.
-        if (idleMs > ghostIdleMs) ghosts[ghostCount++] = i;
-      }
-      if (totalRetrans[i]! > 0) retransmitted++;
-    }
-    for (let g = 0; g < ghostCount; g++) this.countGhost(batch, ghosts[g]!);
-    if (observed === 0) return;
-    this.tcpInfoAvailable = true;
-    this.rtt.record(rttSum, observed);
-    this.idleWithKeepalive.record(keepaliveSum, keepaliveCount);
-    this.idleWithoutKeepalive.record(noKeepaliveSum, observed - keepaliveCount);
-    this.retransmittedSockets += retransmitted;
-  }
-
   private countGhost(batch: ScanBatch, row: number): void {
     this.idleWithoutKeepaliveOverThreshold++;
     const c = batch.columns;
@@ -390,27 +448,13 @@ export class TableScan {
     return this.revealPeers;
   }
 
-  private addSkmem(batch: ScanBatch, totals: ProtocolTotals): void {
+  /** A non-listening socket with drops, by the port it is known by. */
+  private countDrops(batch: ScanBatch, row: number): void {
     const c = batch.columns;
-    const skmem = c.skmem!;
-    const length = c.skmemLength!;
-    for (let i = 0; i < batch.count; i++) {
-      const n = length[i]!;
-      if (n === 0) continue;
-      const base = i * Skmem.Vars;
-      totals.rmemAlloc += skmem[base + Skmem.RmemAlloc]!;
-      totals.wmemQueued += skmem[base + Skmem.WmemQueued]!;
-      if (n <= Skmem.Drops) continue;
-      const drops = skmem[base + Skmem.Drops]!;
-      if (drops === 0) continue;
-      totals.drops += drops;
-      totals.socketsWithDrops++;
-      // A listener's drops are its listen drops (the accept and SYN queues).
-      if (c.state[i] === TcpState.Listen) continue;
-      const local = c.localPort[i]!;
-      const service = this.listenerPort[local] === 1;
-      this.dropPorts.add(service ? local : c.remotePort[i]!, service ? 'service' : 'client', drops);
-    }
+    const drops = c.skmem![row * Skmem.Vars + Skmem.Drops]!;
+    const local = c.localPort[row]!;
+    const service = this.listenerPort[local] === 1;
+    this.dropPorts.add(service ? local : c.remotePort[row]!, service ? 'service' : 'client', drops);
   }
 
   /** Sockets per state for one service port (a local port with a listener). */
