@@ -123,53 +123,31 @@ async function profileScrapes(job) {
   return { file, scrapeSeconds: seconds, text: format(summary), ...summary };
 }
 
-/** Our exporter (for scrape, cheap and healthz) and node_exporter, as the job asks. */
+/** One of our exporters on `port` with `flags`, up once /healthz answers. */
+async function startOurs(job, name, port, flags = []) {
+  const child = await startServer(
+    name,
+    process.execPath,
+    [cliOf(job), `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn', ...flags],
+    port,
+    '/healthz',
+    job.logs,
+  );
+  return { child, pid: child.pid, port };
+}
+
+/** Our exporters (for scrape, cheap, healthz, attribution, split) and node_exporter, as the job asks. */
 async function startExporters(job) {
   const servers = {};
   const wants = (...groups) => groups.some((group) => job.only.includes(group));
-  if (wants('scrape', 'cheap', 'healthz')) {
-    const child = await startServer(
-      'exporter',
-      process.execPath,
-      [cliOf(job), `--web.listen-address=127.0.0.1:${PORTS.ours}`, '--log.level=warn'],
-      PORTS.ours,
-      '/healthz',
-      job.logs,
-    );
-    servers.ours = { child, pid: child.pid, port: PORTS.ours };
-  }
-  if (wants('attribution')) {
-    const child = await startServer(
-      'exporter-anon',
-      process.execPath,
-      [
-        cliOf(job),
-        `--web.listen-address=127.0.0.1:${PORTS.anon}`,
-        '--log.level=warn',
-        ...WITHOUT_ATTRIBUTION,
-      ],
-      PORTS.anon,
-      '/healthz',
-      job.logs,
-    );
-    servers.anon = { child, pid: child.pid, port: PORTS.anon };
-  }
-  if (wants('split')) {
-    const child = await startServer(
-      'exporter-split',
-      process.execPath,
-      [
-        cliOf(job),
-        `--web.listen-address=127.0.0.1:${PORTS.split}`,
-        '--log.level=warn',
-        '--collector.sockets.parallel-dumps=2',
-      ],
-      PORTS.split,
-      '/healthz',
-      job.logs,
-    );
-    servers.split = { child, pid: child.pid, port: PORTS.split };
-  }
+  if (wants('scrape', 'cheap', 'healthz'))
+    servers.ours = await startOurs(job, 'exporter', PORTS.ours);
+  if (wants('attribution'))
+    servers.anon = await startOurs(job, 'exporter-anon', PORTS.anon, WITHOUT_ATTRIBUTION);
+  if (wants('split'))
+    servers.split = await startOurs(job, 'exporter-split', PORTS.split, [
+      '--collector.sockets.parallel-dumps=2',
+    ]);
   if (wants('node-exporter')) {
     const child = await startServer(
       'node-exporter',
