@@ -87,6 +87,9 @@ function sizeParagraph(result, s) {
     (recvmsg ? ` recvmsg calls per nldump: ${recvmsg}.` : '') +
     (result.ownersWarmUp
       ? ` Before the rounds, the exporter's listener owners (the budgeted /proc/PID/fd scan): ${result.ownersWarmUp.listeners - result.ownersWarmUp.unknown} of ${result.ownersWarmUp.listeners} known after ${result.ownersWarmUp.scrapes} scrapes a second apart (${result.ownersWarmUp.seconds.toFixed(0)} s).`
+      : '') +
+    (result.warmScrapes
+      ? ` Then ${result.warmScrapes} untimed full scrapes of each exporter (5M rows: a long-running exporter's code is optimised).`
       : '')
   );
 }
