@@ -166,7 +166,7 @@ async function startExporters(job) {
   return servers;
 }
 
-const OWNERS_WARM_UP_S = 180;
+const OWNERS_WARM_UP_S = 300;
 /**
  * Rows every timed exporter scans in untimed full scrapes before the
  * rounds: a long-running exporter's per-row loops are optimised code, and
