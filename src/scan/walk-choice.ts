@@ -66,7 +66,7 @@ export class WalkChooser {
     other.age++;
   }
 
-  /** For /doctor and tests: what auto knows. */
+  /** What auto knows (for tests; nothing reports it yet). */
   state(): WalkChoiceState {
     const known = (estimate: WayEstimate) =>
       Number.isNaN(estimate.msPerRow) ? null : estimate.msPerRow;
