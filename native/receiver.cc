@@ -103,89 +103,153 @@ void GiveBackReceiveBuffer(std::vector<uint8_t> buffer) {
   if (pool.size() < kPooledReceiveBuffers) pool.push_back(std::move(buffer));
 }
 
-Receiver::Receiver(DiagSocket* socket, uint32_t seq, size_t buffer_bytes,
-                   size_t slots, size_t wake)
+DumpOutcome SystemFailure(const SysError& error) {
+  DumpOutcome outcome;
+  outcome.kind = DumpOutcome::Kind::kSystem;
+  outcome.errnum = error.errnum;
+  outcome.syscall = error.syscall;
+  outcome.detail = error.detail;
+  outcome.finished = true;
+  return outcome;
+}
+
+Receiver::Receiver(DiagSocket* socket, const ParseOptions& options,
+                   size_t buffer_bytes, DumpStats* stats)
     : socket_(socket),
-      seq_(seq),
-      buffer_bytes_(buffer_bytes),
-      wake_(std::max<size_t>(wake, 1)) {
-  max_slots_ = std::max(slots, 2 * wake_ - 1);
+      options_(options),
+      buffer_(TakeReceiveBuffer(buffer_bytes)),
+      stats_(stats) {
   thread_ = std::thread([this] { Run(); });
 }
 
 Receiver::~Receiver() {
   Stop();
-  for (auto& slot : slots_) GiveBackReceiveBuffer(std::move(slot->data));
+  GiveBackReceiveBuffer(std::move(buffer_));
+}
+
+Receiver::Job* Receiver::FirstPending() {
+  for (Job& job : jobs_) {
+    if (!job.done) return &job;
+  }
+  return nullptr;
 }
 
 void Receiver::Run() {
   LowerOwnPriority();
+  size_t offset = 0;
+  size_t length = 0;
   for (;;) {
-    Datagram* datagram;
-    {
-      // Once out of slots, wait until the parser gave back a group of them
-      // (it holds none while it waits itself, so both cannot wait at once).
-      std::unique_lock<std::mutex> lock(mutex_);
-      if (free_.empty() && slots_.size() < max_slots_ && !stopping_) {
-        // A slot more while the dump goes on (its buffer outside the lock).
-        lock.unlock();
-        auto slot = std::make_unique<Datagram>();
-        slot->data = TakeReceiveBuffer(buffer_bytes_);
-        lock.lock();
-        slots_.push_back(std::move(slot));
-        free_.push_back(slots_.back().get());
+    if (offset >= length) {
+      // The next datagram, received before a batch is needed for it: the
+      // kernel fills it while the fill workers hand batches over.
+      {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (stopping_) break;
       }
-      if (free_.empty()) {
-        free_changed_.wait(lock,
-                           [&] { return stopping_ || free_.size() >= wake_; });
+      length = 0;
+      offset = 0;
+      if (SysError error =
+              socket_->Receive(buffer_.data(), buffer_.size(), &length)) {
+        FinishAll(SystemFailure(error), false);
+        return;
       }
-      if (stopping_) break;
-      datagram = free_.front();
-      free_.pop_front();
+      stats_->datagrams.fetch_add(1, std::memory_order_relaxed);
+      stats_->bytes.fetch_add(length, std::memory_order_relaxed);
+      if (length == 0) continue;
     }
-    datagram->length = 0;
-    datagram->error = socket_->Receive(
-        datagram->data.data(), datagram->data.size(), &datagram->length);
-    datagram->last = static_cast<bool>(datagram->error) ||
-                     EndsDump(datagram->data.data(), datagram->length, seq_);
-    bool wake_parser;
+    Batch* batch;
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      submitted_.wait(lock,
+                      [&] { return stopping_ || FirstPending() != nullptr; });
+      if (stopping_) break;
+      batch = FirstPending()->batch;
+    }
+    // Only this thread writes the batch until it is marked done; the
+    // workers only queue and erase jobs, so look the job up again after.
+    uint32_t before = batch->count;
+    ParseResult result = ParseMessages(buffer_.data() + offset, length - offset,
+                                       options_, batch);
+    stats_->rows.fetch_add(batch->count - before, std::memory_order_relaxed);
+    stats_->skipped_messages.fetch_add(result.skipped,
+                                       std::memory_order_relaxed);
+    offset += result.offset;
+    DumpOutcome outcome;
+    switch (result.status) {
+      case ParseStatus::kContinue:
+        offset = length;
+        if (!batch->Full()) continue;
+        break;
+      case ParseStatus::kBatchFull:
+        break;
+      case ParseStatus::kDone:
+        outcome.finished = true;
+        FinishAll(outcome, true);
+        return;
+      case ParseStatus::kKernelError:
+      case ParseStatus::kMalformed:
+        outcome.kind = result.status == ParseStatus::kKernelError
+                           ? DumpOutcome::Kind::kKernel
+                           : DumpOutcome::Kind::kMalformed;
+        outcome.errnum = result.errnum;
+        outcome.detail = result.detail;
+        outcome.finished = true;
+        FinishAll(outcome, true);
+        return;
+    }
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      filled_.push_back(datagram);
-      if (datagram->last && !datagram->error) saw_end_ = true;
-      wake_parser = datagram->last || filled_.size() >= wake_;
+      FirstPending()->done = true;
     }
-    if (wake_parser) filled_changed_.notify_one();
-    if (datagram->last) break;
+    completed_.notify_all();
   }
-  std::lock_guard<std::mutex> lock(mutex_);
-  done_ = true;
-  filled_changed_.notify_all();
+  // Stopped: the queued batches end here, as a receiver that ended
+  // without the dump's end (only after Stop()).
+  FinishAll(SystemFailure(SysError{EPIPE, "recvmsg", ""}), false);
 }
 
-Datagram* Receiver::Next() {
-  std::unique_lock<std::mutex> lock(mutex_);
-  if (filled_.empty()) {
-    // Sleep until a group is ready, or the last datagram, or the end.
-    filled_changed_.wait(lock, [&] {
-      return filled_.size() >= wake_ ||
-             (!filled_.empty() && filled_.back()->last) || done_ || stopping_;
-    });
-  }
-  if (filled_.empty()) return nullptr;
-  Datagram* datagram = filled_.front();
-  filled_.pop_front();
-  return datagram;
-}
-
-void Receiver::Release(Datagram* datagram) {
-  bool wake_receiver;
+void Receiver::FinishAll(DumpOutcome outcome, bool saw_end) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    free_.push_back(datagram);
-    wake_receiver = free_.size() >= wake_;
+    DumpOutcome rest;
+    rest.finished = true;
+    bool first = true;
+    for (Job& job : jobs_) {
+      if (job.done) continue;
+      job.done = true;
+      job.outcome = first ? outcome : rest;
+      first = false;
+    }
+    if (saw_end) saw_end_ = true;
+    done_ = true;
   }
-  if (wake_receiver) free_changed_.notify_one();
+  completed_.notify_all();
+}
+
+void Receiver::Submit(Batch* batch) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    jobs_.push_back(Job{batch});
+    if (done_) {
+      // The dump ended before this batch: nothing goes in it.
+      jobs_.back().done = true;
+      jobs_.back().outcome.finished = true;
+    }
+  }
+  submitted_.notify_one();
+}
+
+DumpOutcome Receiver::Await(Batch* batch) {
+  std::unique_lock<std::mutex> lock(mutex_);
+  for (;;) {
+    for (auto it = jobs_.begin(); it != jobs_.end(); ++it) {
+      if (it->batch != batch || !it->done) continue;
+      DumpOutcome outcome = it->outcome;
+      jobs_.erase(it);
+      return outcome;
+    }
+    completed_.wait(lock);
+  }
 }
 
 bool Receiver::SawEnd() {
@@ -198,8 +262,7 @@ void Receiver::Stop() {
     std::lock_guard<std::mutex> lock(mutex_);
     stopping_ = true;
   }
-  filled_changed_.notify_all();
-  free_changed_.notify_all();
+  submitted_.notify_all();
   if (thread_.joinable()) thread_.join();
 }
 

@@ -13,24 +13,9 @@ namespace {
 // The kernel caps dump datagrams at SKB_WITH_OVERHEAD(32 KiB) = 32448 bytes
 // (af_netlink.c); 64 KiB leaves room, and MSG_TRUNC is still checked.
 constexpr size_t kReceiveBufferBytes = 64 * 1024;
-// The parser wakes for groups of kWakeDatagrams (receiver.h); twice that
-// many slots let the receiver go on while the parser works through one.
-constexpr size_t kWakeDatagrams = 8;
-constexpr size_t kReceiveSlots = 2 * kWakeDatagrams;
-
 uint32_t NextSequence() {
   static std::atomic<uint32_t> sequence{1};
   return sequence.fetch_add(1, std::memory_order_relaxed);
-}
-
-DumpOutcome SystemFailure(const SysError& error) {
-  DumpOutcome outcome;
-  outcome.kind = DumpOutcome::Kind::kSystem;
-  outcome.errnum = error.errnum;
-  outcome.syscall = error.syscall;
-  outcome.detail = error.detail;
-  outcome.finished = true;
-  return outcome;
 }
 
 }  // namespace
@@ -59,7 +44,7 @@ DumpOutcome DumpSession::Start() {
   // dumps, a small namespace's table) is done here, without a thread.
   bool last = false;
   while (!last && head_received_ < kHeadDatagrams) {
-    Datagram& datagram = head_[head_received_++];
+    HeadDatagram& datagram = head_[head_received_++];
     datagram.data = TakeReceiveBuffer(kReceiveBufferBytes);
     datagram.length = 0;
     datagram.error = socket_->Receive(datagram.data.data(),
@@ -71,39 +56,35 @@ DumpOutcome DumpSession::Start() {
   }
   if (!last) {
     stats_.receiver_thread.store(true, std::memory_order_relaxed);
-    receiver_ = std::make_unique<Receiver>(socket_, seq_, kReceiveBufferBytes,
-                                           kReceiveSlots, kWakeDatagrams);
+    receiver_ = std::make_unique<Receiver>(socket_, ParseOptionsOf(),
+                                           kReceiveBufferBytes, &stats_);
   }
   return {};
 }
 
-bool DumpSession::InHead(const Datagram* datagram) const {
-  return datagram >= head_.data() && datagram < head_.data() + kHeadDatagrams;
-}
-
-Datagram* DumpSession::NextDatagram() {
-  if (head_handed_ < head_received_) return &head_[head_handed_++];
-  return receiver_ != nullptr ? receiver_->Next() : nullptr;
-}
-
-void DumpSession::ReleaseCurrent() {
-  if (current_ == nullptr) return;
-  if (InHead(current_)) {
-    GiveBackReceiveBuffer(std::move(current_->data));
-    current_->data = {};
-  } else {
-    receiver_->Release(current_);
-  }
-  current_ = nullptr;
+ParseOptions DumpSession::ParseOptionsOf() const {
+  ParseOptions options;
+  options.expected_seq = seq_;
+  options.row_type = ReplyType(params_.request);
+  options.protocol = params_.request.protocol;
+  return options;
 }
 
 DumpOutcome DumpSession::Fill(Batch* batch, uint64_t ticket) {
   std::unique_lock<std::mutex> lock(mutex_);
   turn_.wait(lock, [&] { return serving_ == ticket; });
-  DumpOutcome outcome = FillLocked(batch);
+  bool handed = false;
+  DumpOutcome outcome = FillLocked(batch, &handed);
+  if (handed) awaiting_++;
+  // The next worker may queue its batch behind this one at once.
   serving_++;
   lock.unlock();
   turn_.notify_all();
+  if (!handed) return outcome;
+  outcome = receiver_->Await(batch);
+  lock.lock();
+  awaiting_--;
+  if (outcome.finished) Close();
   return outcome;
 }
 
@@ -115,7 +96,7 @@ DumpOutcome DumpSession::Fail(DumpOutcome outcome) {
   return outcome;
 }
 
-DumpOutcome DumpSession::FillLocked(Batch* batch) {
+DumpOutcome DumpSession::FillLocked(Batch* batch, bool* handed) {
   DumpOutcome outcome;
   if (finished_) {
     outcome.finished = true;
@@ -125,18 +106,24 @@ DumpOutcome DumpSession::FillLocked(Batch* batch) {
     outcome = Start();
     if (outcome.kind != DumpOutcome::Kind::kOk) return Fail(outcome);
   }
-  ParseOptions options;
-  options.expected_seq = seq_;
-  options.row_type = ReplyType(params_.request);
-  options.protocol = params_.request.protocol;
+  const ParseOptions options = ParseOptionsOf();
   for (;;) {
     if (pending_offset_ >= pending_length_) {
-      ReleaseCurrent();
-      current_ = NextDatagram();
-      if (current_ == nullptr) {
-        // The receiver ended without the dump's end: only after Close().
-        return Fail(SystemFailure(SysError{EPIPE, "recvmsg"}));
+      if (current_ != nullptr) {
+        GiveBackReceiveBuffer(std::move(current_->data));
+        current_->data = {};
+        current_ = nullptr;
       }
+      if (head_parsed_ == head_received_) {
+        // Past the first datagrams: the receiver thread goes on.
+        if (receiver_ == nullptr) {
+          return Fail(SystemFailure(SysError{EPIPE, "recvmsg", ""}));
+        }
+        receiver_->Submit(batch);
+        *handed = true;
+        return outcome;
+      }
+      current_ = &head_[head_parsed_++];
       if (current_->error) return Fail(SystemFailure(current_->error));
       stats_.datagrams.fetch_add(1, std::memory_order_relaxed);
       stats_.bytes.fetch_add(current_->length, std::memory_order_relaxed);
@@ -156,6 +143,7 @@ DumpOutcome DumpSession::FillLocked(Batch* batch) {
     pending_offset_ += result.offset;
     switch (result.status) {
       case ParseStatus::kContinue:
+        pending_offset_ = pending_length_;
         if (batch->Full()) return outcome;
         continue;
       case ParseStatus::kBatchFull:
@@ -185,13 +173,15 @@ void DumpSession::Close() {
     ended = receiver_->SawEnd();
   }
   bool unfinished = sent_ && !ended;
-  for (Datagram& datagram : head_) {
+  for (HeadDatagram& datagram : head_) {
     GiveBackReceiveBuffer(std::move(datagram.data));
     datagram.data = {};
   }
-  head_handed_ = head_received_;
-  current_ = nullptr;  // before the receiver that owns it goes
-  receiver_.reset();
+  head_parsed_ = head_received_;
+  current_ = nullptr;
+  pending_offset_ = pending_length_ = 0;
+  // A worker still in Await() holds on to it; the last Close() frees it.
+  if (awaiting_ == 0) receiver_.reset();
   if (socket_ != nullptr && socket_ != &own_socket_) {
     params_.shared_socket->Release(unfinished ? seq_ : 0);
   }

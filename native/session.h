@@ -15,6 +15,7 @@
 
 #include "columns.h"
 #include "netlink.h"
+#include "parser.h"
 #include "receiver.h"
 #include "request.h"
 #include "shared_socket.h"
@@ -32,37 +33,22 @@ struct DumpParams {
   uint64_t columns = kAllColumns;  // and which of their columns (mask bits)
 };
 
-struct DumpOutcome {
-  enum class Kind { kOk, kSystem, kKernel, kMalformed };
-  Kind kind = Kind::kOk;
-  int errnum = 0;
-  const char* syscall = "";
-  const char* detail = "";
-  bool finished = false;  // NLMSG_DONE seen (or an error ended the dump)
-};
-
-// Read from the main thread while a worker counts: atomics, relaxed.
-struct DumpStats {
-  std::atomic<uint64_t> datagrams{0};
-  std::atomic<uint64_t> bytes{0};
-  std::atomic<uint64_t> rows{0};
-  std::atomic<uint64_t> skipped_messages{0};
-  // Whether the dump needed a receiver thread (more than one datagram).
-  std::atomic<bool> receiver_thread{false};
-};
-
 class DumpSession {
  public:
   explicit DumpSession(DumpParams params);
   ~DumpSession() { Close(); }
 
-  // Receives and parses until `batch` is full or the dump ends. A row that
-  // does not fit stays in the buffer for the next call. Two workers may be
-  // queued at once (so the kernel never waits for JavaScript between
-  // batches); tickets, taken in queue order, make them fill in that order.
+  // Fills `batch` until it is full or the dump ends. A row that does not
+  // fit stays in the buffer for the next call. The worker that starts the
+  // dump receives and parses its first datagrams itself; past them it
+  // hands its batch to the receiver thread and waits for it. Two workers
+  // may be queued at once (so the kernel never waits for JavaScript
+  // between batches); tickets, taken in queue order, make them fill in
+  // that order.
   DumpOutcome Fill(Batch* batch, uint64_t ticket);
   uint64_t TakeTicket() { return next_ticket_++; }
-  // Only when no worker is running or queued.
+  // From JavaScript only when no worker is running or queued; a worker
+  // calls it (under mutex_) when the dump ended in its fill.
   void Close();
 
   const DumpParams& params() const { return params_; }
@@ -71,26 +57,34 @@ class DumpSession {
 
  private:
   DumpOutcome Start();
-  DumpOutcome FillLocked(Batch* batch);
+  // Fills from the first datagrams; sets *handed when the batch went to
+  // the receiver thread instead (its outcome then comes from Await()).
+  DumpOutcome FillLocked(Batch* batch, bool* handed);
   DumpOutcome Fail(DumpOutcome outcome);
-  bool InHead(const Datagram* datagram) const;
-  Datagram* NextDatagram();
-  void ReleaseCurrent();
+  ParseOptions ParseOptionsOf() const;
 
   DumpParams params_;
   DiagSocket own_socket_;
   DiagSocket* socket_ = nullptr;  // own_socket_, or the shared one acquired
   // Declared after the sockets: destroyed (thread joined) before they close.
+  // Kept after the dump ends while a worker may still be in its Await().
   std::unique_ptr<Receiver> receiver_;
+  int awaiting_ = 0;  // guarded by mutex_: workers inside receiver_->Await
   // The first datagrams, received by the worker that started the dump: when
   // they hold the whole dump, no receiver thread is started at all. Two,
   // because the kernel sends a dump's end in a datagram of its own.
   static constexpr size_t kHeadDatagrams = 2;
-  std::array<Datagram, kHeadDatagrams> head_;
-  size_t head_received_ = 0;     // head_[0, head_received_) hold datagrams
-  size_t head_handed_ = 0;       // head_[0, head_handed_) went to the parser
-  bool head_ended_ = false;      // the last of them carried the dump's end
-  Datagram* current_ = nullptr;  // being parsed: in head_ or the receiver's
+  struct HeadDatagram {
+    std::vector<uint8_t> data;
+    size_t length = 0;
+    SysError error;     // recvmsg failed: the dump ends here
+    bool last = false;  // carries the dump's end (NLMSG_DONE or NLMSG_ERROR)
+  };
+  std::array<HeadDatagram, kHeadDatagrams> head_;
+  size_t head_received_ = 0;  // head_[0, head_received_) hold datagrams
+  size_t head_parsed_ = 0;    // head_[0, head_parsed_) were taken to parse
+  bool head_ended_ = false;   // the last of them carried the dump's end
+  HeadDatagram* current_ = nullptr;  // in head_, being parsed
   size_t pending_offset_ = 0;
   size_t pending_length_ = 0;
   uint32_t seq_;
