@@ -1,6 +1,7 @@
 #include "dump_js.h"
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -95,11 +96,57 @@ Napi::Error MakeDumpError(Napi::Env env, const DumpOutcome& outcome) {
   return error;
 }
 
+// Settles a fill's promise on the main thread: its rows, the end (null), or
+// the error. A buffer that never reaches JavaScript goes back to the pool.
+void SettleFill(Napi::Env env, Napi::ArrayBuffer storage, const Batch& batch,
+                const DumpOutcome& outcome, Napi::Promise::Deferred deferred) {
+  if (outcome.kind != DumpOutcome::Kind::kOk) {
+    PoolBatch(env, storage);
+    deferred.Reject(MakeDumpError(env, outcome).Value());
+  } else if (batch.count == 0 && outcome.finished) {
+    // The fill that found the end: its buffer never reached JavaScript.
+    PoolBatch(env, storage);
+    deferred.Resolve(env.Null());
+  } else {
+    // The views are made in JavaScript (src/diag/columns.ts): cheaper than
+    // a Node-API typed array and property per column.
+    Napi::Object result = Napi::Object::New(env);
+    result.Set("count", Napi::Number::New(env, batch.count));
+    result.Set("buffer", storage);
+    // The dump ended in this fill: JavaScript asks for no more.
+    result.Set("last", Napi::Boolean::New(env, outcome.finished));
+    deferred.Resolve(result);
+  }
+}
+
 class DumpHandle;
+
+// A fill handed straight to the receiver thread (DumpSession::SubmitDirect):
+// no pool thread, and one wake of the event loop per batch, through the
+// handle's thread-safe function.
+struct DirectFill {
+  DirectFill(DumpHandle* owner, Napi::Object owner_object)
+      : owner(owner), owner_ref(Napi::Persistent(owner_object)) {}
+  DumpHandle* owner;
+  Napi::ObjectReference owner_ref;  // keeps the handle alive meanwhile
+  Napi::Reference<Napi::ArrayBuffer> storage;
+  // Made once the receiver thread took the batch (a deferred that is never
+  // settled is never freed).
+  std::optional<Napi::Promise::Deferred> deferred;
+  Batch batch;
+  DumpOutcome outcome;  // written on the receiver thread before the call
+};
+
+void DirectFillDone(Napi::Env env, Napi::Function, void*, DirectFill* fill);
+using DirectTsfn =
+    Napi::TypedThreadSafeFunction<void, DirectFill, DirectFillDone>;
 
 class FillWorker : public Napi::AsyncWorker {
  public:
-  FillWorker(Napi::Env env, DumpHandle* owner, Napi::Object owner_object);
+  // `storage` already bound to `batch`, or empty: the worker takes one.
+  FillWorker(Napi::Env env, DumpHandle* owner, Napi::Object owner_object,
+             Napi::ArrayBuffer storage = Napi::ArrayBuffer(),
+             const Batch* batch = nullptr);
   Napi::Promise Promise() { return deferred_.Promise(); }
 
   void Execute() override;
@@ -129,6 +176,14 @@ class DumpHandle : public Napi::ObjectWrap<DumpHandle> {
       : Napi::ObjectWrap<DumpHandle>(info),
         session_(std::make_unique<DumpSession>(ReadParams(info[0]))) {}
 
+  ~DumpHandle() override {
+    if (tsfn_created_) {
+      if (!torn_down_) cleanup_.Remove(Env());
+      session_->StopReceiver();  // no more calls into the function
+      if (!torn_down_) tsfn_.Release();
+    }
+  }
+
   DumpSession* session() { return session_.get(); }
 
   // A batch buffer for the next fill: one JavaScript handed back (by this
@@ -144,6 +199,16 @@ class DumpHandle : public Napi::ObjectWrap<DumpHandle> {
     if (--pending_ == 0 && close_requested_) CloseNow();
   }
 
+  // Main thread: a direct fill's batch is done.
+  void DirectFinished(Napi::Env env, std::unique_ptr<DirectFill> fill) {
+    Napi::HandleScope scope(env);
+    session_->DirectDone(fill->outcome);
+    if (--direct_pending_ == 0) tsfn_.Unref(env);
+    FillDone();
+    SettleFill(env, fill->storage.Value(), fill->batch, fill->outcome,
+               *fill->deferred);
+  }
+
  private:
   Napi::Value Next(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
@@ -157,10 +222,58 @@ class DumpHandle : public Napi::ObjectWrap<DumpHandle> {
       return deferred.Promise();
     }
     pending_++;
-    auto* worker = new FillWorker(env, this, info.This().As<Napi::Object>());
+    Napi::Object self = info.This().As<Napi::Object>();
+    // Past its first datagrams a dump's batches go straight to its receiver
+    // thread; a worker fills the first ones (and any batch queued while a
+    // worker still waits for its turn).
+    Napi::ArrayBuffer storage;
+    Batch batch;
+    if (session_->stats().receiver_thread.load(std::memory_order_relaxed)) {
+      EnsureTsfn(env);
+      auto fill = std::make_unique<DirectFill>(this, self);
+      storage = TakeStorage(env, &fill->batch);
+      fill->storage = Napi::Persistent(storage);
+      DirectFill* raw = fill.get();
+      if (direct_pending_++ == 0) tsfn_.Ref(env);
+      DirectTsfn tsfn = tsfn_;
+      if (session_->SubmitDirect(
+              &raw->batch, [raw, tsfn](const DumpOutcome& outcome) mutable {
+                raw->outcome = outcome;
+                // Fails only at environment teardown; the fill is then left.
+                tsfn.NonBlockingCall(raw);
+              })) {
+        // Settled on this thread, after this call: DirectFillDone.
+        fill->deferred.emplace(Napi::Promise::Deferred::New(env));
+        Napi::Promise promise = fill->deferred->Promise();
+        fill.release();  // DirectFillDone takes it back
+        return promise;
+      }
+      if (--direct_pending_ == 0) tsfn_.Unref(env);
+      batch = raw->batch;
+      fill->storage.Reset();
+    }
+    auto* worker = new FillWorker(env, this, self, storage,
+                                  storage.IsEmpty() ? nullptr : &batch);
     Napi::Promise promise = worker->Promise();
     worker->Queue();
     return promise;
+  }
+
+  void EnsureTsfn(Napi::Env env) {
+    if (tsfn_created_) return;
+    tsfn_ = DirectTsfn::New(env, "sockdiag.dump", 0, 1);
+    tsfn_.Unref(env);
+    tsfn_created_ = true;
+    // Registered after the thread-safe function, so that at environment
+    // teardown it runs first (hooks run in reverse): the receiver thread is
+    // stopped before Node frees the function it calls.
+    cleanup_ = env.AddCleanupHook(&DumpHandle::Teardown, this);
+  }
+
+  static void Teardown(DumpHandle* handle) {
+    // The environment is going: only stop the thread, touch no JavaScript.
+    handle->torn_down_ = true;
+    handle->session_->StopReceiver();
   }
 
   // recycle(arrayBuffer): the caller is done with a batch's views; a later
@@ -210,18 +323,43 @@ class DumpHandle : public Napi::ObjectWrap<DumpHandle> {
   std::unique_ptr<DumpSession> session_;
   std::vector<Napi::Promise::Deferred> closed_;  // close() promises waiting
   static constexpr int kMaxPending = 2;
-  int pending_ = 0;
+  int pending_ = 0;         // fills in flight, by workers or direct
+  int direct_pending_ = 0;  // of them direct: the function keeps the loop up
   bool close_requested_ = false;
+  DirectTsfn tsfn_;  // made for the first direct fill
+  bool tsfn_created_ = false;
+  bool torn_down_ = false;
+  Napi::Env::CleanupHook<void (*)(DumpHandle*), DumpHandle> cleanup_;
 };
 
+void DirectFillDone(Napi::Env env, Napi::Function, void*, DirectFill* fill) {
+  std::unique_ptr<DirectFill> owned(fill);
+  // The environment is being torn down (a worker thread stopped mid-dump):
+  // its references go, but its promise cannot be settled any more (so
+  // Node-API never frees the deferred: test/helpers/valgrind-node.supp).
+  if (env == nullptr) return;
+  try {
+    fill->owner->DirectFinished(env, std::move(owned));
+  } catch (const Napi::Error&) {
+    // Only while a worker thread's environment is being torn down, when
+    // its loop still runs but JavaScript may not: nobody waits any more.
+  }
+}
+
 FillWorker::FillWorker(Napi::Env env, DumpHandle* owner,
-                       Napi::Object owner_object)
+                       Napi::Object owner_object, Napi::ArrayBuffer storage,
+                       const Batch* batch)
     : Napi::AsyncWorker(env, "sockdiag.dump"),
       owner_(owner),
       owner_ref_(Napi::Persistent(owner_object)),
       ticket_(owner->session()->TakeTicket()),
       deferred_(Napi::Promise::Deferred::New(env)) {
-  storage_ = Napi::Persistent(owner->TakeStorage(env, &batch_));
+  if (batch != nullptr) {
+    batch_ = *batch;
+    storage_ = Napi::Persistent(storage);
+  } else {
+    storage_ = Napi::Persistent(owner->TakeStorage(env, &batch_));
+  }
 }
 
 void FillWorker::Execute() {
@@ -234,23 +372,7 @@ void FillWorker::OnOK() {
   Napi::Env env = Env();
   Napi::HandleScope scope(env);
   owner_->FillDone();
-  if (outcome_.kind != DumpOutcome::Kind::kOk) {
-    PoolBatch(env, storage_.Value());
-    deferred_.Reject(MakeDumpError(env, outcome_).Value());
-  } else if (batch_.count == 0 && outcome_.finished) {
-    // The fill that found the end: its buffer never reached JavaScript.
-    PoolBatch(env, storage_.Value());
-    deferred_.Resolve(env.Null());
-  } else {
-    // The views are made in JavaScript (src/diag/columns.ts): cheaper than
-    // a Node-API typed array and property per column.
-    Napi::Object result = Napi::Object::New(env);
-    result.Set("count", Napi::Number::New(env, batch_.count));
-    result.Set("buffer", storage_.Value());
-    // The dump ended in this fill: JavaScript asks for no more.
-    result.Set("last", Napi::Boolean::New(env, outcome_.finished));
-    deferred_.Resolve(result);
-  }
+  SettleFill(env, storage_.Value(), batch_, outcome_, deferred_);
 }
 
 }  // namespace

@@ -197,46 +197,84 @@ void Receiver::Run() {
         FinishAll(outcome, true);
         return;
     }
+    Done done;
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      FirstPending()->done = true;
+      done = CompleteFirst(outcome);
     }
-    completed_.notify_all();
+    if (done) {
+      done(outcome);
+    } else {
+      completed_.notify_all();
+    }
   }
   // Stopped: the queued batches end here, as a receiver that ended
-  // without the dump's end (only after Stop()).
-  FinishAll(SystemFailure(SysError{EPIPE, "recvmsg", ""}), false);
+  // without the dump's end (only after Stop()). The datagram read ahead
+  // may hold that end: then the socket holds nothing more of this dump.
+  bool end_read =
+      offset < length &&
+      EndsDump(buffer_.data() + offset, length - offset, options_.expected_seq);
+  FinishAll(SystemFailure(SysError{EPIPE, "recvmsg", ""}), end_read);
+}
+
+Receiver::Done Receiver::CompleteFirst(const DumpOutcome& outcome) {
+  for (auto it = jobs_.begin(); it != jobs_.end(); ++it) {
+    if (it->done) continue;
+    if (it->done_callback) {
+      Done done = std::move(it->done_callback);
+      jobs_.erase(it);
+      return done;
+    }
+    it->done = true;
+    it->outcome = outcome;
+    return nullptr;
+  }
+  return nullptr;
 }
 
 void Receiver::FinishAll(DumpOutcome outcome, bool saw_end) {
+  // Callbacks run after the lock is let go, in queue order.
+  std::vector<std::pair<Done, DumpOutcome>> callbacks;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     DumpOutcome rest;
     rest.finished = true;
     bool first = true;
-    for (Job& job : jobs_) {
-      if (job.done) continue;
-      job.done = true;
-      job.outcome = first ? outcome : rest;
+    while (FirstPending() != nullptr) {
+      const DumpOutcome& mine = first ? outcome : rest;
       first = false;
+      if (Done done = CompleteFirst(mine)) {
+        callbacks.emplace_back(std::move(done), mine);
+      }
     }
     if (saw_end) saw_end_ = true;
     done_ = true;
   }
   completed_.notify_all();
+  for (auto& [done, result] : callbacks) done(result);
 }
 
-void Receiver::Submit(Batch* batch) {
+void Receiver::Submit(Batch* batch, Done done) {
+  bool ended;
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    jobs_.push_back(Job{batch});
-    if (done_) {
+    ended = done_;
+    if (!ended) {
+      jobs_.push_back(Job{batch, std::move(done)});
+    } else if (!done) {
       // The dump ended before this batch: nothing goes in it.
+      jobs_.push_back(Job{batch});
       jobs_.back().done = true;
       jobs_.back().outcome.finished = true;
     }
   }
-  submitted_.notify_one();
+  if (!ended) {
+    submitted_.notify_one();
+  } else if (done) {
+    DumpOutcome finished;
+    finished.finished = true;
+    done(finished);
+  }
 }
 
 DumpOutcome Receiver::Await(Batch* batch) {
@@ -263,6 +301,7 @@ void Receiver::Stop() {
     stopping_ = true;
   }
   submitted_.notify_all();
+  std::lock_guard<std::mutex> join_lock(join_mutex_);
   if (thread_.joinable()) thread_.join();
 }
 

@@ -19,6 +19,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -81,15 +82,21 @@ class Receiver {
   Receiver(const Receiver&) = delete;
   Receiver& operator=(const Receiver&) = delete;
 
+  // Runs on the receiving thread once a batch submitted with it is done.
+  using Done = std::function<void(const DumpOutcome&)>;
+
   // Queues `batch` behind the batches queued before it. It is filled from
-  // its current count until full or until the dump ends.
-  void Submit(Batch* batch);
+  // its current count until full or until the dump ends. Without `done`,
+  // Await() collects it; with `done`, the receiving thread calls it (or
+  // the caller does, at once, when the dump had ended already) and no
+  // Await() may follow.
+  void Submit(Batch* batch, Done done = nullptr);
   // Waits until the submitted `batch` is done: its outcome (finished when
   // the dump ended in it, or had ended before it).
   DumpOutcome Await(Batch* batch);
   // Ends the thread (after at most the recvmsg() in progress) and joins it;
-  // batches still queued are done, finished, with EPIPE. Not concurrently
-  // with itself.
+  // batches still queued are done, finished, with EPIPE. Any thread, more
+  // than once.
   void Stop();
   // True once the dump's end was parsed: the socket holds nothing more of
   // it. Malformed bytes count as an end too (nothing useful would follow).
@@ -98,10 +105,14 @@ class Receiver {
  private:
   struct Job {
     Batch* batch;
+    Done done_callback;
     bool done = false;
     DumpOutcome outcome;
   };
   void Run();
+  // Marks the first pending job done with `outcome`: a waiting Await()
+  // wakes; a job with a callback leaves the queue and is returned to run.
+  Done CompleteFirst(const DumpOutcome& outcome);  // under mutex_
   // The thread's last act: every job not yet done gets `outcome` (the
   // first) or a plain finished outcome (the rest).
   void FinishAll(DumpOutcome outcome, bool saw_end);
@@ -118,6 +129,7 @@ class Receiver {
   bool stopping_ = false;              // guarded by mutex_
   bool done_ = false;                  // guarded by mutex_: Run() returned
   bool saw_end_ = false;               // guarded by mutex_
+  std::mutex join_mutex_;              // one joiner at a time
   std::thread thread_;
 };
 

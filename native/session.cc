@@ -88,6 +88,32 @@ DumpOutcome DumpSession::Fill(Batch* batch, uint64_t ticket) {
   return outcome;
 }
 
+bool DumpSession::SubmitDirect(Batch* batch, Receiver::Done done) {
+  std::unique_lock<std::mutex> lock(mutex_, std::try_to_lock);
+  if (!lock.owns_lock() || finished_ || receiver_ == nullptr ||
+      serving_ != next_ticket_ || head_parsed_ < head_received_ ||
+      pending_offset_ < pending_length_) {
+    return false;
+  }
+  // Its turn, taken and had at once: a worker queued later fills after it.
+  next_ticket_++;
+  serving_++;
+  awaiting_++;
+  receiver_->Submit(batch, std::move(done));
+  return true;
+}
+
+void DumpSession::DirectDone(const DumpOutcome& outcome) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  awaiting_--;
+  if (outcome.finished) Close();
+}
+
+void DumpSession::StopReceiver() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (receiver_ != nullptr) receiver_->Stop();
+}
+
 // Ends the dump: joins the receiver, closes the socket (the kernel frees a
 // half-done dump's state with it).
 DumpOutcome DumpSession::Fail(DumpOutcome outcome) {

@@ -47,6 +47,18 @@ class DumpSession {
   // that order.
   DumpOutcome Fill(Batch* batch, uint64_t ticket);
   uint64_t TakeTicket() { return next_ticket_++; }
+  // The main thread's way past the workers, once the receiver thread does
+  // all the work: when no worker is filling or waiting for its turn (every
+  // ticket taken has had it), `batch` goes straight to the receiver thread
+  // and `done` runs there when the batch is done (or at once, if the dump
+  // had ended). Never waits for a lock; false when a worker must fill it.
+  // The caller then owes one DirectDone().
+  bool SubmitDirect(Batch* batch, Receiver::Done done);
+  // On the main thread, after a direct fill's `done` ran.
+  void DirectDone(const DumpOutcome& outcome);
+  // At environment teardown: stops the receiver thread (no more `done`
+  // calls) without touching JavaScript.
+  void StopReceiver();
   // From JavaScript only when no worker is running or queued; a worker
   // calls it (under mutex_) when the dump ended in its fill.
   void Close();

@@ -13,6 +13,7 @@ const {
   DestroySubscriber,
 } = require('../../dist/src/diag');
 const net = require('node:net');
+const { Worker } = require('node:worker_threads');
 
 // One loopback connection, opened and closed: two destroy events (and the
 // listener's).
@@ -74,7 +75,58 @@ async function exerciseNamespaces() {
   }
 }
 
+// Enough loopback connections that a dump runs past its first two
+// datagrams: a receiver thread, and batches handed to it from the event
+// loop. Dumps drained, left early and closed with batches pending; then a
+// worker thread stopped in the middle of such a dump (its environment's
+// teardown stops the receiver thread before Node frees what it calls).
+async function exerciseReceiverThread() {
+  const server = net.createServer();
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', 1024, resolve));
+  const clients = [];
+  for (let i = 0; i < 300; i++) {
+    const client = net.connect(server.address().port, '127.0.0.1');
+    await new Promise((resolve) => client.on('connect', resolve));
+    clients.push(client);
+  }
+  const options = { protocol: 'tcp', extensions: { info: true, skmeminfo: true } };
+  for (let round = 0; round < 3; round++) {
+    const whole = new Dump({ ...options, batchSize: 200 });
+    let rows = 0;
+    for await (const batch of whole) {
+      rows += batch.count;
+      whole.recycle(batch);
+    }
+    if (!whole.stats().receiverThread || rows < 600) throw new Error(`no receiver thread: ${rows}`);
+    let taken = 0;
+    for await (const _ of new Dump({ ...options, batchSize: 150 })) if (++taken === 3) break;
+    const pending = new Dump({ ...options, batchSize: 150 });
+    const iterator = pending[Symbol.asyncIterator]();
+    await iterator.next();
+    await iterator.next();
+    pending.close();
+    await iterator.return?.();
+  }
+  const code = `
+    const { parentPort } = require('node:worker_threads');
+    const { Dump } = require(${JSON.stringify(require.resolve('../../dist/src/diag'))});
+    (async () => {
+      for (;;) {
+        let batches = 0;
+        for await (const _ of new Dump({ protocol: 'tcp', extensions: { info: true }, batchSize: 100 })) {
+          if (++batches === 3) parentPort.postMessage('dumping');
+        }
+      }
+    })();`;
+  const worker = new Worker(code, { eval: true });
+  await new Promise((resolve, reject) => worker.once('message', resolve).once('error', reject));
+  await worker.terminate();
+  for (const client of clients) client.destroy();
+  await new Promise((resolve) => server.close(resolve));
+}
+
 async function main() {
+  await exerciseReceiverThread();
   for (let round = 0; round < 10; round++) {
     for await (const batch of dumpSockets({
       extensions: { info: true, skmeminfo: true, meminfo: true },

@@ -178,8 +178,8 @@ t.test('kernel port filters equal ss filters', { skip }, async (t) => {
 
 t.test('the receiver thread runs 5 nice steps below the process', { skip }, async (t) => {
   // 1,800 sockets with tcp_info fill about 25 datagrams, more than the
-  // worker's first two and the receiver's sixteen slots: with one row
-  // taken, it blocks, alive, waiting for a free slot.
+  // worker's first two: with one row taken, the receiver thread blocks,
+  // alive, with the next datagram read, waiting for a batch to parse into.
   const { ns, holder } = testNamespace(t);
   const listener = await holder.send({ op: 'listen', backlog: 2048 });
   await holder.send({ op: 'connect', host: '127.0.0.1', port: listener.port, count: 900 });
@@ -242,6 +242,38 @@ t.test('a dump of a datagram or two runs without a receiver thread', { skip }, a
   t.equal(big.rows, parseSs(ns.run('ss', ['-tanH'])).length, 'every socket, as ss -tan');
   t.ok(big.datagrams > 1, `${big.datagrams} datagrams`);
   t.equal(big.receiverThread, true, 'a receiver thread for the rest');
+});
+
+t.test('past its first datagrams a dump needs no pool thread', { skip }, async (t) => {
+  // The first fill (a libuv pool worker) receives and parses the first two
+  // datagrams and hands its batch to the receiver thread; the batches
+  // asked for after it go to that thread from the event loop. So the rest
+  // of the dump arrives while every pool thread is busy elsewhere.
+  const { ns, holder } = testNamespace(t);
+  const listener = await holder.send({ op: 'listen', backlog: 2048 });
+  await holder.send({ op: 'connect', host: '127.0.0.1', port: listener.port, count: 900 });
+  const expected = parseSs(ns.run('ss', ['-tanH'])).length;
+  const dump = new Dump({ netns: ns.path, extensions: { info: true }, batchSize: 300 });
+  const iterator = dump[Symbol.asyncIterator]();
+  const first = await iterator.next();
+  t.equal(first.value?.count, 300, 'the first batch, from a pool worker');
+  // Every pool thread busy for a while (libuv's pool: 4 unless the
+  // environment sets UV_THREADPOOL_SIZE).
+  const poolThreads = Number(process.env.UV_THREADPOOL_SIZE ?? 4);
+  let poolBusy = poolThreads;
+  const { pbkdf2 } = await import('node:crypto');
+  for (let i = 0; i < poolThreads; i++) {
+    pbkdf2('x', 'salt', 2_000_000, 32, 'sha256', () => poolBusy--);
+  }
+  let rows = first.value?.count ?? 0;
+  for (let next = await iterator.next(); !next.done; next = await iterator.next()) {
+    rows += next.value.count;
+  }
+  t.equal(poolBusy, poolThreads, 'the dump ended while every pool thread was still busy');
+  t.equal(rows, expected, 'every socket, as ss -tan');
+  t.equal(dump.stats().receiverThread, true, 'a receiver thread');
+  // Let the pool jobs finish before the namespace goes.
+  while (poolBusy > 0) await new Promise((resolve) => setTimeout(resolve, 20));
 });
 
 t.test('UDP-Lite and MPTCP sockets', { skip }, async (t) => {

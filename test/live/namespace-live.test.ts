@@ -5,6 +5,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { performance } from 'node:perf_hooks';
 import t from 'tap';
 import { ROOT } from '../helpers/paths';
 import { unavailable } from '../helpers/requirements';
@@ -113,6 +114,24 @@ t.test('one handle serves many dumps, equal to fresh dumps and to ss', { skip },
   // the next dump on the socket reads it away before sending its request.
   for await (const _ of new Dump({ namespace: handle, batchSize: 1 })) break;
   t.same(await keys({ namespace: handle }), fresh, 'after a dump left early, the next is whole');
+
+  // Left two rows before the end: the two fills still queued take the
+  // last rows, and the receiver thread reads the next datagram, the dump's
+  // end (the kernel sends it alone), before anything stops it. The socket
+  // then holds nothing more of that dump: the next dump must not wait for
+  // a rest that never comes. (Its drain ends at the timeout, so a wrong
+  // guess costs timeoutMs, not rows: time is the only sign of it.)
+  const rows = fresh.length;
+  for (const extensions of [{}, { info: true, skmeminfo: true }]) {
+    let taken = 0;
+    for await (const _ of new Dump({ namespace: handle, legacy: true, batchSize: 1, extensions })) {
+      if (++taken === rows - 2) break;
+    }
+    const started = performance.now();
+    t.same(await keys({ namespace: handle, timeoutMs: 4000 }), fresh, 'the next dump is whole');
+    const ms = performance.now() - started;
+    t.ok(ms < 2000, `and did not wait out its 4 s timeout (${ms.toFixed(0)} ms)`);
+  }
 });
 
 t.test('two dumps on one socket at the same time: EBUSY, not mixed rows', { skip }, async (t) => {
