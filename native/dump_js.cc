@@ -177,10 +177,9 @@ class DumpHandle : public Napi::ObjectWrap<DumpHandle> {
         session_(std::make_unique<DumpSession>(ReadParams(info[0]))) {}
 
   ~DumpHandle() override {
-    if (tsfn_created_) {
-      if (!torn_down_) cleanup_.Remove(Env());
+    if (tsfn_created_ && !tsfn_released_) {
       session_->StopReceiver();  // no more calls into the function
-      if (!torn_down_) tsfn_.Release();
+      ReleaseTsfn();
     }
   }
 
@@ -270,6 +269,14 @@ class DumpHandle : public Napi::ObjectWrap<DumpHandle> {
     cleanup_ = env.AddCleanupHook(&DumpHandle::Teardown, this);
   }
 
+  void ReleaseTsfn() {
+    if (!tsfn_created_ || tsfn_released_) return;
+    tsfn_released_ = true;
+    if (torn_down_) return;  // Node frees it with the environment
+    cleanup_.Remove(Env());
+    tsfn_.Release();
+  }
+
   static void Teardown(DumpHandle* handle) {
     // The environment is going: only stop the thread, touch no JavaScript.
     handle->torn_down_ = true;
@@ -302,6 +309,9 @@ class DumpHandle : public Napi::ObjectWrap<DumpHandle> {
 
   void CloseNow() {
     session_->Close();
+    // No fill is in flight and the receiver thread is joined: nothing
+    // calls the function any more, and its loop handle goes now, not at GC.
+    ReleaseTsfn();
     Napi::Env env = Env();
     for (auto& deferred : closed_) deferred.Resolve(env.Undefined());
     closed_.clear();
@@ -328,6 +338,7 @@ class DumpHandle : public Napi::ObjectWrap<DumpHandle> {
   bool close_requested_ = false;
   DirectTsfn tsfn_;  // made for the first direct fill
   bool tsfn_created_ = false;
+  bool tsfn_released_ = false;
   bool torn_down_ = false;
   Napi::Env::CleanupHook<void (*)(DumpHandle*), DumpHandle> cleanup_;
 };
