@@ -2,21 +2,27 @@
 // table once or in two parts at once. Two parts take two CPUs and cost more
 // CPU in all (each part's kernel walk still steps over every socket of the
 // table; the threads contend), for a shorter scrape only when the second
-// CPU is free. A walk that ends well inside any scrape timeout gains nothing
-// from being shorter, so auto walks once until the walk gets long, and then
-// splits only while splitting measurably shortens it:
+// CPU is free. So auto spends a second CPU only where it measurably
+// shortens the walk:
 //
 // - one walk while the expected single walk (its measured time per row,
-//   times the rows of the last scan) is under SPLIT_AFTER_MS, a quarter of
-//   Prometheus's default 10 s scrape timeout, or the host has one CPU;
+//   times the rows of the last scan) is under SPLIT_AFTER_MS, or the host
+//   has one CPU: below it the split's own fixed costs (a LISTEN dump
+//   first, a second thread, the merge) take most of what it could save;
 // - past it, a split is tried, and kept while it takes at most
-//   KEEP_SPLIT_RATIO of the single walk's time per row;
+//   KEEP_SPLIT_RATIO of the single walk's time per row (a busy host's
+//   second CPU is not free, and the split then is not faster);
 // - each way is measured again every REPROBE_SCANS scans of the other (a
 //   host's free CPU comes and goes), so a stale figure does not stick.
 //
+// Measured on a 2-CPU VM (bench/RESULTS.md, sixth session): a split costs
+// 8-16 % more CPU per scrape for 26-39 % less wall time at 200k and 1M
+// sockets. Until the receiver threads parsed their own datagrams it cost
+// 15-40 % more for 0-22 % less, and auto waited for 2.5 s walks.
+//
 // Times per row are moving averages (weight NEW_WEIGHT for a new scan).
 
-export const SPLIT_AFTER_MS = 2500;
+export const SPLIT_AFTER_MS = 50;
 export const KEEP_SPLIT_RATIO = 0.8;
 export const REPROBE_SCANS = 30;
 const NEW_WEIGHT = 0.3;
