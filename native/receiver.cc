@@ -113,6 +113,17 @@ DumpOutcome SystemFailure(const SysError& error) {
   return outcome;
 }
 
+DumpOutcome ParseFailure(const ParseResult& result) {
+  DumpOutcome outcome;
+  outcome.kind = result.status == ParseStatus::kKernelError
+                     ? DumpOutcome::Kind::kKernel
+                     : DumpOutcome::Kind::kMalformed;
+  outcome.errnum = result.errnum;
+  outcome.detail = result.detail;
+  outcome.finished = true;
+  return outcome;
+}
+
 Receiver::Receiver(DiagSocket* socket, const ParseOptions& options,
                    size_t buffer_bytes, DumpStats* stats)
     : socket_(socket),
@@ -188,13 +199,7 @@ void Receiver::Run() {
         return;
       case ParseStatus::kKernelError:
       case ParseStatus::kMalformed:
-        outcome.kind = result.status == ParseStatus::kKernelError
-                           ? DumpOutcome::Kind::kKernel
-                           : DumpOutcome::Kind::kMalformed;
-        outcome.errnum = result.errnum;
-        outcome.detail = result.detail;
-        outcome.finished = true;
-        FinishAll(outcome, true);
+        FinishAll(ParseFailure(result), true);
         return;
     }
     Done done;

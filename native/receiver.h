@@ -40,6 +40,9 @@ struct DumpOutcome {
 };
 
 DumpOutcome SystemFailure(const SysError& error);
+// The outcome of a parse that ended the dump with a kernel error or
+// malformed bytes (result.status kKernelError or kMalformed).
+DumpOutcome ParseFailure(const ParseResult& result);
 
 // Read from the main thread while a worker counts: atomics, relaxed.
 struct DumpStats {

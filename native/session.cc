@@ -178,12 +178,7 @@ DumpOutcome DumpSession::FillLocked(Batch* batch, bool* handed) {
         return Fail(outcome);
       case ParseStatus::kKernelError:
       case ParseStatus::kMalformed:
-        outcome.kind = result.status == ParseStatus::kKernelError
-                           ? DumpOutcome::Kind::kKernel
-                           : DumpOutcome::Kind::kMalformed;
-        outcome.errnum = result.errnum;
-        outcome.detail = result.detail;
-        return Fail(outcome);
+        return Fail(ParseFailure(result));
     }
   }
 }
