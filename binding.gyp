@@ -29,7 +29,12 @@
       "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-Wno-missing-field-initializers", "-pthread"],
       # Full RELRO: the GOT is read-only once the addon is loaded.
       "ldflags": ["-pthread", "-Wl,-z,relro", "-Wl,-z,now"],
-      "defines": ["NAPI_VERSION=8"],
+      # A worker thread's environment can be torn down while JavaScript
+      # calls into the addon or a fill settles: Node-API calls then fail and
+      # their error cannot be thrown into the stopped JavaScript. Without
+      # this node-addon-api rethrows it as C++ and the process aborts
+      # (test/helpers/addon-exercise.js terminates a worker mid-dump).
+      "defines": ["NAPI_VERSION=8", "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS"],
       "configurations": {
         "Release": {
           "defines": ["NDEBUG"],

@@ -204,8 +204,11 @@ class DumpHandle : public Napi::ObjectWrap<DumpHandle> {
     session_->DirectDone(fill->outcome);
     if (--direct_pending_ == 0) tsfn_.Unref(env);
     FillDone();
-    SettleFill(env, fill->storage.Value(), fill->batch, fill->outcome,
-               *fill->deferred);
+    // No deferred: Next() failed to make one (the environment is going).
+    if (fill->deferred) {
+      SettleFill(env, fill->storage.Value(), fill->batch, fill->outcome,
+                 *fill->deferred);
+    }
   }
 
  private:
@@ -241,11 +244,12 @@ class DumpHandle : public Napi::ObjectWrap<DumpHandle> {
                 // Fails only at environment teardown; the fill is then left.
                 tsfn.NonBlockingCall(raw);
               })) {
-        // Settled on this thread, after this call: DirectFillDone.
-        fill->deferred.emplace(Napi::Promise::Deferred::New(env));
-        Napi::Promise promise = fill->deferred->Promise();
-        fill.release();  // DirectFillDone takes it back
-        return promise;
+        // The receiver thread's now: DirectFillDone frees it, on this
+        // thread, after this call. Released before anything that may throw
+        // (a worker's environment going away), so it is freed only there.
+        DirectFill* queued = fill.release();
+        queued->deferred.emplace(Napi::Promise::Deferred::New(env));
+        return queued->deferred->Promise();
       }
       if (--direct_pending_ == 0) tsfn_.Unref(env);
       batch = raw->batch;
@@ -381,9 +385,15 @@ void FillWorker::Execute() {
 
 void FillWorker::OnOK() {
   Napi::Env env = Env();
-  Napi::HandleScope scope(env);
-  owner_->FillDone();
-  SettleFill(env, storage_.Value(), batch_, outcome_, deferred_);
+  try {
+    Napi::HandleScope scope(env);
+    owner_->FillDone();
+    SettleFill(env, storage_.Value(), batch_, outcome_, deferred_);
+  } catch (const Napi::Error&) {
+    // As in DirectFillDone: a worker thread's environment going away while
+    // this fill ended, its JavaScript already stopped. Rethrown, Node-API
+    // would fail to throw it into JavaScript and abort the process.
+  }
 }
 
 }  // namespace
