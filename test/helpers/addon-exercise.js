@@ -13,6 +13,7 @@ const {
   DestroySubscriber,
 } = require('../../dist/src/diag');
 const net = require('node:net');
+const { openConnections } = require('./loopback-table');
 
 // One loopback connection, opened and closed: two destroy events (and the
 // listener's).
@@ -79,14 +80,7 @@ async function exerciseNamespaces() {
 // loop. Dumps drained, left early and closed with batches pending. (A
 // worker thread stopped mid-dump: test/live/dump-teardown-live.test.ts.)
 async function exerciseReceiverThread() {
-  const server = net.createServer();
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', 1024, resolve));
-  const clients = [];
-  for (let i = 0; i < 300; i++) {
-    const client = net.connect(server.address().port, '127.0.0.1');
-    await new Promise((resolve) => client.on('connect', resolve));
-    clients.push(client);
-  }
+  const table = await openConnections(300);
   const options = { protocol: 'tcp', extensions: { info: true, skmeminfo: true } };
   for (let round = 0; round < 3; round++) {
     const whole = new Dump({ ...options, batchSize: 200 });
@@ -105,8 +99,7 @@ async function exerciseReceiverThread() {
     pending.close();
     await iterator.return?.();
   }
-  for (const client of clients) client.destroy();
-  await new Promise((resolve) => server.close(resolve));
+  await table.close();
 }
 
 async function main() {

@@ -4,22 +4,15 @@
 // receiver thread, batches handed to it from the worker's event loop).
 // Prints "survived" when the process is still alive at the end: run by
 // test/live/dump-teardown-live.test.ts.
-const net = require('node:net');
 const path = require('node:path');
 const { Worker } = require('node:worker_threads');
+const { openConnections } = require('./loopback-table');
 
 const DIAG = path.join(__dirname, '..', '..', 'dist', 'src', 'diag');
 
 async function main() {
   const rounds = Number(process.argv[2] ?? 20);
-  const server = net.createServer();
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', 1024, resolve));
-  const clients = [];
-  for (let i = 0; i < 300; i++) {
-    const client = net.connect(server.address().port, '127.0.0.1');
-    await new Promise((resolve) => client.on('connect', resolve));
-    clients.push(client);
-  }
+  const table = await openConnections(300);
   const code = `
     const { parentPort, workerData } = require('node:worker_threads');
     const { Dump } = require(${JSON.stringify(DIAG)});
@@ -36,8 +29,7 @@ async function main() {
     await new Promise((resolve) => setTimeout(resolve, Math.random() * 5));
     await worker.terminate();
   }
-  for (const client of clients) client.destroy();
-  await new Promise((resolve) => server.close(resolve));
+  await table.close();
   process.stdout.write('survived\n');
 }
 
