@@ -378,7 +378,8 @@ FillWorker::FillWorker(Napi::Env env, DumpHandle* owner,
 }
 
 void FillWorker::Execute() {
-  // A pool thread parses, and receives a dump's first datagrams.
+  // A pool thread receives and parses a dump's first datagrams, or waits
+  // for the receiver thread to fill its batch.
   LowerPoolThreadPriority();
   outcome_ = owner_->session()->Fill(&batch_, ticket_);
 }

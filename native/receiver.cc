@@ -50,10 +50,10 @@ std::vector<std::vector<uint8_t>>& BufferPool() {
 
 }  // namespace
 
-// The receiver thread spends its life in the kernel's walk (recvmsg), and a
-// pool thread parses (and receives a dump's first datagrams). A few steps of
-// niceness let the event loop's thread preempt them when both want a CPU,
-// so /healthz and small scrapes stay quick while a big dump runs; on an
+// The receiver thread spends its life in the kernel's walk (recvmsg) and the
+// parse; a pool thread receives and parses a dump's first datagrams. A few
+// steps of niceness let the event loop's thread preempt them when both want a
+// CPU, so /healthz and small scrapes stay quick while a big dump runs; on an
 // idle CPU it changes nothing. Raising one's own nice needs no privilege.
 void LowerOwnPriority() {
   int step = 5;

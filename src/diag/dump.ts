@@ -196,8 +196,8 @@ export function resolveDumpOptions(options: DumpOptions = {}): ResolvedDump {
 
 /**
  * One dump: an async iterator of batches. The next batch is requested as
- * soon as one is handed out, so the kernel walk (worker thread) overlaps
- * with whatever the caller does with the batch (main thread).
+ * soon as one is handed out, so the kernel walk (the addon's receiver
+ * thread) overlaps with whatever the caller does with the batch (main thread).
  */
 export class Dump implements AsyncIterable<SocketBatch> {
   readonly context: DumpContext;
