@@ -188,40 +188,58 @@ RowOutcome ParseAttributes(const uint8_t* at, size_t remaining, uint32_t row,
   return {true, ""};
 }
 
+#define SOCKDIAG_MSG(field)                         \
+  Load<decltype(abi::InetDiagMsg::field)>(payload + \
+                                          offsetof(abi::InetDiagMsg, field))
+#define SOCKDIAG_ID(field)                    \
+  Load<decltype(abi::InetDiagSockId::field)>( \
+      id + offsetof(abi::InetDiagSockId, field))
+
 RowOutcome ParseRow(const uint8_t* payload, size_t length,
                     const ParseOptions& options, Batch* batch) {
   if (length < sizeof(abi::InetDiagMsg)) {
     return {false, "inet_diag_msg shorter than 72 bytes"};
   }
-  auto message = Load<abi::InetDiagMsg>(payload);
+  // Each field is read from the datagram where it lies. A copy of the whole
+  // struct on the stack, read back in 16-byte pieces that straddle the
+  // copy's own stores, cannot be forwarded from the store buffer: every row
+  // then waited for all its earlier column stores to reach the cache
+  // (measured: two thirds of the parser's time on that one load).
+  const uint8_t* id = payload + offsetof(abi::InetDiagMsg, id);
   uint32_t row = batch->count;
   assert(row < batch->capacity);
-  batch->family[row] = message.idiag_family;  // always bound
+  batch->family[row] =
+      payload[offsetof(abi::InetDiagMsg, idiag_family)];  // always bound
   // NEW_SYN_RECV request sockets are already reported as SYN_RECV (3).
-  SOCKDIAG_PUT(state, message.idiag_state);
-  SOCKDIAG_PUT(timer, message.idiag_timer);
-  SOCKDIAG_PUT(retransmits, message.idiag_retrans);
+  SOCKDIAG_PUT(state, payload[offsetof(abi::InetDiagMsg, idiag_state)]);
+  SOCKDIAG_PUT(timer, payload[offsetof(abi::InetDiagMsg, idiag_timer)]);
+  SOCKDIAG_PUT(retransmits, payload[offsetof(abi::InetDiagMsg, idiag_retrans)]);
   SOCKDIAG_PUT(shutdown, 0);
-  SOCKDIAG_PUT(expires, message.idiag_expires);
-  SOCKDIAG_PUT(receiveQueue, message.idiag_rqueue);
-  SOCKDIAG_PUT(sendQueue, message.idiag_wqueue);
-  SOCKDIAG_PUT(uid, message.idiag_uid);
-  SOCKDIAG_PUT(inode, message.idiag_inode);
-  SOCKDIAG_PUT(interfaceIndex, message.id.idiag_if);
+  SOCKDIAG_PUT(expires, SOCKDIAG_MSG(idiag_expires));
+  SOCKDIAG_PUT(receiveQueue, SOCKDIAG_MSG(idiag_rqueue));
+  SOCKDIAG_PUT(sendQueue, SOCKDIAG_MSG(idiag_wqueue));
+  SOCKDIAG_PUT(uid, SOCKDIAG_MSG(idiag_uid));
+  SOCKDIAG_PUT(inode, SOCKDIAG_MSG(idiag_inode));
+  SOCKDIAG_PUT(interfaceIndex, SOCKDIAG_ID(idiag_if));
+  // idiag_cookie is two u32 words, low word first: one u64 on little-endian
+  // hosts, put together word by word on big-endian ones.
   SOCKDIAG_PUT(cookie,
-               static_cast<uint64_t>(message.id.idiag_cookie[0]) |
-                   (static_cast<uint64_t>(message.id.idiag_cookie[1]) << 32));
+               static_cast<uint64_t>(Load<uint32_t>(
+                   id + offsetof(abi::InetDiagSockId, idiag_cookie))) |
+                   (static_cast<uint64_t>(Load<uint32_t>(
+                        id + offsetof(abi::InetDiagSockId, idiag_cookie) + 4))
+                    << 32));
   SOCKDIAG_PUT(cgroupId, 0);
   if (batch->localAddress != nullptr) {
     std::memcpy(batch->localAddress + static_cast<size_t>(row) * 16,
-                message.id.idiag_src, 16);
+                id + offsetof(abi::InetDiagSockId, idiag_src), 16);
   }
   if (batch->remoteAddress != nullptr) {
     std::memcpy(batch->remoteAddress + static_cast<size_t>(row) * 16,
-                message.id.idiag_dst, 16);
+                id + offsetof(abi::InetDiagSockId, idiag_dst), 16);
   }
-  SOCKDIAG_PUT(localPort, FromBigEndian16(message.id.idiag_sport));
-  SOCKDIAG_PUT(remotePort, FromBigEndian16(message.id.idiag_dport));
+  SOCKDIAG_PUT(localPort, FromBigEndian16(SOCKDIAG_ID(idiag_sport)));
+  SOCKDIAG_PUT(remotePort, FromBigEndian16(SOCKDIAG_ID(idiag_dport)));
   size_t header = Align4(sizeof(abi::InetDiagMsg));
   uint8_t filled = 0;
   uint16_t protocol = options.protocol;
@@ -242,6 +260,9 @@ RowOutcome ParseRow(const uint8_t* payload, size_t length,
   if (outcome.ok) batch->count++;
   return outcome;
 }
+
+#undef SOCKDIAG_MSG
+#undef SOCKDIAG_ID
 
 // Kernel error codes are -1..-MAX_ERRNO (include/linux/err.h). Anything
 // else is not an errno, and negating INT32_MIN would overflow (found by the
