@@ -14,7 +14,6 @@ import { TupleCounter } from './tuple-counter';
 // Local copies: the re-exported constants are getters, slow in a hot loop.
 const AF_INET = 2;
 const AF_INET6 = 10;
-const STATE_LISTEN = 10;
 
 export interface TupleUsage {
   ports: number;
@@ -88,43 +87,63 @@ export class PeerTracker {
     private readonly limit: number,
   ) {}
 
+  // The batch addRow reads, set once per batch by startBatch.
+  private family: Uint8Array = new Uint8Array(0);
+  private remotePort: Uint16Array = new Uint16Array(0);
+  private localAddress: Uint8Array = new Uint8Array(0);
+  private remoteAddress: Uint8Array = new Uint8Array(0);
+  private localWords: Uint32Array = new Uint32Array(0);
+  private remoteWords: Uint32Array = new Uint32Array(0);
+
+  /** Whether addRow is needed for a socket whose local port is not ephemeral (peers collector on). */
+  get tracksEveryRow(): boolean {
+    return this.trackPeers;
+  }
+
+  /** The ephemeral port range [low, high] (a local port inside it, without a listener, is a client's). */
+  get ephemeralRange(): [number, number] {
+    return this.range;
+  }
+
+  /** Points addRow at `batch`: once per batch, before its rows. */
+  startBatch(batch: ScanBatch): void {
+    const c = batch.columns;
+    this.family = c.family;
+    this.remotePort = c.remotePort;
+    this.localAddress = c.localAddress;
+    this.remoteAddress = c.remoteAddress;
+    this.localWords = addressWords(c.localAddress);
+    this.remoteWords = addressWords(c.remoteAddress);
+  }
+
   /**
-   * `listenerPort[p]` is 1 when p has a listener: sockets on such a port are
-   * the server side of a connection, not a user of an ephemeral port (the
-   * kernel walks listeners first, so they are known by then).
+   * One non-listening socket of the batch startBatch set, in state `s`:
+   * called by TableScan's one pass for every socket whose local port is
+   * ephemeral (a local port with a listener is the server side of a
+   * connection, not a user of an ephemeral port; the kernel walks
+   * listeners first, so they are known by then), and for every socket
+   * when peers are tracked.
    */
-  add(batch: ScanBatch, listenerPort: Uint8Array): void {
-    const { family, state, localPort, remotePort, localAddress, remoteAddress } = batch.columns;
-    const [low, high] = this.range;
-    const trackPeers = this.trackPeers;
-    const localWords = addressWords(localAddress);
-    const remoteWords = addressWords(remoteAddress);
-    for (let i = 0; i < batch.count; i++) {
-      const s = state[i]! & 15;
-      if (s === STATE_LISTEN) continue;
-      const port = localPort[i]!;
-      const ephemeral = port >= low && port <= high && listenerPort[port] === 0;
-      if (!ephemeral && !trackPeers) continue;
-      const f = family[i]!;
-      const remote = ipv4At(f, remoteWords, i);
-      if (remote >= 0) {
-        if (trackPeers) this.peers4.add(remote, s, 0);
-        if (!ephemeral) continue;
-        const local = ipv4At(f, localWords, i);
-        if (local >= 0) {
-          this.tuples4.add(local, remote, remotePort[i]!);
-          continue;
-        }
-      } else if (trackPeers) {
-        bump(this.peers6, `${s}|${formatAddress(f, remoteAddress, i * 16)}`);
+  addRow(i: number, s: number, ephemeral: boolean): void {
+    const f = this.family[i]!;
+    const remote = ipv4At(f, this.remoteWords, i);
+    if (remote >= 0) {
+      if (this.trackPeers) this.peers4.add(remote, s, 0);
+      if (!ephemeral) return;
+      const local = ipv4At(f, this.localWords, i);
+      if (local >= 0) {
+        this.tuples4.add(local, remote, this.remotePort[i]!);
+        return;
       }
-      if (!ephemeral) continue;
-      const remoteText = formatAddress(f, remoteAddress, i * 16);
-      bump(
-        this.tuples6,
-        `${formatAddress(f, localAddress, i * 16)}|${remoteText}|${remotePort[i]}`,
-      );
+    } else if (this.trackPeers) {
+      bump(this.peers6, `${s}|${formatAddress(f, this.remoteAddress, i * 16)}`);
     }
+    if (!ephemeral) return;
+    const remoteText = formatAddress(f, this.remoteAddress, i * 16);
+    bump(
+      this.tuples6,
+      `${formatAddress(f, this.localAddress, i * 16)}|${remoteText}|${this.remotePort[i]}`,
+    );
   }
 
   /** Remembers this scan's table sizes for the next one. */

@@ -176,9 +176,9 @@ export class TableScan {
   }
 
   /**
-   * Every TCP aggregate of a batch in one pass over its rows (cgroups and
-   * peers aside): states, timers, queues, service ports, tcp_info
-   * (ESTABLISHED) and skmem. One pass loads each column once, while the
+   * Every TCP aggregate of a batch in one pass over its rows: states,
+   * timers, cgroups, queues, service ports, tcp_info (ESTABLISHED), skmem
+   * and peers. One pass loads each column once, while the
    * batch the parser just wrote on another CPU is being pulled in; rare
    * rows (SYN_RECV, TIME_WAIT, ghosts) are noted and looked at after the
    * loop, which then calls nothing.
@@ -226,6 +226,17 @@ export class TableScan {
     let wmemQueued = 0;
     let drops = 0;
     let socketsWithDrops = 0;
+    // Peers and ephemeral-port tuples (peers.ts), in the same pass.
+    const peers = this.peers;
+    peers.startBatch(batch);
+    const [ephemeralLow, ephemeralHigh] = peers.ephemeralRange;
+    const everyRow = peers.tracksEveryRow;
+    // TCP sockets per cgroup id and state; consecutive rows mostly share one.
+    const trackCgroups = this.trackCgroups;
+    // The u64 ids as two u32 halves: a BigInt per socket would allocate.
+    const cgroups = trackCgroups ? cgroupWords(batch) : NO_U32;
+    let lastCgroup = -1;
+    let cgroupEntry: Uint32Array = NO_U32;
     // Rows for after the loop: [row, kind] pairs.
     const rare = this.rowScratch(2 * count);
     let rareCount = 0;
@@ -234,6 +245,14 @@ export class TableScan {
       const t = Math.min(timer[i]!, TIMERS - 1);
       states[(family[i] === Family.Inet6 ? STATES : 0) + s]!++;
       timers[s * TIMERS + t]!++;
+      if (trackCgroups) {
+        const cgroup = cgroups[2 * i + LOW_WORD]! + cgroups[2 * i + HIGH_WORD]! * 4294967296;
+        if (cgroup !== lastCgroup) {
+          lastCgroup = cgroup;
+          cgroupEntry = this.cgroupEntry(cgroup);
+        }
+        cgroupEntry[s]!++;
+      }
       const port = localPort[i]!;
       if (hasSkmem) {
         const n = skmemLength[i]!;
@@ -260,6 +279,8 @@ export class TableScan {
       }
       const service = listenerPort[port] === 1;
       if (service) serviceStates[serviceOffset[port]! + s]!++;
+      const ephemeral = !service && port >= ephemeralLow && port <= ephemeralHigh;
+      if (ephemeral || everyRow) peers.addRow(i, s, ephemeral);
       receiveBytes += receiveQueue[i]!;
       sendBytes += sendQueue[i]!;
       if (s === TcpState.Established) {
@@ -325,8 +346,6 @@ export class TableScan {
           this.countDrops(batch, row);
       }
     }
-    if (this.trackCgroups) this.addCgroups(batch);
-    this.peers.add(batch, this.listenerPort);
   }
 
   private scratch = new Int32Array(0);
@@ -351,25 +370,14 @@ export class TableScan {
     return this.serviceStates;
   }
 
-  /** TCP sockets per state and cgroup id; consecutive rows mostly share one. */
-  private addCgroups(batch: ScanBatch): void {
-    const state = batch.columns.state;
-    // The u64 ids as two u32 halves: a BigInt per socket would allocate.
-    const cgroups = cgroupWords(batch);
-    let lastCgroup = -1;
-    let entry: Uint32Array | undefined;
-    for (let i = 0; i < batch.count; i++) {
-      const cgroup = cgroups[2 * i + LOW_WORD]! + cgroups[2 * i + HIGH_WORD]! * 4294967296;
-      if (cgroup !== lastCgroup) {
-        lastCgroup = cgroup;
-        entry = this.cgroupStates.get(cgroup);
-        if (!entry) {
-          entry = new Uint32Array(STATES);
-          this.cgroupStates.set(cgroup, entry);
-        }
-      }
-      entry![state[i]! & 15]!++;
+  /** The per-state counts of `cgroup`, made on first sight. */
+  private cgroupEntry(cgroup: number): Uint32Array {
+    let entry = this.cgroupStates.get(cgroup);
+    if (!entry) {
+      entry = new Uint32Array(STATES);
+      this.cgroupStates.set(cgroup, entry);
     }
+    return entry;
   }
 
   private countHalfOpen(batch: ScanBatch, row: number): void {

@@ -11,7 +11,7 @@ import { Histogram } from '../../src/scan/histogram';
 import { type ScanOptions, TableScan } from '../../src/scan/table-scan';
 import { TupleCounter } from '../../src/scan/tuple-counter';
 import { fixtureBatch, loadFixture } from '../helpers/fixtures';
-import { concat, done, row } from '../helpers/nlbuild';
+import { ATTR, attribute, concat, done, row, u64 } from '../helpers/nlbuild';
 import { parseSs, type SsRow } from '../helpers/ss';
 
 const STATES = TCP_STATES;
@@ -248,6 +248,53 @@ t.test('a synthetic table of 6,000 sockets: tuples, peers, service port', async 
     [['10.0.0.1', 6000]],
     'one remote address for every TIME_WAIT socket',
   );
+});
+
+t.test('sockets per cgroup and state, in runs and interleaved, ids past 2^32', async (t) => {
+  const seq = 11;
+  // [state, cgroup id]: a listener, runs of one id, ids that come back, and
+  // one above 2^32 (the two u32 halves of the id must both count).
+  const sockets: [number, bigint][] = [
+    [10, 7n],
+    [1, 7n],
+    [1, 7n],
+    [8, 9n],
+    [1, 7n],
+    [1, 0x1_0000_0007n],
+    [6, 0n],
+    [1, 0x1_0000_0007n],
+  ];
+  const parts = sockets.map(([state, cgroup], i) =>
+    row(seq, { state, sport: state === 10 ? 80 : 40000 + i, dport: state === 10 ? 0 : 80 }, [
+      attribute(ATTR.cgroupId, u64(cgroup)),
+    ]),
+  );
+  const result = addon.parse(concat(...parts, done(seq)), {
+    family: 2,
+    protocol: 6,
+    states: 0xfff,
+    extensions: 0,
+    groups: 0,
+    batchRows: 64,
+    timeoutMs: 1000,
+    legacy: false,
+    seq,
+  });
+  const scan = scanOf([new SocketBatch(result.count, result.columns)]);
+  const expected = new Map<number, Uint32Array>();
+  for (const [state, cgroup] of sockets) {
+    const id = Number(cgroup);
+    if (!expected.has(id)) expected.set(id, new Uint32Array(16));
+    expected.get(id)![state]!++;
+  }
+  t.same(
+    [...scan.cgroupStates.keys()].sort((a, b) => a - b),
+    [...expected.keys()].sort((a, b) => a - b),
+    'one entry per cgroup id',
+  );
+  for (const [id, states] of expected) {
+    t.same([...scan.cgroupStates.get(id)!], [...states], `cgroup ${id}: sockets per state`);
+  }
 });
 
 t.test('TupleCounter counts like a Map, through growth', async (t) => {
