@@ -303,6 +303,11 @@ export const socketsCollector = defineCollector({
             'Rows this scrape dumped from the kernel (TCP and UDP, both families).',
             scan.rows,
           ),
+          gauge(
+            'sockdiag_scan_tcp_walk_parts',
+            'Parts the TCP walk of this scrape ran in at once: 1 is one walk; more split it across CPUs (--collector.sockets.parallel-dumps), shorter while a CPU is free, dearer in CPU.',
+            scan.partRows.length,
+          ),
         ];
       },
     };

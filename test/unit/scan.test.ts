@@ -1,7 +1,11 @@
 // The scan path without root: recorded dumps (and synthesised ones, for
 // sizes the fixtures do not reach) parsed by the pure parser and aggregated
 // by TableScan, against what ss printed for the same table.
+import pino from 'pino';
 import t, { type Test } from 'tap';
+import type { ScrapeContext } from '../../src/collectors/collector';
+import { socketsCollector } from '../../src/collectors/sockets';
+import type { ScrapeSources } from '../../src/collectors/sources';
 import { TCP_STATES, TIMERS as TIMER_NAMES } from '../../src/diag/constants';
 import { addon } from '../../src/diag/native';
 import { SocketBatch } from '../../src/diag/socket-batch';
@@ -10,6 +14,7 @@ import { SCAN_COLUMNS } from '../../src/scan/columns';
 import { Histogram } from '../../src/scan/histogram';
 import { type ScanOptions, TableScan } from '../../src/scan/table-scan';
 import { TupleCounter } from '../../src/scan/tuple-counter';
+import { createCollector } from '../helpers/context';
 import { fixtureBatch, loadFixture } from '../helpers/fixtures';
 import { ATTR, attribute, concat, done, row, u64 } from '../helpers/nlbuild';
 import { parseSs, type SsRow } from '../helpers/ss';
@@ -295,6 +300,20 @@ t.test('sockets per cgroup and state, in runs and interleaved, ids past 2^32', a
   for (const [id, states] of expected) {
     t.same([...scan.cgroupStates.get(id)!], [...states], `cgroup ${id}: sockets per state`);
   }
+});
+
+t.test('sockdiag_scan_tcp_walk_parts: how many parts the TCP walk ran in', async (t) => {
+  const fixture = loadFixture('tcp4-info-skmem.bin');
+  const partsReported = async (partRows: number[]) => {
+    const scan = scanOf([fixtureBatch(fixture)]);
+    scan.partRows.push(...partRows);
+    const sources = { tableScan: Promise.resolve(scan) } as unknown as ScrapeSources;
+    const context: ScrapeContext = { log: pino({ level: 'silent' }), sources, now: Date.now() };
+    const families = await createCollector(socketsCollector).collect(context);
+    return families.find((family) => family.name === 'sockdiag_scan_tcp_walk_parts')?.values;
+  };
+  t.same(await partsReported([120]), [{ value: 1 }], 'one walk');
+  t.same(await partsReported([60, 61]), [{ value: 2 }], 'a split in two');
 });
 
 t.test('TupleCounter counts like a Map, through growth', async (t) => {
