@@ -26,7 +26,14 @@ const {
   waitForOwners,
 } = require('./processes');
 
-const PORTS = { ours: 19599, nodeExporter: 19600, profiled: 19598, anon: 19595, split: 19594 };
+const PORTS = {
+  ours: 19599,
+  nodeExporter: 19600,
+  profiled: 19598,
+  anon: 19595,
+  split: 19594,
+  single: 19593,
+};
 /** The exporter without owner attribution (the attribution group). */
 const WITHOUT_ATTRIBUTION = [
   '--collector.sockets.cgroups-limit=0',
@@ -136,7 +143,7 @@ async function startOurs(job, name, port, flags = []) {
   return { child, pid: child.pid, port };
 }
 
-/** Our exporters (for scrape, cheap, healthz, attribution, split) and node_exporter, as the job asks. */
+/** Our exporters (for scrape, cheap, healthz, attribution, split, single) and node_exporter, as the job asks. */
 async function startExporters(job) {
   const servers = {};
   const wants = (...groups) => groups.some((group) => job.only.includes(group));
@@ -147,6 +154,10 @@ async function startExporters(job) {
   if (wants('split'))
     servers.split = await startOurs(job, 'exporter-split', PORTS.split, [
       '--collector.sockets.parallel-dumps=2',
+    ]);
+  if (wants('single'))
+    servers.single = await startOurs(job, 'exporter-single', PORTS.single, [
+      '--collector.sockets.parallel-dumps=1',
     ]);
   if (wants('node-exporter')) {
     const child = await startServer(
@@ -179,7 +190,7 @@ const WARM_SCRAPES_MIN = 3;
 /** Untimed full scrapes of each exporter in `servers` that the rounds time. */
 async function warmScrapes(servers, tableRows) {
   const scrapes = Math.max(WARM_SCRAPES_MIN, Math.ceil(WARM_ROWS / Math.max(tableRows, 1)));
-  for (const key of ['ours', 'anon', 'split']) {
+  for (const key of ['ours', 'anon', 'split', 'single']) {
     if (!servers[key]) continue;
     for (let i = 0; i < scrapes; i++) await scrape(servers[key].port, '/metrics');
   }
@@ -248,6 +259,7 @@ async function measure(job) {
   if (servers.ours) result.ownersWarmUp = await warmOwners(servers.ours.port);
   // Its fd scan would otherwise run in its timed scrapes.
   if (servers.split) result.splitOwnersWarmUp = await warmOwners(servers.split.port);
+  if (servers.single) result.singleOwnersWarmUp = await warmOwners(servers.single.port);
   result.warmScrapes = await warmScrapes(servers, result.tableRows);
   const state = { collectorDurations: [] };
   result.samples = await interleavedRounds(job, servers, machine.settle, state);

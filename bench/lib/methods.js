@@ -18,6 +18,10 @@
 //                            splits the TCP walk in two parts
 //                            (--collector.sockets.parallel-dumps=2): what the
 //                            split buys in wall time and costs in CPU here
+//   scrape-single            GET /metrics from a fourth exporter that always
+//                            walks the TCP table once
+//                            (--collector.sockets.parallel-dumps=1): the
+//                            other way's CPU and wall time, in the same rounds
 //   cheap                    GET /metrics?collect[]=listeners&...=sysctl
 //
 // Scrapes ask for identity encoding: both exporters would gzip otherwise.
@@ -37,6 +41,7 @@ const GROUPS = {
   scrape: ['scrape'],
   attribution: ['scrape-anon'],
   split: ['scrape-split'],
+  single: ['scrape-single'],
   'node-exporter': ['node-exporter'],
   ss: ['ss'],
   cheap: ['cheap'],
@@ -95,6 +100,10 @@ function methodTable(names, job, servers, state) {
     },
     'scrape-split': async () => {
       const { response, cpuSeconds } = await timedScrape(servers.split, '/metrics');
+      return { seconds: response.seconds, cpuSeconds, bytes: response.bytes };
+    },
+    'scrape-single': async () => {
+      const { response, cpuSeconds } = await timedScrape(servers.single, '/metrics');
       return { seconds: response.seconds, cpuSeconds, bytes: response.bytes };
     },
     'node-exporter': async () => {

@@ -23,6 +23,11 @@ const METHODS = [
     'the same scrape always split in two parts (`--collector.sockets.parallel-dumps=2`)',
     'scrape',
   ],
+  [
+    'scrape-single',
+    'the same scrape always in one walk (`--collector.sockets.parallel-dumps=1`)',
+    'scrape',
+  ],
   ['node-exporter', 'node_exporter 1.5.0 tcpstat `GET /metrics`', 'c-ext42'],
   ['ss', '`ss -tan | wc -l`', 'c-ext0'],
   ['cheap', 'exporter `GET /metrics?collect[]=` listeners,netstat,sockstat,sysctl', null],

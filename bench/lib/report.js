@@ -146,6 +146,28 @@ const GOALS = [
     },
   },
   {
+    // The scan-cost goals for an exporter that always walks once
+    // (--collector.sockets.parallel-dumps=1), measured in the same rounds:
+    // the CPU the default's split spends, and the wall time it buys.
+    goal: 'scan cost, always one walk: CPU per full scrape / C floor CPU',
+    target: `<= ${TARGETS.cpuVsC}x`,
+    measure: ({ s }) => {
+      const single = s['scrape-single']?.cpu;
+      const floor = s['c-ext42']?.cpu;
+      if (!single || !floor) return null;
+      const r = single / floor;
+      return { value: `${r.toFixed(3)}x`, ok: r <= TARGETS.cpuVsC };
+    },
+  },
+  {
+    goal: 'scan cost, always one walk: wall time / C floor',
+    target: `<= ${TARGETS.wallVsC}x`,
+    measure: ({ ratio }) => {
+      const r = ratio('scrape-single', 'c-ext42');
+      return r === null ? null : { value: `${r.toFixed(3)}x`, ok: r <= TARGETS.wallVsC };
+    },
+  },
+  {
     goal: 'diagnostic: one addon dump / C, ext info,skmeminfo',
     target: '—',
     measure: ({ ratio }) => {
