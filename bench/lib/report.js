@@ -21,6 +21,31 @@ const TARGETS = {
   attribution: 0.05,
 };
 
+/** The scan-cost goals (#17) for `method`: its CPU, then its wall time, against the C floor's. */
+function scanCostGoals(method, cpuGoal, wallGoal) {
+  return [
+    {
+      goal: cpuGoal,
+      target: `<= ${TARGETS.cpuVsC}x`,
+      measure: ({ s }) => {
+        const ours = s[method]?.cpu;
+        const floor = s['c-ext42']?.cpu;
+        if (!ours || !floor) return null;
+        const r = ours / floor;
+        return { value: `${r.toFixed(3)}x`, ok: r <= TARGETS.cpuVsC };
+      },
+    },
+    {
+      goal: wallGoal,
+      target: `<= ${TARGETS.wallVsC}x`,
+      measure: ({ ratio }) => {
+        const r = ratio(method, 'c-ext42');
+        return r === null ? null : { value: `${r.toFixed(3)}x`, ok: r <= TARGETS.wallVsC };
+      },
+    },
+  ];
+}
+
 const verdict = (ok) => (ok === null ? '—' : ok ? 'pass' : '**MISS**');
 
 /**
@@ -96,25 +121,11 @@ const GOALS = [
       return r === null ? null : { value: `${r.toFixed(3)}x`, ok: r < 1 };
     },
   },
-  {
-    goal: 'scan cost: CPU per full scrape / C floor CPU with tcp_info (`nldump -e 0x42`)',
-    target: `<= ${TARGETS.cpuVsC}x`,
-    measure: ({ s }) => {
-      const ours = s.scrape?.cpu;
-      const floor = s['c-ext42']?.cpu;
-      if (!ours || !floor) return null;
-      const r = ours / floor;
-      return { value: `${r.toFixed(3)}x`, ok: r <= TARGETS.cpuVsC };
-    },
-  },
-  {
-    goal: 'scan cost: wall time of a full scrape / C floor with tcp_info',
-    target: `<= ${TARGETS.wallVsC}x`,
-    measure: ({ ratio }) => {
-      const r = ratio('scrape', 'c-ext42');
-      return r === null ? null : { value: `${r.toFixed(3)}x`, ok: r <= TARGETS.wallVsC };
-    },
-  },
+  ...scanCostGoals(
+    'scrape',
+    'scan cost: CPU per full scrape / C floor CPU with tcp_info (`nldump -e 0x42`)',
+    'scan cost: wall time of a full scrape / C floor with tcp_info',
+  ),
   {
     // The same scrape from a second exporter without owner attribution
     // (no per-cgroup counts, no listener process scan): what it adds.
@@ -145,28 +156,14 @@ const GOALS = [
       };
     },
   },
-  {
-    // The scan-cost goals for an exporter that always walks once
-    // (--collector.sockets.parallel-dumps=1), measured in the same rounds:
-    // the CPU the default's split spends, and the wall time it buys.
-    goal: 'scan cost, always one walk: CPU per full scrape / C floor CPU',
-    target: `<= ${TARGETS.cpuVsC}x`,
-    measure: ({ s }) => {
-      const single = s['scrape-single']?.cpu;
-      const floor = s['c-ext42']?.cpu;
-      if (!single || !floor) return null;
-      const r = single / floor;
-      return { value: `${r.toFixed(3)}x`, ok: r <= TARGETS.cpuVsC };
-    },
-  },
-  {
-    goal: 'scan cost, always one walk: wall time / C floor',
-    target: `<= ${TARGETS.wallVsC}x`,
-    measure: ({ ratio }) => {
-      const r = ratio('scrape-single', 'c-ext42');
-      return r === null ? null : { value: `${r.toFixed(3)}x`, ok: r <= TARGETS.wallVsC };
-    },
-  },
+  // The same goals for an exporter that always walks once
+  // (--collector.sockets.parallel-dumps=1), measured in the same rounds:
+  // the CPU the default's split spends, and the wall time it buys.
+  ...scanCostGoals(
+    'scrape-single',
+    'scan cost, always one walk: CPU per full scrape / C floor CPU',
+    'scan cost, always one walk: wall time / C floor',
+  ),
   {
     goal: 'diagnostic: one addon dump / C, ext info,skmeminfo',
     target: '—',
