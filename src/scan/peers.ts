@@ -81,8 +81,8 @@ export class PeerTracker {
   /** "state|remote" -> sockets for native IPv6 peers. */
   private readonly peers6 = new Map<string, number>();
 
+  /** Which sockets are ephemeral-port users is TableScan's to say (addRow's `ephemeral`). */
   constructor(
-    private readonly range: [number, number],
     private readonly trackPeers: boolean,
     private readonly limit: number,
   ) {}
@@ -94,16 +94,6 @@ export class PeerTracker {
   private remoteAddress: Uint8Array = new Uint8Array(0);
   private localWords: Uint32Array = new Uint32Array(0);
   private remoteWords: Uint32Array = new Uint32Array(0);
-
-  /** Whether addRow is needed for a socket whose local port is not ephemeral (peers collector on). */
-  get tracksEveryRow(): boolean {
-    return this.trackPeers;
-  }
-
-  /** The ephemeral port range [low, high] (a local port inside it, without a listener, is a client's). */
-  get ephemeralRange(): [number, number] {
-    return this.range;
-  }
 
   /** Points addRow at `batch`: once per batch, before its rows. */
   startBatch(batch: ScanBatch): void {

@@ -154,7 +154,7 @@ export class TableScan {
     options: ScanOptions,
     readonly ephemeralRangeKnown = true,
   ) {
-    this.peers = new PeerTracker(ephemeralRange, options.trackPeers, options.peersLimit);
+    this.peers = new PeerTracker(options.trackPeers, options.peersLimit);
     this.ghostIdleMs = options.ghostIdleSeconds * 1000;
     this.revealPeers = options.trackPeers;
     this.trackCgroups = options.trackCgroups ?? true;
@@ -229,8 +229,9 @@ export class TableScan {
     // Peers and ephemeral-port tuples (peers.ts), in the same pass.
     const peers = this.peers;
     peers.startBatch(batch);
-    const [ephemeralLow, ephemeralHigh] = peers.ephemeralRange;
-    const everyRow = peers.tracksEveryRow;
+    const [ephemeralLow, ephemeralHigh] = this.ephemeralRange;
+    // With the peers collector on, every socket's remote address is counted.
+    const everyRow = this.revealPeers;
     // TCP sockets per cgroup id and state; consecutive rows mostly share one.
     const trackCgroups = this.trackCgroups;
     // The u64 ids as two u32 halves: a BigInt per socket would allocate.

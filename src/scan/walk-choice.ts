@@ -18,8 +18,9 @@
 // Measured on a 2-CPU VM (bench/RESULTS.md, sixth and seventh sessions):
 // a split costs 8-18 % more CPU per scrape for 15-39 % less wall time at
 // 200k and 1M sockets (15 % only in an hour when the second CPU was
-// slow: auto then went back and forth between the two ways). Until the receiver threads parsed their own datagrams it cost
-// 15-40 % more for 0-22 % less, and auto waited for 2.5 s walks.
+// slow: auto then went back and forth between the two ways). Until the
+// receiver threads parsed their own datagrams it cost 15-40 % more for
+// 0-22 % less, and auto waited for 2.5 s walks.
 //
 // Times per row are moving averages (weight NEW_WEIGHT for a new scan).
 
