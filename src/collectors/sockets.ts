@@ -276,7 +276,7 @@ export const socketsCollector = defineCollector({
       max: 1000,
     }),
     parallelDumps: integer({
-      help: 'TCP dumps run at once, each over a share of the table split by port in the kernel: a shorter scrape for more CPU. 0 = auto: a single walk until one takes over 50 ms, then 2 parts while they shorten the walk by at least 20 % (a second CPU is free); 1 = always a single walk.',
+      help: 'TCP dumps run at once, each over a share of the table split by port in the kernel: a shorter scrape for more CPU. 0 = auto: a single walk until one takes over 50 ms, then 2 parts once they shorten the walk by at least 20 % (a second CPU is free) and while they still shorten it by 10 %; 1 = always a single walk.',
       default: 0,
       min: 0,
       max: 8,

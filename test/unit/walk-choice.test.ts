@@ -5,6 +5,7 @@ import {
   KEEP_SPLIT_RATIO,
   REPROBE_SCANS,
   SPLIT_AFTER_MS,
+  START_SPLIT_RATIO,
   WalkChooser,
 } from '../../src/scan/walk-choice';
 
@@ -53,7 +54,7 @@ t.test('a long walk is split while splitting pays, re-checking the single walk',
     `single walk re-measured now and then (${singles})`,
   );
   const state = walks.state();
-  t.ok(state.splitMsPerRow! < state.singleMsPerRow! * KEEP_SPLIT_RATIO, 'the split is the faster');
+  t.ok(state.splitMsPerRow! < state.singleMsPerRow! * START_SPLIT_RATIO, 'the split is the faster');
 });
 
 t.test(
@@ -99,4 +100,55 @@ t.test('tiny or nonsense measurements teach nothing', async (t) => {
   walks.record(1, ROWS, -1);
   t.equal(walks.state().singleMsPerRow, null);
   t.equal(walks.next(), 1);
+});
+
+t.test('a split that saves less than the start ratio asks is never started', async (t) => {
+  t.ok(START_SPLIT_RATIO < KEEP_SPLIT_RATIO, 'starting asks for more than keeping');
+  const walks = new WalkChooser(2);
+  // 85 % of the single walk's time: inside the keep ratio, outside the start one.
+  const ratio = (START_SPLIT_RATIO + KEEP_SPLIT_RATIO) / 2;
+  const parts = run(walks, 100, ROWS, (p) => (p === 1 ? singleMs(2) : singleMs(2 * ratio)));
+  t.same(parts.slice(0, 3), [1, 2, 1], 'tried once, then one walk');
+  t.ok(
+    parts.filter((p) => p === 2).length <= 1 + Math.ceil(100 / REPROBE_SCANS),
+    'only re-tried now and then',
+  );
+});
+
+t.test('a split that started is kept while it stays inside the keep ratio', async (t) => {
+  const walks = new WalkChooser(2);
+  run(walks, 20, ROWS, (p) => (p === 1 ? singleMs(2) : singleMs(1.4)));
+  t.equal(walks.next(), 2, 'splitting: 70 % of the single walk');
+  walks.record(2, ROWS, singleMs(1.4));
+  // The second CPU gets a little busier: the split now takes 85 %.
+  const ratio = (START_SPLIT_RATIO + KEEP_SPLIT_RATIO) / 2;
+  const later = run(walks, 90, ROWS, (p) => (p === 1 ? singleMs(2) : singleMs(2 * ratio)));
+  t.ok(
+    later.filter((p) => p === 1).length <= Math.ceil(90 / REPROBE_SCANS),
+    `still split, but for the single walk's re-checks (${later.join('')})`,
+  );
+  // Past the keep ratio (95 %), it goes back to one walk.
+  const slower = run(walks, 20, ROWS, (p) => (p === 1 ? singleMs(2) : singleMs(1.9)));
+  t.ok(
+    slower.slice(-10).every((p) => p === 1),
+    `one walk once the split saves too little (${slower.join('')})`,
+  );
+});
+
+t.test('noise around the start ratio does not flip the way scan by scan', async (t) => {
+  const walks = new WalkChooser(2);
+  // The split's time swings between 72 % and 88 % of the single walk's:
+  // around the start ratio, inside the keep one.
+  let scan = 0;
+  const parts = run(walks, 120, ROWS, (p) =>
+    p === 1 ? singleMs(2) : singleMs(2 * (scan++ % 2 === 0 ? 0.72 : 0.88)),
+  );
+  let switches = 0;
+  for (let i = 1; i < parts.length; i++) if (parts[i] !== parts[i - 1]) switches++;
+  // Each re-check of the single walk is two switches (there and back).
+  t.ok(
+    switches <= 2 * Math.ceil(120 / REPROBE_SCANS) + 2,
+    `${switches} switches in ${parts.length} scans: ${parts.join('')}`,
+  );
+  t.ok(parts.slice(-20).filter((p) => p === 2).length >= 19, 'and it splits');
 });
