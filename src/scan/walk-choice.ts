@@ -19,10 +19,11 @@
 // - each way is measured again every REPROBE_SCANS scans of the other (a
 //   host's free CPU comes and goes), so a stale figure does not stick.
 //
-// Measured on a 2-CPU VM (bench/RESULTS.md, sixth and seventh sessions):
-// a split costs 8-18 % more CPU per scrape for 15-39 % less wall time at
+// Measured on a 2-CPU VM (bench/RESULTS.md, sixth to eighth sessions):
+// a split costs 8-33 % more CPU per scrape for 15-39 % less wall time at
 // 200k and 1M sockets (15 % only in an hour when the second CPU was
-// slow: auto then went back and forth between the two ways). Until the
+// slow: with a single 0.8 ratio auto then went back and forth between the
+// two ways; the keep ratio's gap is for that). Until the
 // receiver threads parsed their own datagrams it cost 15-40 % more for
 // 0-22 % less, and auto waited for 2.5 s walks.
 //
