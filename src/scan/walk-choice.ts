@@ -22,8 +22,7 @@
 // Measured on a 2-CPU VM (bench/RESULTS.md, sixth to eighth sessions):
 // a split costs 8-33 % more CPU per scrape for 15-39 % less wall time at
 // 200k and 1M sockets (15 % only in an hour when the second CPU was
-// slow: with a single 0.8 ratio auto then went back and forth between the
-// two ways; the keep ratio's gap is for that). Until the
+// slow: the flapping above). Until the
 // receiver threads parsed their own datagrams it cost 15-40 % more for
 // 0-22 % less, and auto waited for 2.5 s walks.
 //

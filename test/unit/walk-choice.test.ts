@@ -21,6 +21,8 @@ function run(walks: WalkChooser, scans: number, rows: number, ms: (parts: number
 }
 
 const ROWS = 1_000_000;
+/** A split's share of the single walk's time between the start and keep ratios (85 %). */
+const BETWEEN_RATIOS = (START_SPLIT_RATIO + KEEP_SPLIT_RATIO) / 2;
 /** A single walk of ROWS rows taking `factor` times the split threshold. */
 const singleMs = (factor: number) => SPLIT_AFTER_MS * factor;
 
@@ -105,9 +107,10 @@ t.test('tiny or nonsense measurements teach nothing', async (t) => {
 t.test('a split that saves less than the start ratio asks is never started', async (t) => {
   t.ok(START_SPLIT_RATIO < KEEP_SPLIT_RATIO, 'starting asks for more than keeping');
   const walks = new WalkChooser(2);
-  // 85 % of the single walk's time: inside the keep ratio, outside the start one.
-  const ratio = (START_SPLIT_RATIO + KEEP_SPLIT_RATIO) / 2;
-  const parts = run(walks, 100, ROWS, (p) => (p === 1 ? singleMs(2) : singleMs(2 * ratio)));
+  // Inside the keep ratio, outside the start one.
+  const parts = run(walks, 100, ROWS, (p) =>
+    p === 1 ? singleMs(2) : singleMs(2 * BETWEEN_RATIOS),
+  );
   t.same(parts.slice(0, 3), [1, 2, 1], 'tried once, then one walk');
   t.ok(
     parts.filter((p) => p === 2).length <= 1 + Math.ceil(100 / REPROBE_SCANS),
@@ -121,8 +124,7 @@ t.test('a split that started is kept while it stays inside the keep ratio', asyn
   t.equal(walks.next(), 2, 'splitting: 70 % of the single walk');
   walks.record(2, ROWS, singleMs(1.4));
   // The second CPU gets a little busier: the split now takes 85 %.
-  const ratio = (START_SPLIT_RATIO + KEEP_SPLIT_RATIO) / 2;
-  const later = run(walks, 90, ROWS, (p) => (p === 1 ? singleMs(2) : singleMs(2 * ratio)));
+  const later = run(walks, 90, ROWS, (p) => (p === 1 ? singleMs(2) : singleMs(2 * BETWEEN_RATIOS)));
   t.ok(
     later.filter((p) => p === 1).length <= Math.ceil(90 / REPROBE_SCANS),
     `still split, but for the single walk's re-checks (${later.join('')})`,
